@@ -1,0 +1,170 @@
+"""``load_eqt`` and ``EqTModel``: the published EqT graphs behind one small, stable API.
+
+``det, p, s = load_eqt("conservative").predict(x)`` with ``x`` float32 (n, 6000, 3), channels
+E, N, Z, each window normalised per channel (see ``normalize_windows``). Inference runs through
+one compiled ``tf.function`` with a fixed signature, fed in fixed-size batches, so the graph is
+traced once and reused for every batch of a long run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .graph import WINDOW, GraphSpec, build_graph
+from .weights import PACKAGED_WEIGHTS, WeightError, assign_weights, packaged_weights_path, read_graph_spec, verify_packaged
+
+log = logging.getLogger("seqt_plugins.eqt")
+
+Outputs = Tuple[np.ndarray, np.ndarray, np.ndarray]
+PRECISIONS = ("float32", "bfloat16")
+DEFAULT_BATCH = 64
+
+
+def normalize_windows(x: np.ndarray, mode: str = "std") -> np.ndarray:
+    """EqT's per-window, per-channel normalisation (spec §2): demean, then divide.
+
+    ``std`` divides by the population standard deviation, ``max`` by the signed maximum; a
+    divisor of 0 becomes 1 so an all-zero (dead or missing) channel stays zero.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    x = x - x.mean(axis=1, keepdims=True)
+    divisor = x.std(axis=1, keepdims=True) if mode == "std" else x.max(axis=1, keepdims=True)
+    divisor[divisor == 0] = 1.0
+    return (x / divisor).astype(np.float32)
+
+
+class EqTModel:
+    """A loaded EqT graph: deterministic ``predict``, Monte-Carlo ``predict_mc``, S-EqT ``taps``."""
+
+    def __init__(self, spec: GraphSpec, weights_path: Path, name: str, precision: str = "float32", xla: bool = True):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        self.spec = spec
+        self.weights_path = Path(weights_path)
+        self.name = name
+        self.precision = precision
+        self.xla = xla
+        self.keras_model = build_graph(spec)
+        self.n_tensors = assign_weights(self.keras_model, self.weights_path)
+        self._compiled: Dict[tuple, object] = {}
+        self._mc_model = None
+
+    # -- inference -------------------------------------------------------------------------
+    def _function(self, key: tuple, keras_model):
+        """One compiled graph per (purpose, model): fixed signature, optional XLA."""
+        if key not in self._compiled:
+            import tensorflow as tf
+
+            if self.precision == "bfloat16":
+                _enable_onednn_bfloat16()
+
+            def run(x):
+                return keras_model(x, training=False)
+
+            self._compiled[key] = tf.function(
+                run,
+                input_signature=[tf.TensorSpec((None, WINDOW, 3), tf.float32)],
+                jit_compile=self.xla and self.precision == "float32",
+                reduce_retracing=True,
+            )
+        return self._compiled[key]
+
+    def _run(self, function, x: np.ndarray, batch_size: Optional[int], n_out: int):
+        x = _check_input(x)
+        batch = int(batch_size or DEFAULT_BATCH)
+        outputs = [[] for _ in range(n_out)]
+        for start in range(0, len(x), batch):
+            chunk = x[start : start + batch]
+            n = len(chunk)
+            if self.xla and n < batch and len(x) > batch:
+                # Keep one compiled shape per run: pad the tail batch instead of recompiling.
+                chunk = np.concatenate([chunk, np.zeros((batch - n, WINDOW, 3), np.float32)])
+            result = function(chunk)
+            for i in range(n_out):
+                outputs[i].append(np.asarray(result[i])[:n])
+        return [np.concatenate(o) if o else np.zeros((0,) + (WINDOW,), np.float32) for o in outputs]
+
+    def predict(self, x: np.ndarray, batch_size: Optional[int] = None) -> Outputs:
+        """Deterministic detection, P and S probabilities, each float32 (n, 6000)."""
+        det, p, s = self._run(self._function(("predict",), self.keras_model), x, batch_size, 3)
+        return _squeeze(det), _squeeze(p), _squeeze(s)
+
+    def predict_mc(self, x: np.ndarray, passes: int = 5, batch_size: Optional[int] = None) -> Tuple[Outputs, Outputs]:
+        """Monte-Carlo dropout as the original predictor offers: (means, standard deviations).
+
+        Runs ``passes`` stochastic passes with the published graph's always-on spatial dropout
+        and returns the mean and population std (ddof 0) of detection, P and S.
+        """
+        if passes < 1:
+            raise ValueError("passes must be at least 1")
+        if self._mc_model is None:
+            self._mc_model = build_graph(self.spec, mc_dropout=True)
+            assign_weights(self._mc_model, self.weights_path)
+        function = self._function(("mc",), self._mc_model)
+        runs = np.stack([np.stack(self._run(function, x, batch_size, 3)) for _ in range(passes)])[..., 0]
+        mean, std = runs.mean(axis=0), runs.std(axis=0)
+        return (mean[0], mean[1], mean[2]), (std[0], std[1], std[2])
+
+    def taps(self, names: Sequence[str], x: np.ndarray, batch_size: Optional[int] = None) -> Tuple[Outputs, Dict[str, np.ndarray]]:
+        """Outputs plus the named inner layers' outputs (S-EqT's latent features), in one pass."""
+        names = tuple(names)
+        key = ("taps",) + names
+        if key not in self._compiled:
+            missing = [n for n in names if n not in {layer.name for layer in self.keras_model.layers}]
+            if missing:
+                raise ValueError(f"EqT graph {self.name!r} has no layer(s) {missing}")
+            self._compiled[key + ("model",)] = build_graph(self.spec, extra_outputs=names)
+            # Share the already-loaded weights instead of reading the file again.
+            self._compiled[key + ("model",)].set_weights(self.keras_model.get_weights())
+        function = self._function(key, self._compiled[key + ("model",)])
+        results = self._run(function, x, batch_size, 3 + len(names))
+        outputs = (_squeeze(results[0]), _squeeze(results[1]), _squeeze(results[2]))
+        return outputs, dict(zip(names, results[3:]))
+
+    def __repr__(self) -> str:
+        return f"EqTModel({self.name!r}, {self.spec.n_bilstm} BiLSTM, {self.precision}, weights={self.weights_path})"
+
+
+def _squeeze(a: np.ndarray) -> np.ndarray:
+    return a[..., 0] if a.ndim == 3 else a
+
+
+def _check_input(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3 or x.shape[1:] != (WINDOW, 3):
+        raise ValueError(f"EqT input must have shape (n, {WINDOW}, 3) with channels E, N, Z; got {x.shape}")
+    return np.ascontiguousarray(x)
+
+
+_BF16_ENABLED = False
+
+
+def _enable_onednn_bfloat16() -> None:
+    """Let oneDNN rewrite eligible ops to bfloat16 (AMX / AVX512-BF16 CPUs)."""
+    global _BF16_ENABLED
+    if not _BF16_ENABLED:
+        import tensorflow as tf
+
+        tf.config.optimizer.set_experimental_options({"auto_mixed_precision_onednn_bfloat16": True})
+        _BF16_ENABLED = True
+
+
+def load_eqt(model: Union[str, os.PathLike] = "conservative", precision: str = "float32", xla: bool = True) -> EqTModel:
+    """Load a published EqT ("original" or "conservative", sha256-verified) or any EqT .h5 by path."""
+    if isinstance(model, str) and model in PACKAGED_WEIGHTS:
+        path = packaged_weights_path(model)
+        verify_packaged(model, path)
+        name = model
+    else:
+        path = Path(model)
+        if not path.is_file():
+            raise WeightError(f"{path}: EqT weight file not found (use 'original', 'conservative' or an .h5 path)")
+        name = path.name
+    spec = read_graph_spec(path)
+    log.debug("loading EqT %s from %s (%s)", name, path, spec)
+    return EqTModel(spec, path, name, precision=precision, xla=xla)
