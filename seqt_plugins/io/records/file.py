@@ -1,0 +1,75 @@
+"""``file://`` record stream: one miniSEED file, a directory of them, a glob, or ``-`` (stdin)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from obspy import Stream, UTCDateTime
+
+from .base import NSLC, RecordStream, RecordStreamError, finalize, glob_match, parse_mseed
+
+
+class FileRecordStream(RecordStream):
+    """miniSEED files on disk. Headers are indexed once; requests read only the files
+    (and, through obspy, only the records) that overlap the requested window."""
+
+    def __init__(self, url: str, path: str):
+        super().__init__(url)
+        self.path = path
+        self._stdin: Optional[Stream] = None
+        if path == "-":
+            self.files: List[str] = []
+            self._stdin = parse_mseed(sys.stdin.buffer.read(), "stdin")
+        else:
+            self.files = self._expand(path)
+        self._index: Optional[Dict[str, List[Tuple[NSLC, UTCDateTime, UTCDateTime]]]] = None
+
+    def _expand(self, path: str) -> List[str]:
+        p = Path(path)
+        if p.is_file():
+            return [str(p)]
+        if p.is_dir():
+            files = sorted(str(f) for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        else:
+            files = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f))
+        if not files:
+            raise RecordStreamError(f"{self.url}: no miniSEED files at {path}")
+        return files
+
+    def index(self) -> Dict[str, List[Tuple[NSLC, UTCDateTime, UTCDateTime]]]:
+        """file -> [(nslc, start, end)] from the record headers (read once)."""
+        if self._index is None:
+            idx = {}
+            for f in self.files:
+                st = parse_mseed(f, f, headonly=True)
+                idx[f] = [((tr.stats.network, tr.stats.station, tr.stats.location,
+                            tr.stats.channel), tr.stats.starttime, tr.stats.endtime) for tr in st]
+            self._index = idx
+        return self._index
+
+    def get_waveforms(self, network, station, location, channel, starttime, endtime) -> Stream:
+        t0, t1 = UTCDateTime(starttime), UTCDateTime(endtime)
+        if self._stdin is not None:
+            return finalize(self._stdin.copy(), network, station, location, channel, t0, t1)
+        st = Stream()
+        for f, entries in self.index().items():
+            if any(glob_match(network, n) and glob_match(station, s)
+                   and glob_match(location or "", l) and glob_match(channel, c)
+                   and b <= t1 and e >= t0 for (n, s, l, c), b, e in entries):
+                st += parse_mseed(f, f, starttime=t0, endtime=t1)
+        return finalize(st, network, station, location, channel, t0, t1)
+
+    def available_streams(self, starttime=None, endtime=None) -> List[NSLC]:
+        t0 = UTCDateTime(starttime) if starttime is not None else None
+        t1 = UTCDateTime(endtime) if endtime is not None else None
+        if self._stdin is not None:
+            entries = [((tr.stats.network, tr.stats.station, tr.stats.location, tr.stats.channel),
+                        tr.stats.starttime, tr.stats.endtime) for tr in self._stdin]
+        else:
+            entries = [e for lst in self.index().values() for e in lst]
+        return sorted({nslc for nslc, b, e in entries
+                       if (t1 is None or b <= t1) and (t0 is None or e >= t0)})
