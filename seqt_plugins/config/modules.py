@@ -1,0 +1,180 @@
+"""The schemas of the shipped modules: ``seqtpick`` and ``seqtrepick``.
+
+Each is built by a function, at import time of the caller, from the engine option dataclasses,
+so a field added to :class:`~seqt_plugins.picker.options.PickerOptions` appears in the cfg
+defaults, the description XML, the command line (``--picker.newField=...``) and the validation
+with no edit here (then run ``python -m seqt_plugins.config.generate``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+from .schema import ModuleSchema, Option, Parameter, parameters_from_dataclass
+
+# ---------------------------------------------------------------------------------------------
+# Command-line options shared by the modules. Those with ``ref`` are SeisComP standard options
+# (documented in SeisComP's global.xml and only referenced by our description XML).
+
+
+def generic_options() -> List[Option]:
+    return [
+        Option("help", "Generic", "Show help and exit.", flag="h", ref="generic#help"),
+        Option("version", "Generic", "Show the version and exit.", flag="V", ref="generic#version"),
+        Option("config-file", "Generic", "Read the configuration from this file only, instead of the "
+               "default layers (defaults, system, user).", argument="arg", ref="generic#config-file"),
+        Option("plugins", "Generic", "Plugins to load (accepted for compatibility; none are used).",
+               argument="arg", ref="generic#plugins", param_ref="plugins"),
+    ]
+
+
+def verbosity_options() -> List[Option]:
+    return [
+        Option("verbosity", "Verbosity", "Verbosity level: 0 quiet, 1 error, 2 warning, 3 info, 4 debug.",
+               argument="arg", ref="verbosity#verbosity", param_ref="logging.level"),
+        Option("v", "Verbosity", "Increase the verbosity level (may be repeated, e.g. -vv).", flag="v",
+               ref="verbosity#v", repeatable=True),
+        Option("quiet", "Verbosity", "Quiet mode: no logging output.", flag="q", ref="verbosity#quiet"),
+        Option("console", "Verbosity", "Send log output to stderr (1) or not (0).", argument="arg",
+               ref="verbosity#console"),
+        Option("debug", "Verbosity", "Debug mode: --verbosity=4 --console=1.", ref="verbosity#debug"),
+        Option("log-file", "Verbosity", "Also log to this file.", argument="arg", ref="verbosity#log-file"),
+    ]
+
+
+def records_options() -> List[Option]:
+    return [
+        Option("record-url", "Records", "RecordStream URL: file:///x.mseed (or a path, - for stdin), "
+               "sdsarchive:///a,/b, fdsnws://host:port, slink://host:port, combined://...",
+               flag="I", argument="arg", ref="records#record-url", param_ref="recordstream"),
+    ]
+
+
+def output_options() -> List[Option]:
+    return [
+        Option("output", "Output", "Write the event parameters to this file (atomically) instead of "
+               "stdout.", flag="o", argument="file"),
+        Option("format", "Output", "Event parameters format.", argument="arg", param_ref="output.format",
+               choices=("scml", "quakeml")),
+        Option("scml-version", "Output", "SCML schema version written.", argument="arg",
+               param_ref="output.scmlVersion"),
+        Option("formatted", "Output", "Pretty-print the XML.", flag="f", param_ref="output.formatted"),
+    ]
+
+
+def output_parameters() -> List[Parameter]:
+    return [
+        Parameter("output.format", "string", "scml", values="scml,quakeml",
+                  description="Format of the event parameters written with --ep: SeisComP XML or QuakeML 1.2."),
+        Parameter("output.scmlVersion", "string", "0.13", values="0.11,0.12,0.13,0.14",
+                  description="SCML schema version written (0.12 for SeisComP 5, 0.13 for 6, 0.14 for 7)."),
+        Parameter("output.formatted", "boolean", False, description="Indent the XML output."),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# seqtpick
+
+PICKER_BINDING_KEYS = ("picker.detectionThreshold", "picker.pThreshold", "picker.sThreshold")
+
+
+def seqtpick_schema() -> ModuleSchema:
+    from seqt_plugins.picker.options import PickerOptions
+
+    params = parameters_from_dataclass(PickerOptions, "picker")
+    params += [
+        Parameter("streams.codes", "list:string", ["*"],
+                  description="Streams to pick, as NET.STA.LOC.CHA patterns with wildcards (* ?). The "
+                              "three components of a sensor are picked together, so the last letter of "
+                              "the channel code is ignored."),
+        Parameter("streams.minDuration", "double", 60.0, unit="s", range="0:",
+                  description="Streams shorter than this (one EqT window) are skipped."),
+    ]
+    params += output_parameters()
+    options = generic_options() + verbosity_options() + records_options() + [
+        Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file.",
+               argument="file"),
+        Option("bindings-dir", "Input", "Directory laid out as $SEISCOMP_ROOT/etc/key (station_NET_STA "
+               "files, seqtpick/ and global/ binding files) for per-station thresholds. Default: "
+               "$SEISCOMP_ROOT/etc/key when it exists.", argument="dir"),
+        Option("begin", "Input", "Start time of the data to process (ISO 8601).", argument="time"),
+        Option("end", "Input", "End time of the data to process (ISO 8601).", argument="time"),
+        Option("offline", "Mode", "Do not connect to a messaging server (always the case in this "
+               "version, see the documentation)."),
+        Option("playback", "Mode", "Process the record stream as it is (no start at now - leadTime); "
+               "needed for files."),
+        Option("ep", "Mode", "Offline: write all picks as event parameters XML to stdout (or -o FILE) "
+               "at exit, as scautopick --ep."),
+        Option("test", "Mode", "Test mode: pick but send nothing."),
+        Option("model", "Picker", "EqT weights: original, conservative or an .h5 file.", argument="arg",
+               param_ref="picker.model"),
+        Option("plot", "Output", "Write a PNG per detection (three components and the D/P/S "
+               "probability traces) into this directory.", argument="dir"),
+    ] + output_options()
+    return ModuleSchema(
+        name="seqtpick",
+        description="Phase picker using the EQTransformer deep-learning model (EqT): detects "
+                    "earthquakes and picks P and S arrivals on three-component streams. Mirrors "
+                    "scautopick: --ep writes the picks as event parameters XML.",
+        category="Processing",
+        parameters=params,
+        bindings=list(PICKER_BINDING_KEYS),
+        binding_description="Per-station thresholds of seqtpick. Unset keys take the module "
+                            "configuration's value.",
+        options=options,
+        synopsis="seqtpick [options]",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# seqtrepick (minimal: the re-picker's engineer extends it)
+
+def seqtrepick_schema() -> ModuleSchema:
+    params = [
+        Parameter("repicker.mode", "string", "correlation", values="correlation,siamese",
+                  description="Re-picking method: latent-feature correlation (training-free) or the "
+                              "trained Siamese head."),
+        Parameter("repicker.pTolerance", "double", 6.0, unit="s", range="0:",
+                  description="Search half-width around the template P pick (or its predicted arrival)."),
+        Parameter("repicker.sTolerance", "double", 12.0, unit="s", range="0:",
+                  description="Search half-width around the template S pick (or its predicted arrival)."),
+        Parameter("repicker.vp", "double", 6.0, unit="km/s", range="0:",
+                  description="P velocity for the geometric search windows."),
+        Parameter("repicker.vs", "double", 3.5, unit="km/s", range="0:",
+                  description="S velocity for the geometric search windows."),
+        Parameter("repicker.zThreshold", "double", 5.0, range="0:",
+                  description="Minimum z-score of the correlation peak for a re-pick."),
+        Parameter("repicker.templateMinProbability", "double", 0.5, range="0:1",
+                  description="Minimum EqT probability of a pick used as a template."),
+    ] + output_parameters()
+    options = generic_options() + verbosity_options() + records_options() + [
+        Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file.",
+               argument="file"),
+        Option("ep", "Input", "Event parameters (SCML) with the picks to re-pick around; - for stdin.",
+               argument="file"),
+        Option("offline", "Mode", "Do not connect to a messaging server."),
+    ] + output_options()
+    return ModuleSchema(
+        name="seqtrepick",
+        description="Re-picker using Siamese EQTransformer (S-EqT): uses confident EqT picks of an "
+                    "event as templates to find the arrivals EqT missed at other stations. Mirrors "
+                    "screpick: reads --ep FILE, writes SCML to stdout.",
+        category="Processing",
+        parameters=params,
+        options=options,
+        synopsis="seqtrepick [options] --ep FILE",
+    )
+
+
+SCHEMA_FACTORIES = {"seqtpick": seqtpick_schema, "seqtrepick": seqtrepick_schema}
+
+
+def module_schema(name: str) -> ModuleSchema:
+    try:
+        return SCHEMA_FACTORIES[name]()
+    except KeyError:
+        raise KeyError(f"no configuration schema for module {name!r}") from None
+
+
+def all_schemas() -> Dict[str, ModuleSchema]:
+    return {name: factory() for name, factory in SCHEMA_FACTORIES.items()}
