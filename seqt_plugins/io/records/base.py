@@ -60,7 +60,8 @@ def finalize(stream: Stream, network: str, station: str, location: str, channel:
 
     Selected by code (wildcards), trimmed to [starttime, endtime] to the nearest sample,
     contiguous pieces merged, empty traces dropped, sorted by id then time. Two sources
-    holding the same samples therefore return equal Streams.
+    holding the same samples therefore return equal Streams (format-specific stats such
+    as ``stats.mseed`` are dropped).
     """
     st = stream.select(network=network, station=station, location=location or "",
                        channel=channel)
@@ -69,6 +70,9 @@ def finalize(stream: Stream, network: str, station: str, location: str, channel:
     st = Stream([tr for tr in st if tr.stats.npts > 0])
     if len(st) > 1:
         st.merge(method=-1)  # joins only exactly contiguous/overlapping-equal pieces
+    for tr in st:  # source-specific bookkeeping (file sizes, trim history) would make the
+        for key in ("mseed", "_format", "processing"):  # same samples compare unequal
+            tr.stats.pop(key, None)
     st.sort(keys=["network", "station", "location", "channel", "starttime"])
     return st
 
