@@ -15,7 +15,11 @@ def opt(default, description: str, unit: str = "", values: str = "", range: str 
 
 @dataclass
 class PickerOptions:
-    model: str = opt("conservative", "EqT weights: 'original', 'conservative' or the path of an .h5 file.")
+    model: str = opt(
+        "conservative",
+        "EqT weights: 'original', 'conservative', 'both' (the two published models combined, see "
+        "'ensemble') or the path of an .h5 file.",
+    )
     detection_threshold: float = opt(0.3, "Detection probability that opens an event.", range="0:1")
     p_threshold: float = opt(0.1, "Minimum P probability of a pick.", range="0:1")
     s_threshold: float = opt(0.1, "Minimum S probability of a pick.", range="0:1")
@@ -26,3 +30,10 @@ class PickerOptions:
     max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s")
     min_separation: float = opt(2.0, "Picks of one phase on one station closer than this are merged.", unit="s")
     mc_passes: int = opt(0, "Monte-Carlo dropout passes for pick uncertainty (0: deterministic).")
+    ensemble: str = opt("mean", "How the two models' probabilities are combined when model is 'both'.", values="mean,max")
+    margin: float = opt(
+        150.0,
+        "Data needed before and after a time span so that picking the span alone gives the same picks as "
+        "picking a longer stream that contains it (window length, filter settling and event length).",
+        unit="s",
+    )

@@ -57,6 +57,10 @@ class Pick:
     probability: Optional[float] = None
     reference_pick_id: Optional[str] = None
     comments: List[Comment] = field(default_factory=list)
+    # Optional measurements of the picker (None when unknown); ``amplitudes_of`` in
+    # seqt_plugins.picker turns them into Amplitude objects (types "snr" and "peak").
+    snr: Optional[float] = None  # dB, signal-to-noise ratio around the pick
+    amplitude: Optional[float] = None  # peak absolute amplitude after the pick (filtered input units)
 
 
 @dataclass

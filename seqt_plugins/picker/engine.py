@@ -1,0 +1,240 @@
+"""``Picker``: prepare → windows → EqT → stack → triggers → pick objects.
+
+    picker = Picker(model="conservative", overlap=0.5)
+    probabilities = picker.annotate(stream)            # Stream: <NET.STA.LOC>.EQT_{D,P,S}
+    picks = picker.pick(stream)                        # list of seqt_plugins.picks.Pick
+    picks, detections = picker.classify(stream, starttime=t0, endtime=t1)
+
+Windows of all stations are batched together, one model call per batch. For shards, pass the
+shard's data with ``options.margin`` seconds on each side and ``starttime``/``endtime``: only
+picks (and detections) whose time lies in [starttime, endtime) are returned, and they equal
+those of a run over any longer stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, fields
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from obspy import Stream, Trace, UTCDateTime
+
+from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
+from .options import PickerOptions
+from .prepare import FS, WINDOW, StationData, prepare_stream
+from .stack import STACKING, Stack, effective_blind
+from .triggers import Detection, find_picks
+from .windows import batches, plan_windows, step_samples
+
+log = logging.getLogger("seqt_plugins.picker")
+
+METHOD_ID = "EQTransformer"
+PUBLISHED = ("original", "conservative")
+
+
+@dataclass
+class StationDetection:
+    """A detection (event window) on one station."""
+
+    waveform_id: WaveformID
+    start: UTCDateTime
+    end: UTCDateTime
+    probability: float
+    p_pick_id: Optional[str] = None
+    s_pick_id: Optional[str] = None
+
+
+class Picker:
+    """EqT picking engine for Streams of any number of stations.
+
+    ``model``: 'original', 'conservative', 'both', a weight-file path, a loaded ``EqTModel`` or
+    a sequence of loaded models (combined with ``ensemble``). Other keyword arguments are
+    ``PickerOptions`` fields; ``options=`` takes a whole ``PickerOptions``.
+    """
+
+    def __init__(self, model=None, options: Optional[PickerOptions] = None, **kwargs):
+        known = {f.name for f in fields(PickerOptions)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"unknown picker option(s): {', '.join(unknown)}")
+        base = options if options is not None else PickerOptions()
+        values = {f.name: getattr(base, f.name) for f in fields(PickerOptions)}
+        values.update(kwargs)
+        self._models = None
+        if model is not None and not isinstance(model, str):
+            self._models = list(model) if isinstance(model, (list, tuple)) else [model]
+            values["model"] = "+".join(getattr(m, "name", "model") for m in self._models)
+        elif model is not None:
+            values["model"] = model
+        self.options = PickerOptions(**values)
+        self._validate()
+
+    # -- configuration -------------------------------------------------------------------------
+    def _validate(self) -> None:
+        o = self.options
+        for name in ("detection_threshold", "p_threshold", "s_threshold"):
+            v = getattr(o, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], not {v}")
+        if o.stacking not in STACKING:
+            raise ValueError(f"stacking must be one of {STACKING}, not {o.stacking!r}")
+        if o.ensemble not in ("mean", "max"):
+            raise ValueError(f"ensemble must be 'mean' or 'max', not {o.ensemble!r}")
+        if o.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if o.mc_passes < 0:
+            raise ValueError("mc_passes must be ≥ 0")
+        if o.blinding < 0 or o.max_gap < 0 or o.min_separation < 0:
+            raise ValueError("blinding, max_gap and min_separation must be ≥ 0")
+        self.step = step_samples(o.overlap)
+        self.blind = effective_blind(int(round(o.blinding * FS)), self.step)
+        if self.blind < int(round(o.blinding * FS)):
+            log.warning(
+                "blinding reduced from %.2f s to %.2f s so that overlap %.2f still covers every sample",
+                o.blinding, self.blind / FS, o.overlap,
+            )
+
+    @property
+    def models(self):
+        if self._models is None:
+            from ..eqt import load_eqt
+
+            name = self.options.model
+            names = list(PUBLISHED) if name == "both" else [name]
+            self._models = [load_eqt(n) for n in names]
+        return self._models
+
+    # -- core ----------------------------------------------------------------------------------
+    def _predict(self, x: np.ndarray):
+        outs = []
+        for m in self.models:
+            if self.options.mc_passes > 0:
+                mean, _std = m.predict_mc(x, passes=self.options.mc_passes, batch_size=len(x))
+                outs.append(np.stack(mean))
+            else:
+                outs.append(np.stack(m.predict(x, batch_size=len(x))))
+        if len(outs) == 1:
+            return outs[0]
+        return np.mean(outs, axis=0) if self.options.ensemble == "mean" else np.max(outs, axis=0)
+
+    def probabilities(self, stream: Stream, inventory=None) -> List[Tuple[StationData, List[np.ndarray]]]:
+        """Prepared stations and, per segment, the stacked (3, n) float32 D/P/S probabilities."""
+        o = self.options
+        stations = prepare_stream(stream, max_gap=o.max_gap, inventory=inventory)
+        segments = [st.segments for st in stations]
+        stacks = [[Stack(seg.npts, o.stacking, self.blind) for seg in segs] for segs in segments]
+        refs = plan_windows(segments, self.step)
+        log.info("%d station(s), %d window(s) of %d samples", len(stations), len(refs), WINDOW)
+        progress = _progress(len(refs))
+        for x, chunk in batches(segments, refs, o.batch_size):
+            out = self._predict(x)
+            for k, r in enumerate(chunk):
+                stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
+            if progress is not None:
+                progress.update(len(chunk))
+        if progress is not None:
+            progress.close()
+        return [(st, [s.result() for s in sts]) for st, sts in zip(stations, stacks)]
+
+    # -- public API ----------------------------------------------------------------------------
+    def annotate(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Stream:
+        """Stream of stacked probability traces, channels EQT_D, EQT_P, EQT_S, 100 Hz, float32."""
+        out = Stream()
+        for st, probs in self.probabilities(stream, inventory):
+            for seg, pr in zip(st.segments, probs):
+                for k, name in enumerate(("D", "P", "S")):
+                    tr = Trace(
+                        data=pr[k].copy(),
+                        header={
+                            "network": st.network, "station": st.station, "location": st.location,
+                            "channel": f"EQT_{name}", "sampling_rate": FS, "starttime": seg.start,
+                        },
+                    )
+                    out += tr
+        if starttime is not None or endtime is not None:
+            out.trim(starttime, endtime)
+        return out
+
+    def pick(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> List[Pick]:
+        """Picks (P and S) of all stations, sorted by time and station."""
+        return self.classify(stream, inventory, starttime, endtime)[0]
+
+    def classify(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Tuple[List[Pick], List[StationDetection]]:
+        """Picks and detections; with starttime/endtime only those within [starttime, endtime)."""
+        results = self.probabilities(stream, inventory)
+        return self.picks_from_probabilities(results, starttime, endtime)
+
+    def picks_from_probabilities(self, results, starttime=None, endtime=None) -> Tuple[List[Pick], List[StationDetection]]:
+        """Trigger on the output of ``probabilities`` (lets one annotation serve many thresholds)."""
+        o = self.options
+        t0 = UTCDateTime(starttime) if starttime is not None else None
+        t1 = UTCDateTime(endtime) if endtime is not None else None
+
+        def inside(t):
+            return (t0 is None or t >= t0) and (t1 is None or t < t1)
+
+        picks, detections = [], []
+        for st, probs in results:
+            zchan = st.channels[2]
+            schan = st.channels[1] or st.channels[0] or zchan
+            for seg, pr in zip(st.segments, probs):
+                dets, phase_picks = find_picks(
+                    pr, seg.data, o.detection_threshold, o.p_threshold, o.s_threshold,
+                    int(round(o.min_separation * FS)),
+                )
+                ids = {}
+                for pp in phase_picks:
+                    t = seg.time(pp.index)
+                    wid = WaveformID(st.network, st.station, st.location, zchan if pp.phase == "P" else schan)
+                    pid = make_pick_id(t, wid, pp.phase)
+                    ids[(pp.phase, pp.index)] = pid
+                    if not inside(t):
+                        continue
+                    picks.append(
+                        Pick(
+                            public_id=pid, time=t, waveform_id=wid, phase_hint=pp.phase,
+                            time_uncertainty=pp.uncertainty, method_id=METHOD_ID,
+                            evaluation_mode="automatic", probability=pp.probability,
+                            snr=pp.snr, amplitude=pp.amplitude,
+                        )
+                    )
+                for det in dets:
+                    t = seg.time(det.on)
+                    if not inside(t):
+                        continue
+                    detections.append(
+                        StationDetection(
+                            WaveformID(st.network, st.station, st.location, zchan), t, seg.time(det.off),
+                            det.probability,
+                            ids.get(("P", det.p)) if det.p is not None else None,
+                            ids.get(("S", det.s)) if det.s is not None else None,
+                        )
+                    )
+        picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint))
+        detections.sort(key=lambda d: (d.start, d.waveform_id.nslc))
+        return picks, detections
+
+
+def amplitudes_of(picks: Sequence[Pick]) -> List[Amplitude]:
+    """Amplitude objects for the picks' SNR (type "snr", dB) and peak amplitude (type "peak")."""
+    out = []
+    for p in picks:
+        if p.snr is not None:
+            out.append(Amplitude(public_id=f"{p.public_id}.snr", type="snr", value=p.snr, pick_id=p.public_id,
+                                 snr=p.snr, unit="dB", waveform_id=p.waveform_id))
+        if p.amplitude is not None:
+            out.append(Amplitude(public_id=f"{p.public_id}.peak", type="peak", value=p.amplitude, pick_id=p.public_id,
+                                 snr=p.snr, waveform_id=p.waveform_id))
+    return out
+
+
+def _progress(total: int):
+    if total == 0 or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, unit="win", desc="EqT", leave=False)

@@ -1,0 +1,372 @@
+"""Stream preparation: from any ObsPy Stream to per-station, gap-free 100 Hz segments.
+
+Steps, per station (network, station, location):
+
+1. choose one instrument (band + instrument code) that has a vertical channel; a station
+   without Z is skipped with a warning;
+2. map components: Z/N/E, Z/1/2 (1 → N, 2 → E), Z/2/3 (2 → N, 3 → E); with an inventory,
+   non-nominal orientations are rotated to Z/N/E (``obspy.signal.rotate.rotate2zne``);
+3. per component: merge traces on one sample grid (later data win on overlaps); NaN/inf and
+   masked samples count as gaps; gaps up to ``max_gap`` are interpolated linearly, longer
+   ones split the data;
+4. bring every piece to 100 Hz with a polyphase anti-alias filter (``scipy.signal.resample_poly``,
+   Kaiser-windowed FIR, linear phase); the output samples are anchored to the absolute time
+   grid so that any cut of the same data (hourly shards) gives the same samples;
+5. EqT's preprocessing (spec §2): demean, Butterworth bandpass 1–45 Hz (2 corners, zero
+   phase), cosine taper (0.1 %, at most 2 s);
+6. the vertical's pieces define the segments; horizontals fill in where they have data, and
+   are zero elsewhere (a missing horizontal is zero-filled with a warning, as EqT tolerates);
+   segments shorter than one window (60 s) are skipped and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from obspy import Stream, UTCDateTime, read
+
+log = logging.getLogger("seqt_plugins.picker")
+
+FS = 100.0  # EqT's sampling rate
+NS_PER_SAMPLE = 10_000_000  # 10 ms
+WINDOW = 6000  # samples per EqT window
+FREQMIN, FREQMAX = 1.0, 45.0
+
+# Column order of EqT's input.
+E, N, Z = 0, 1, 2
+_HORIZONTAL_CODES = {"E": E, "N": N, "1": N, "2": E}  # "2" is remapped for Z/2/3 below
+
+
+class PrepareError(ValueError):
+    """An input that cannot be used, with a one-line message naming it."""
+
+
+@dataclass
+class Segment:
+    """Gap-free, preprocessed 100 Hz data of one station: ``data`` (n, 3) float32, columns E, N, Z."""
+
+    start: UTCDateTime
+    data: np.ndarray
+
+    @property
+    def npts(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def end(self) -> UTCDateTime:
+        return self.start + (self.npts - 1) / FS
+
+    def time(self, index) -> UTCDateTime:
+        return self.start + float(index) / FS
+
+
+@dataclass
+class StationData:
+    network: str
+    station: str
+    location: str
+    channels: Tuple[str, str, str]  # channel codes in E, N, Z order ("" where missing)
+    segments: List[Segment] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.network}.{self.station}.{self.location}"
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def read_waveforms(paths: Union[str, Path, Iterable[Union[str, Path]]], format: Optional[str] = None) -> Stream:
+    """Read waveform files into one Stream; an unreadable file raises one line naming it."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    stream = Stream()
+    for path in paths:
+        try:
+            part = read(str(path), format=format) if format else read(str(path))
+        except Exception as exc:  # obspy raises many types for corrupt input
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PrepareError(f"{path}: cannot read waveforms ({type(exc).__name__}: {reason})") from None
+        for tr in part:
+            if tr.stats.npts and not np.issubdtype(np.asarray(tr.data).dtype, np.number):
+                raise PrepareError(f"{path}: trace {tr.id} holds non-numeric samples")
+        stream += part
+    return stream
+
+
+# --------------------------------------------------------------------------------------------
+# per component: merge, gaps, resampling, filtering
+
+
+def _merge_component(traces: Sequence, max_gap: float, label: str) -> Tuple[float, List[Tuple[UTCDateTime, np.ndarray]]]:
+    """Merge one component's traces; returns (sampling rate, contiguous float64 pieces)."""
+    rates = defaultdict(int)
+    for tr in traces:
+        rates[round(float(tr.stats.sampling_rate), 6)] += tr.stats.npts
+    sr = max(rates, key=lambda r: (rates[r], r))
+    if len(rates) > 1:
+        log.warning("%s: several sampling rates %s; using %g Hz, dropping the rest", label, sorted(rates), sr)
+    traces = sorted((tr for tr in traces if round(float(tr.stats.sampling_rate), 6) == sr), key=lambda tr: tr.stats.starttime)
+    traces = [tr for tr in traces if tr.stats.npts > 0]
+    if not traces or sr <= 0:
+        return sr, []
+    t0 = traces[0].stats.starttime
+    t_end = max(tr.stats.endtime for tr in traces)
+    n = int(round((t_end - t0) * sr)) + 1
+    buf = np.zeros(n, dtype=np.float64)
+    valid = np.zeros(n, dtype=bool)
+    for tr in traces:
+        i0 = int(round((tr.stats.starttime - t0) * sr))
+        data = np.ma.masked_invalid(np.ma.asarray(tr.data, dtype=np.float64))
+        good = ~np.ma.getmaskarray(data)
+        values = np.ma.getdata(data)
+        stop = min(n, i0 + len(values))
+        values, good = values[: stop - i0], good[: stop - i0]
+        # overlaps: later traces win where they have data
+        seg = buf[i0:stop]
+        seg[good] = values[good]
+        valid[i0:stop] |= good
+    return sr, _split_gaps(t0, sr, buf, valid, max_gap, label)
+
+
+def _runs(mask: np.ndarray) -> List[Tuple[int, int]]:
+    """[start, stop) runs of True in a boolean array."""
+    if not mask.any():
+        return []
+    d = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    starts = np.flatnonzero(d == 1)
+    stops = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
+def _split_gaps(t0, sr, buf, valid, max_gap, label):
+    pieces = []
+    data_runs = _runs(valid)
+    if not data_runs:
+        log.warning("%s: no valid samples", label)
+        return pieces
+    limit = int(round(max_gap * sr))
+    start, stop = data_runs[0]
+    for nxt_start, nxt_stop in data_runs[1:]:
+        gap = nxt_start - stop
+        if gap <= limit:
+            # linear interpolation between the last good sample and the next good one
+            x0, x1 = buf[stop - 1], buf[nxt_start]
+            buf[stop:nxt_start] = x0 + (x1 - x0) * np.arange(1, gap + 1) / (gap + 1)
+            log.info("%s: %.3f s gap at %s interpolated", label, gap / sr, t0 + stop / sr)
+            stop = nxt_stop
+        else:
+            log.info("%s: %.3f s gap at %s splits the data", label, gap / sr, t0 + stop / sr)
+            pieces.append((t0 + start / sr, buf[start:stop]))
+            start, stop = nxt_start, nxt_stop
+    pieces.append((t0 + start / sr, buf[start:stop]))
+    return pieces
+
+
+def _rate_ratio(sr: float) -> Tuple[int, int]:
+    frac = Fraction(FS / sr).limit_denominator(1000)
+    return frac.numerator, frac.denominator
+
+
+def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple[UTCDateTime, np.ndarray]:
+    """Anti-alias resampling to 100 Hz, output anchored to the absolute sample grid."""
+    if abs(sr - FS) < 1e-9:
+        return start, x
+    from scipy.signal import resample_poly
+
+    up, down = _rate_ratio(sr)
+    if abs(sr * up / down - FS) > 1e-6 * FS:
+        log.warning("%s: %g Hz resampled by %d/%d gives %.6f Hz", label, sr, up, down, sr * up / down)
+    # Global index of x[0] on the input grid: choose the first input sample whose global
+    # index is a multiple of `down`, so every cut of the same data yields the same outputs.
+    g0 = round(Fraction(start.ns) * Fraction(sr).limit_denominator(10**6) / 10**9)
+    r = (-g0) % down
+    if len(x) - r < 2:
+        return start, x[:0]
+    y = resample_poly(x[r:], up, down, padtype="line")
+    return start + r / sr, y
+
+
+def _preprocess(x: np.ndarray) -> np.ndarray:
+    """Spec §2 at 100 Hz: demean, bandpass 1–45 Hz (2 corners, zero phase), taper 0.1 % ≤ 2 s."""
+    from obspy.signal.filter import bandpass
+
+    x = x - x.mean()
+    x = bandpass(x, FREQMIN, FREQMAX, df=FS, corners=2, zerophase=True)
+    n = len(x)
+    # obspy's taper: max_percentage 0.001 per side, at most 2 s (hann-shaped cosine taper)
+    wlen = min(int(n * 0.001), int(2.0 * FS))
+    if wlen > 0:
+        ramp = 0.5 * (1 - np.cos(np.pi * np.arange(wlen) / wlen))
+        x[:wlen] *= ramp
+        x[n - wlen :] *= ramp[::-1]
+    return x
+
+
+def _component_pieces(traces, max_gap: float, label: str) -> List[Tuple[UTCDateTime, np.ndarray]]:
+    sr, pieces = _merge_component(traces, max_gap, label)
+    out = []
+    for start, x in pieces:
+        start, y = _to_100hz(start, x, sr, label)
+        if len(y) < 2:
+            continue
+        out.append((start, _preprocess(y).astype(np.float32)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# stations and components
+
+
+def _component_map(codes: Iterable[str]) -> Dict[str, int]:
+    """Last channel letter → EqT column; Z/1/2 → 1 is N, 2 is E; Z/2/3 → 2 is N, 3 is E."""
+    codes = set(codes)
+    mapping = {}
+    if "Z" in codes:
+        mapping["Z"] = Z
+    if "N" in codes or "E" in codes:
+        for c in ("N", "E"):
+            if c in codes:
+                mapping[c] = N if c == "N" else E
+    elif "3" in codes:
+        if "2" in codes:
+            mapping["2"] = N
+        mapping["3"] = E
+    else:
+        if "1" in codes:
+            mapping["1"] = N
+        if "2" in codes:
+            mapping["2"] = E
+    return mapping
+
+
+def _orientation(inventory, seed_id: str, time: UTCDateTime) -> Optional[Tuple[float, float]]:
+    if inventory is None:
+        return None
+    try:
+        o = inventory.get_orientation(seed_id, time)
+        az, dip = o.get("azimuth"), o.get("dip")
+        if az is None or dip is None:
+            return None
+        return float(az), float(dip)
+    except Exception:
+        return None
+
+
+_NOMINAL = {E: (90.0, 0.0), N: (0.0, 0.0)}
+
+
+def _is_nominal(col: int, az: float, dip: float) -> bool:
+    if col == Z:
+        return abs(abs(dip) - 90.0) < 1.0
+    naz, ndip = _NOMINAL[col]
+    return abs(((az - naz + 180.0) % 360.0) - 180.0) < 1.0 and abs(dip - ndip) < 1.0
+
+
+def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> List[StationData]:
+    """Group a Stream of any number of stations into prepared ``StationData`` (see module doc)."""
+    groups: Dict[Tuple[str, str, str], Dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for tr in stream:
+        s = tr.stats
+        if len(s.channel) < 1:
+            log.warning("%s: channel code empty, trace ignored", tr.id)
+            continue
+        groups[(s.network, s.station, s.location)][s.channel[:-1]].append(tr)
+
+    stations = []
+    for (net, sta, loc), instruments in sorted(groups.items()):
+        label = f"{net}.{sta}.{loc}"
+        with_z = {k: v for k, v in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in v)}
+        if not with_z:
+            chans = sorted({tr.stats.channel for v in instruments.values() for tr in v})
+            log.warning("%s: no vertical (Z) channel among %s; station skipped", label, ",".join(chans))
+            continue
+
+        def rank(item):
+            prefix, trs = item
+            return (max(tr.stats.sampling_rate for tr in trs), sum(tr.stats.npts for tr in trs), prefix)
+
+        prefix, traces = max(with_z.items(), key=rank)
+        if len(with_z) > 1:
+            log.info("%s: several instruments %s; using %s", label, sorted(with_z), prefix)
+        station = _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length)
+        if station is not None:
+            stations.append(station)
+    return stations
+
+
+def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length) -> Optional[StationData]:
+    label = f"{net}.{sta}.{loc}.{prefix}?"
+    by_code = defaultdict(list)
+    for tr in traces:
+        by_code[tr.stats.channel[-1]].append(tr)
+    mapping = _component_map(by_code)
+    unused = sorted(set(by_code) - set(mapping))
+    if unused:
+        log.warning("%s: components %s not used", label, ",".join(unused))
+    channels = ["", "", ""]
+    for code, col in mapping.items():
+        channels[col] = prefix + code
+    missing = [name for col, name in ((E, "E"), (N, "N")) if not channels[col]]
+    if missing:
+        log.warning("%s: horizontal component(s) %s missing; zero-filled", label, ",".join(missing))
+
+    z_pieces = _component_pieces(by_code["Z"], max_gap, label[:-1] + "Z")
+    segments = []
+    horizontals = {}
+    for code, col in mapping.items():
+        if col != Z:
+            horizontals[col] = _component_pieces(by_code[code], max_gap, f"{label[:-1]}{code}")
+    for start, z in z_pieces:
+        if len(z) < min_length:
+            log.info("%s: segment %s (%.1f s) shorter than one window; skipped", label, start, len(z) / FS)
+            continue
+        data = np.zeros((len(z), 3), dtype=np.float32)
+        data[:, Z] = z
+        for col, pieces in horizontals.items():
+            filled = 0
+            for hstart, h in pieces:
+                offset = int(round((hstart - start) * FS))
+                i0, i1 = max(0, offset), min(len(z), offset + len(h))
+                if i1 > i0:
+                    data[i0:i1, col] = h[i0 - offset : i1 - offset]
+                    filled += i1 - i0
+            if filled < len(z):
+                log.info("%s: %s covers %.1f of %.1f s; the rest zero-filled", label, channels[col], filled / FS, len(z) / FS)
+        _rotate(data, net, sta, loc, channels, inventory, start, label)
+        segments.append(Segment(start, data))
+    if not segments:
+        log.info("%s: no segment of at least one window (%d samples); station skipped", label, min_length)
+        return None
+    return StationData(net, sta, loc, tuple(channels), segments)
+
+
+def _rotate(data, net, sta, loc, channels, inventory, start, label) -> None:
+    """Rotate to Z/N/E in place when the inventory gives non-nominal orientations."""
+    if inventory is None or not all(channels):
+        return
+    orient = {}
+    for col in (E, N, Z):
+        o = _orientation(inventory, f"{net}.{sta}.{loc}.{channels[col]}", start)
+        if o is None:
+            log.debug("%s: no orientation for %s in the inventory; naming convention used", label, channels[col])
+            return
+        orient[col] = o
+    if all(_is_nominal(col, *orient[col]) for col in (E, N, Z)) and orient[Z][1] <= 0:
+        return
+    from obspy.signal.rotate import rotate2zne
+
+    z, n, e = rotate2zne(
+        data[:, Z].astype(np.float64), orient[Z][0], orient[Z][1],
+        data[:, N].astype(np.float64), orient[N][0], orient[N][1],
+        data[:, E].astype(np.float64), orient[E][0], orient[E][1],
+    )
+    data[:, Z], data[:, N], data[:, E] = z, n, e
+    log.info("%s: rotated to Z/N/E from inventory orientations %s", label, orient)

@@ -1,0 +1,58 @@
+"""Stacking overlapping window outputs into continuous probability traces.
+
+Each window's outputs are blinded over ``blind`` samples at every edge that lies inside the
+segment (the segment's own first and last samples keep their only window's values), then
+combined sample by sample with ``max`` or ``mean`` over the windows that cover the sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .prepare import WINDOW
+
+STACKING = ("max", "mean")
+
+
+def effective_blind(blind: int, step: int) -> int:
+    """Largest blinding ≤ ``blind`` that still leaves every sample covered by some window."""
+    return int(max(0, min(blind, (WINDOW - step) // 2)))
+
+
+class Stack:
+    """Stacked detection, P and S probabilities of one segment (float32 arrays of length n)."""
+
+    def __init__(self, npts: int, method: str = "max", blind: int = 500):
+        if method not in STACKING:
+            raise ValueError(f"stacking must be one of {STACKING}, not {method!r}")
+        self.npts = int(npts)
+        self.method = method
+        self.blind = int(blind)
+        self.values = np.zeros((3, self.npts), dtype=np.float32)
+        self.count = np.zeros(self.npts, dtype=np.uint16) if method == "mean" else None
+        self._done = False
+
+    def add(self, start: int, det: np.ndarray, p: np.ndarray, s: np.ndarray) -> None:
+        """Add one window's outputs (each length 6000) starting at sample ``start``."""
+        lo = self.blind if start > 0 else 0
+        hi = WINDOW - (self.blind if start + WINDOW < self.npts else 0)
+        a, b = start + lo, start + hi
+        out = self.values[:, a:b]
+        if self.method == "max":
+            np.maximum(out[0], det[lo:hi], out=out[0])
+            np.maximum(out[1], p[lo:hi], out=out[1])
+            np.maximum(out[2], s[lo:hi], out=out[2])
+        else:
+            out[0] += det[lo:hi]
+            out[1] += p[lo:hi]
+            out[2] += s[lo:hi]
+            self.count[a:b] += 1
+
+    def result(self) -> np.ndarray:
+        """(3, n) float32: detection, P, S."""
+        if self.method == "mean" and not self._done:
+            covered = self.count > 0
+            self.values[:, covered] /= self.count[covered]
+            self.count = None
+            self._done = True
+        return self.values

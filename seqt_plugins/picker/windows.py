@@ -1,0 +1,81 @@
+"""Sliding windows anchored to absolute time, normalisation, and batching across stations.
+
+Window starts are the samples whose absolute time is a multiple of the step (counted in
+10 ms samples since 1970), so every cut of the same data (hourly shards with a margin, a whole
+day) lays the same windows over the same samples. Each segment also gets a window at its very
+start and one ending at its very end, so no sample is left uncovered (the original predictor
+drops the tail); those edge windows only influence the first and last minute of a segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, List, Sequence, Tuple
+
+import numpy as np
+
+from .prepare import NS_PER_SAMPLE, WINDOW, Segment
+
+
+def step_samples(overlap: float) -> int:
+    """Window step in samples for an overlap fraction (0 ≤ overlap < 1)."""
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"overlap must be in [0, 1), not {overlap}")
+    return max(1, int(round(WINDOW * (1.0 - overlap))))
+
+
+def window_starts(segment: Segment, step: int) -> np.ndarray:
+    """Start indices of the windows of a segment (sorted, unique); empty if it is too short."""
+    n = segment.npts
+    if n < WINDOW:
+        return np.zeros(0, dtype=np.int64)
+    g0 = (segment.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE  # global sample index of data[0]
+    first = (-g0) % step
+    grid = np.arange(first, n - WINDOW + 1, step, dtype=np.int64)
+    return np.unique(np.concatenate(([0], grid, [n - WINDOW])).astype(np.int64))
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """EqT normalisation in place: per window and channel, demean and divide by std (0 → 1)."""
+    x -= x.mean(axis=1, keepdims=True)
+    std = x.std(axis=1, keepdims=True)
+    std[std == 0] = 1.0
+    x /= std
+    return x
+
+
+@dataclass(frozen=True)
+class WindowRef:
+    """Where a window comes from: station index, segment index, start sample."""
+
+    station: int
+    segment: int
+    start: int
+
+
+def plan_windows(segments: Sequence[Sequence[Segment]], step: int) -> List[WindowRef]:
+    """All windows of all stations' segments, station by station."""
+    refs = []
+    for i, segs in enumerate(segments):
+        for j, seg in enumerate(segs):
+            refs.extend(WindowRef(i, j, int(s)) for s in window_starts(seg, step))
+    return refs
+
+
+def batches(
+    segments: Sequence[Sequence[Segment]], refs: Sequence[WindowRef], batch_size: int
+) -> Iterator[Tuple[np.ndarray, Sequence[WindowRef]]]:
+    """Normalised float32 batches (batch_size, 6000, 3), windows of all stations mixed.
+
+    The last batch is padded with zero windows to the full size (one compiled shape); only the
+    first ``len(refs_of_batch)`` rows are real.
+    """
+    buf = np.zeros((batch_size, WINDOW, 3), dtype=np.float32)
+    for b in range(0, len(refs), batch_size):
+        chunk = refs[b : b + batch_size]
+        for k, r in enumerate(chunk):
+            buf[k] = segments[r.station][r.segment].data[r.start : r.start + WINDOW]
+        if len(chunk) < batch_size:
+            buf[len(chunk) :] = 0.0
+        normalize(buf[: len(chunk)])
+        yield buf, chunk
