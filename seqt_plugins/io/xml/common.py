@@ -1,0 +1,232 @@
+"""Shared pieces of the XML layer: namespaces, errors, the safe parser, value formats, IDs.
+
+Safety: every parse goes through :data:`SAFE_PARSE_OPTIONS` (no entity resolution, no DTD
+loading, no network, libxml2's default size limits) and the readers refuse any document that
+carries a DOCTYPE at all (neither SCML nor QuakeML needs one), so external entities (XXE) are
+never fetched and entity expansion (billion laughs) never happens.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from datetime import date
+from typing import Optional
+
+from lxml import etree
+from obspy import UTCDateTime
+
+# --------------------------------------------------------------------------- namespaces
+
+SCML_NAMESPACES = {
+    "0.11": "http://geofon.gfz-potsdam.de/ns/seiscomp3-schema/0.11",
+    "0.12": "http://geofon.gfz-potsdam.de/ns/seiscomp3-schema/0.12",
+    "0.13": "http://geofon.gfz-potsdam.de/ns/seiscomp3-schema/0.13",
+    "0.14": "http://geofon.gfz.de/ns/seiscomp-schema/0.14",
+}
+SCML_VERSIONS = tuple(SCML_NAMESPACES)
+SCML_VERSION_BY_NAMESPACE = {ns: v for v, ns in SCML_NAMESPACES.items()}
+DEFAULT_SCML_VERSION = "0.13"  # SeisComP 6 and 7 both read it; older hosts skip newer objects
+
+QUAKEML_NS = "http://quakeml.org/xmlns/quakeml/1.2"
+BED_NS = "http://quakeml.org/xmlns/bed/1.2"
+
+FORMATS = ("scml", "quakeml")
+
+# QuakeML resource identifiers made for model IDs that are not QuakeML IDs themselves.
+QML_ID_PREFIX = "smi:local/seqt/"
+# IDs the writer has to invent (QuakeML requires them, the model has none): read back as None.
+QML_AUTO_PREFIX = "smi:local/seqt-auto/"
+# The event that carries picks/amplitudes/origins belonging to no event (QuakeML only).
+QML_UNASSOCIATED_EVENT = QML_AUTO_PREFIX + "unassociated"
+
+SAFE_PARSE_OPTIONS = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+)
+
+
+def safe_parser(**extra) -> etree.XMLParser:
+    """An lxml parser that never resolves entities, loads DTDs or touches the network."""
+    opts = dict(SAFE_PARSE_OPTIONS)
+    opts.update(extra)
+    return etree.XMLParser(**opts)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class XMLInputError(ValueError):
+    """Bad XML input. ``str()`` is one line: ``<file>:<line>: <what is wrong>``."""
+
+    def __init__(self, source: str, line: Optional[int], message: str):
+        self.source = source
+        self.line = line
+        self.message = " ".join(str(message).split())
+        super().__init__(f"{source}:{line if line is not None else '?'}: {self.message}")
+
+
+class XMLValidationError(ValueError):
+    """A document does not validate against its XSD (first schema error, one line)."""
+
+
+def source_name(source) -> str:
+    """A printable name for a path or file object."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    if isinstance(name, str):
+        return name
+    return "<stream>"
+
+
+# --------------------------------------------------------------------------- values
+
+_TIME_RE = re.compile(
+    r"\s*(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?\s*\Z"
+)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def parse_time(text: Optional[str]) -> UTCDateTime:
+    """xs:dateTime → UTCDateTime (no timezone means UTC; nanoseconds beyond 9 digits dropped)."""
+    if text is None:
+        raise ValueError("empty time value")
+    m = _TIME_RE.match(text)
+    if m is None:
+        raise ValueError(f"invalid time {text.strip()!r}")
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    hour, minute, second = int(h), int(mi), int(s)
+    if hour > 23 or minute > 59 or second > 60:
+        raise ValueError(f"invalid time {text.strip()!r}")
+    try:
+        days = date(int(y), int(mo), int(d)).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        raise ValueError(f"invalid time {text.strip()!r}") from None
+    ns = (days * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
+    if frac:
+        ns += int((frac + "000000000")[:9])
+    if tz and tz != "Z":
+        offset = (int(tz[1:3]) * 60 + int(tz[4:6])) * 60_000_000_000
+        ns -= offset if tz[0] == "+" else -offset
+    return UTCDateTime(ns=ns)
+
+
+def format_time(t) -> str:
+    """UTCDateTime → xs:dateTime in UTC, to the microsecond, trailing zeros dropped."""
+    if not isinstance(t, UTCDateTime):
+        t = UTCDateTime(t)
+    us = (t.ns + 500) // 1000
+    sec, frac = divmod(us, 1_000_000)
+    days, rem = divmod(sec, 86400)
+    d = date.fromordinal(days + _EPOCH_ORDINAL)
+    hour, rem = divmod(rem, 3600)
+    minute, second = divmod(rem, 60)
+    out = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+    if frac:
+        out += "." + f"{frac:06d}".rstrip("0")
+    return out + "Z"
+
+
+def format_float(x) -> str:
+    """Shortest text that reads back as the same float (xs:double spelling of inf/nan)."""
+    x = float(x)
+    if math.isfinite(x):
+        return repr(x)
+    if math.isnan(x):
+        return "NaN"
+    return "INF" if x > 0 else "-INF"
+
+
+def parse_float(text: Optional[str]) -> float:
+    if text is None:
+        raise ValueError("empty number")
+    s = text.strip()
+    if s in ("INF", "-INF", "NaN", "+INF"):
+        return float(s.replace("INF", "inf"))
+    if not s or s.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        raise ValueError(f"invalid number {s!r}")
+    try:
+        return float(s)
+    except ValueError:
+        raise ValueError(f"invalid number {s!r}") from None
+
+
+# --------------------------------------------------------------------------- QuakeML IDs
+
+# The XSD pattern, restricted to ASCII for the "already a QuakeML ID" test (stricter is safe:
+# anything rejected here is simply wrapped, and unwrapped again on read).
+_QML_ID_RE = re.compile(
+    r"(smi|quakeml):[A-Za-z0-9_][A-Za-z0-9_\-.*()~']{2,}/[A-Za-z0-9_\-.*()~'][A-Za-z0-9_\-.*()+?~'=,;#/&]*\Z"
+)
+_SAFE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.*()+?=,;#/&'")
+_ESCAPED_RE = re.compile(r"(?:~[0-9A-F]{2})+")
+
+
+def _escape_id(s: str) -> str:
+    if all(c in _SAFE_ID_CHARS for c in s):
+        return s
+    out = []
+    for c in s:
+        if c in _SAFE_ID_CHARS:
+            out.append(c)
+        else:
+            out.append("".join(f"~{b:02X}" for b in c.encode("utf-8")))
+    return "".join(out)
+
+
+def _unescape_id(s: str) -> str:
+    if "~" not in s:
+        return s
+
+    def repl(m):
+        raw = bytes.fromhex(m.group(0).replace("~", ""))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return m.group(0)
+
+    return _ESCAPED_RE.sub(repl, s)
+
+
+def to_quakeml_id(model_id: str) -> str:
+    """Model ID → QuakeML resource identifier.
+
+    QuakeML IDs (``smi:…``/``quakeml:…``) are kept as they are; anything else (SCML publicIDs,
+    method IDs, comment IDs) becomes ``smi:local/seqt/<id>``, characters outside the XSD pattern
+    escaped as ``~HH``. :func:`from_quakeml_id` undoes it exactly.
+    """
+    if _QML_ID_RE.match(model_id) and not model_id.startswith("smi:local/seqt"):
+        return model_id
+    return QML_ID_PREFIX + _escape_id(model_id)
+
+
+def from_quakeml_id(qml_id: str) -> str:
+    """Inverse of :func:`to_quakeml_id`; foreign QuakeML IDs are kept as they are."""
+    qml_id = qml_id.strip()
+    if qml_id.startswith(QML_ID_PREFIX):
+        return _unescape_id(qml_id[len(QML_ID_PREFIX):])
+    return qml_id
+
+
+def parse_format(spec: str):
+    """``"scml"``, ``"scml:0.12"``, ``"quakeml"`` → (format, version or None)."""
+    fmt, _, version = spec.strip().lower().partition(":")
+    if fmt in ("sc3ml", "seiscomp"):
+        fmt = "scml"
+    if fmt == "qml":
+        fmt = "quakeml"
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {spec!r} (use scml[:VERSION] or quakeml)")
+    if fmt == "scml":
+        version = version or DEFAULT_SCML_VERSION
+        if version not in SCML_VERSIONS:
+            raise ValueError(f"unsupported SCML version {version!r} (use one of {', '.join(SCML_VERSIONS)})")
+        return fmt, version
+    if version and version != "1.2":
+        raise ValueError(f"unsupported QuakeML version {version!r} (only 1.2)")
+    return fmt, "1.2"

@@ -1,0 +1,89 @@
+"""XSD validation against the schemas that ObsPy installs (never vendored here).
+
+SCML: ``obspy/io/seiscomp/data/sc3ml_0.11.xsd`` … ``sc3ml_0.13.xsd``, ``scml_0.14.xsd``.
+QuakeML: ``obspy/io/quakeml/data/QuakeML-1.2.xsd`` (imports ``QuakeML-BED-1.2.xsd``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+from lxml import etree
+
+from .common import (
+    SCML_NAMESPACES,
+    SCML_VERSION_BY_NAMESPACE,
+    XMLInputError,
+    XMLValidationError,
+    parse_format,
+    safe_parser,
+    source_name,
+)
+
+
+def _obspy_dir() -> Path:
+    import obspy
+
+    return Path(obspy.__file__).resolve().parent
+
+
+def schema_path(format: str = "scml", version: Optional[str] = None) -> Path:
+    """Path of the installed XSD for ``format``/``version`` (SCML default 0.13)."""
+    fmt, ver = parse_format(format if version is None or format != "scml" else f"scml:{version}")
+    if fmt == "quakeml":
+        path = _obspy_dir() / "io" / "quakeml" / "data" / "QuakeML-1.2.xsd"
+    else:
+        name = "scml_0.14.xsd" if ver == "0.14" else f"sc3ml_{ver}.xsd"
+        path = _obspy_dir() / "io" / "seiscomp" / "data" / name
+    if not path.exists():
+        raise FileNotFoundError(f"XSD not found in the installed obspy: {path}")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(format: str = "scml", version: Optional[str] = None) -> etree.XMLSchema:
+    path = schema_path(format, version)
+    doc = etree.parse(str(path), safe_parser())
+    return etree.XMLSchema(doc)
+
+
+def validate(path_or_bytes: Union[str, os.PathLike, bytes], format: str = "scml",
+             version: Optional[str] = None) -> None:
+    """Validate a document (a path, or the document itself as bytes) against its XSD.
+
+    For SCML with ``version=None`` the version comes from the root namespace.  Raises
+    :class:`XMLValidationError` with ``source:line: schema message`` for the first error, or
+    :class:`XMLInputError` if the document is not well-formed.
+    """
+    if isinstance(path_or_bytes, (bytes, bytearray)):
+        src = "<bytes>"
+        try:
+            doc = etree.fromstring(bytes(path_or_bytes), safe_parser()).getroottree()
+        except etree.XMLSyntaxError as err:
+            raise XMLInputError(src, err.lineno, err.msg) from None
+    else:
+        src = source_name(path_or_bytes)
+        try:
+            doc = etree.parse(os.fspath(path_or_bytes), safe_parser())
+        except etree.XMLSyntaxError as err:
+            raise XMLInputError(src, err.lineno, err.msg) from None
+    if doc.docinfo.doctype or doc.docinfo.internalDTD is not None:
+        raise XMLInputError(src, 1, "DOCTYPE/entity declarations are not allowed in SCML or QuakeML")
+    fmt, _ = parse_format(format)
+    if fmt == "scml" and version is None:
+        ns = etree.QName(doc.getroot()).namespace or ""
+        version = SCML_VERSION_BY_NAMESPACE.get(ns)
+        if version is None:
+            raise XMLValidationError(f"{src}:{doc.getroot().sourceline}: unknown SCML namespace {ns!r}")
+    schema = load_schema(fmt, version if fmt == "scml" else None)
+    if not schema.validate(doc):
+        err = schema.error_log.last_error
+        first = next(iter(schema.error_log), err)
+        msg = " ".join(str(first.message).split())
+        raise XMLValidationError(f"{src}:{first.line}: {msg}")
+
+
+__all__ = ["validate", "schema_path", "load_schema", "SCML_NAMESPACES"]
