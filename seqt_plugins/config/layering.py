@@ -101,13 +101,13 @@ class Configuration:
             if required:
                 raise ConfigError("configuration file not found", str(path))
             return
-        before = {k: id(s) for k, s in self.symbols.items()}
+        before = dict(self.symbols)  # holds the old Symbols, so identity tells what is new
         parse_file(path, self.symbols, env=env)
         foreign = set(foreign_keys)
         for name in [k for k in before if k not in self.symbols]:  # del key
             self._reset(name)
         for name, sym in self.symbols.items():
-            if before.get(name) != id(sym):
+            if before.get(name) is not sym:
                 self._set(name, sym.values, sym.where, foreign)
         self.files.append(path)
 

@@ -1,0 +1,1 @@
+"""SeisComP-style applications (seqtpick, seqtrepick) around the picking cores."""

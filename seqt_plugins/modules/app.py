@@ -1,0 +1,336 @@
+"""A small SeisComP-style Application: lifecycle, command line, configuration, logging.
+
+Lifecycle (as ``seiscomp.client.Application``)::
+
+    createCommandLineDescription → (parse) → initConfiguration → validateParameters → init → run → done
+
+Exit codes (``specs/seiscomp.md`` §3): 0 success (also ``-h``/``-V``); 255 bad command line or
+configuration; 2 ``validateParameters`` failed; 1 ``init`` or ``run`` failed.
+
+The command line is built from the module's :class:`~seqt_plugins.config.ModuleSchema`: its
+options (``-h``, ``-V``, ``--config-file``, verbosity, ``-I``, ...) plus ``--<key>=<value>`` for
+every configuration key (``--picker.pThreshold=0.2``). Options tied to a key (``param_ref``:
+``-I`` → ``recordstream``) set the key with command-line precedence.
+
+Logging: SeisComP's format, ``2024/03/01 10:15:02 [info/seqtpick] text``, to stderr (stdout
+carries XML only). Levels: 1 error, 2 warning (default), 3 info, 4 debug (``--verbosity``,
+``-v`` repeated, ``--debug``, ``-q``, or the ``logging.level`` key). These modules run as
+commands, not daemons, so console logging is on by default (``--console 0`` turns it off);
+``--log-file F`` adds a file.
+
+Messaging: connecting to a SeisComP messaging server is not implemented. Without ``--offline``
+the application warns and runs offline when the ``seiscomp`` Python package is missing; when it
+is present the application still runs offline, with the same warning (see the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
+
+from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration, module_schema
+from seqt_plugins.config.modules import all_schemas
+
+EXIT_OK = 0
+EXIT_RUN = 1
+EXIT_VALIDATE = 2
+EXIT_USAGE = 255
+
+LOG_FORMAT = "%(asctime)s [%(sclevel)s/%(component)s] %(message)s"
+LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
+_LEVELS = {0: logging.CRITICAL + 10, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("seqt-plugins")
+    except Exception:  # not installed: the source tree
+        import seqt_plugins
+
+        return getattr(seqt_plugins, "__version__", "0.1.0")
+
+
+class UsageError(Exception):
+    """A bad command line: exit 255."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would exit 2: SeisComP uses 255
+        raise UsageError(message)
+
+
+class SeisComPFormatter(logging.Formatter):
+    def __init__(self, component: str):
+        super().__init__(LOG_FORMAT, LOG_DATEFMT)
+        self.component = component
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.sclevel = {"CRITICAL": "error", "WARN": "warning"}.get(record.levelname, record.levelname.lower())
+        record.component = self.component
+        return super().format(record)
+
+
+class Application:
+    """Base class of ``seqtpick`` and ``seqtrepick`` (one subclass per module)."""
+
+    #: The module (and configuration) name; the config name is basename(argv[0]) in SeisComP,
+    #: but an entry point's argv[0] can be anything, so the class fixes it.
+    module_name: str = ""
+
+    def __init__(self, argv: Optional[Sequence[str]] = None, stdout=None, stderr=None):
+        self.argv: List[str] = list(sys.argv[1:] if argv is None else argv)
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.schema: ModuleSchema = self.createSchema()
+        self.args: Optional[argparse.Namespace] = None
+        self.overrides: List[Tuple[str, str]] = []
+        self.config = None
+        self.verbosity = 2
+        self.offline = True
+        self.log = logging.getLogger(f"seqt_plugins.modules.{self.name()}")
+        self._handlers: List[logging.Handler] = []
+
+    # -- SeisComP-like API -----------------------------------------------------------------
+    def name(self) -> str:
+        return self.module_name
+
+    def createSchema(self) -> ModuleSchema:  # noqa: N802
+        return module_schema(self.module_name)
+
+    def createCommandLineDescription(self, parser: argparse.ArgumentParser) -> None:  # noqa: N802
+        """Add options beyond the schema's (the schema's options are already there)."""
+
+    def initConfiguration(self) -> bool:  # noqa: N802
+        """Read the configuration layers and apply the command-line overrides.
+
+        Raises ConfigError (exit 255) on an unknown key or a bad value.
+        """
+        args = self.args
+        overrides = list(self.overrides)
+        for opt in self.schema.options:
+            if not opt.param_ref:
+                continue
+            value = getattr(args, _dest(opt), None)
+            if value is None or value is False:
+                continue
+            overrides.append((opt.param_ref, "true" if value is True else str(value)))
+        self.config = load_configuration(
+            self.schema, config_file=getattr(args, "config_file", None), overrides=overrides,
+            appname=self.name(), bindings_dir=getattr(args, "bindings_dir", None),
+            other_schemas=all_schemas().values())
+        if self.config.bindings is not None:
+            self.config.bindings.validate()
+        return True
+
+    def validateParameters(self) -> bool:  # noqa: N802
+        """Check the parameters' combination; False → exit 2."""
+        self.offline = bool(getattr(self.args, "offline", False) or getattr(self.args, "ep", False))
+        if not self.offline:
+            if messaging_available():
+                self.log.warning("messaging mode is not implemented: running offline")
+            else:
+                self.log.warning("the seiscomp Python package is not importable: running offline")
+            self.offline = True
+        return True
+
+    def init(self) -> bool:
+        return True
+
+    def run(self) -> bool:
+        return True
+
+    def done(self) -> None:
+        for h in self._handlers:
+            logging.getLogger().removeHandler(h)
+            h.close()
+        self._handlers = []
+
+    # -- driver ---------------------------------------------------------------------------
+    def __call__(self) -> int:
+        return self.exec()
+
+    def exec(self) -> int:  # noqa: A003
+        try:
+            try:
+                parser = self.build_parser()
+                self.args, self.overrides = self.parse(parser, self.argv)
+            except UsageError as exc:
+                print(f"{self.name()}: error: {exc}", file=self.stderr)
+                print(f"Try '{self.name()} --help'.", file=self.stderr)
+                return EXIT_USAGE
+            if self.args.help:
+                self.stdout.write(parser.format_help())
+                return EXIT_OK
+            if self.args.version:
+                self.stdout.write(f"{self.name()}: seqt-plugins {_version()}\n")
+                return EXIT_OK
+            self.setup_logging()
+            try:
+                self.initConfiguration()
+            except ConfigError as exc:
+                self.log.error(str(exc))
+                return EXIT_USAGE
+            self.setup_logging()  # logging.level from the configuration
+            if self.verbosity >= 4:
+                self.log.debug("configuration files: %s", ", ".join(map(str, self.config.files)) or "none")
+            try:
+                if not self.validateParameters():
+                    return EXIT_VALIDATE
+            except ConfigError as exc:
+                self.log.error(str(exc))
+                return EXIT_VALIDATE
+            try:
+                if not self.init():
+                    return EXIT_RUN
+                return EXIT_OK if self.run() else EXIT_RUN
+            except KeyboardInterrupt:
+                self.log.error("interrupted")
+                return EXIT_RUN
+            except Exception as exc:  # errors at the edge: one line, traceback at debug level
+                self.log.error("%s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                self.log.debug("traceback", exc_info=True)
+                return EXIT_RUN
+        finally:
+            self.done()
+
+    # -- command line ---------------------------------------------------------------------
+    def build_parser(self) -> argparse.ArgumentParser:
+        parser = _ArgumentParser(
+            prog=self.name(), add_help=False, allow_abbrev=False,
+            description=self.schema.description,
+            epilog="Every configuration key can be set as --KEY=VALUE (e.g. --picker.pThreshold=0.2); "
+                   "see descriptions/%s.xml and etc/defaults/%s.cfg." % (self.name(), self.name()))
+        groups = {}
+        for opt in self.schema.options:
+            group = groups.get(opt.group)
+            if group is None:
+                group = groups[opt.group] = parser.add_argument_group(opt.group)
+            flags = ([f"-{opt.flag}"] if opt.flag else [])
+            if opt.long_flag != opt.flag:
+                flags.append(f"--{opt.long_flag}")
+            kwargs: dict = {"dest": _dest(opt), "help": opt.description}
+            if opt.repeatable:
+                kwargs.update(action="count", default=0)
+            elif opt.argument is None:
+                kwargs.update(action="store_true")
+            else:
+                kwargs.update(metavar=opt.argument.upper(), default=None)
+                if opt.choices:
+                    kwargs["choices"] = list(opt.choices)
+            group.add_argument(*flags, **kwargs)
+        self.createCommandLineDescription(parser)
+        return parser
+
+    def parse(self, parser: argparse.ArgumentParser, argv: Sequence[str]):
+        """Split ``--key=value`` configuration overrides from the options, then parse."""
+        rest: List[str] = []
+        overrides: List[Tuple[str, str]] = []
+        i = 0
+        argv = list(argv)
+        while i < len(argv):
+            arg = argv[i]
+            if arg == "--":
+                rest.extend(argv[i:])
+                break
+            if arg.startswith("--") and "." in arg.split("=", 1)[0]:
+                key, eq, value = arg[2:].partition("=")
+                if not eq:
+                    if i + 1 >= len(argv):
+                        raise UsageError(f"--{key} needs a value (--{key}=VALUE)")
+                    value = argv[i + 1]
+                    i += 1
+                if self.schema.parameter(key) is None and not _is_global(key):
+                    raise UsageError(f"unknown configuration key {key!r} (command line --{key})")
+                overrides.append((key, value))
+            else:
+                rest.append(arg)
+            i += 1
+        args = parser.parse_args(rest)
+        return args, overrides
+
+    # -- logging and progress -------------------------------------------------------------
+    def setup_logging(self) -> None:
+        args = self.args
+        level = 2
+        if self.config is not None and "logging.level" in self.config:
+            level = int(self.config.get("logging.level"))
+        if args is not None:
+            if getattr(args, "verbosity", None) is not None and (self.config is None):
+                try:
+                    level = int(args.verbosity)
+                except ValueError:
+                    pass
+            level += getattr(args, "v", 0) or 0
+            if getattr(args, "debug", False):
+                level = 4
+            if getattr(args, "quiet", False):
+                level = 0
+        self.verbosity = max(0, min(4, level))
+        for h in self._handlers:
+            logging.getLogger().removeHandler(h)
+            h.close()
+        self._handlers = []
+        formatter = SeisComPFormatter(self.name())
+        console = True
+        if args is not None and getattr(args, "console", None) is not None:
+            console = str(args.console).strip().lower() not in ("0", "false", "no")
+        if args is not None and getattr(args, "debug", False):
+            console = True
+        if console:
+            h = logging.StreamHandler(self.stderr)
+            h.setFormatter(formatter)
+            self._handlers.append(h)
+        log_file = getattr(args, "log_file", None) if args is not None else None
+        if log_file:
+            h = logging.FileHandler(log_file, encoding="utf-8")
+            h.setFormatter(formatter)
+            self._handlers.append(h)
+        root = logging.getLogger()
+        for h in self._handlers:
+            h.setLevel(_LEVELS[self.verbosity])
+            root.addHandler(h)
+        root.setLevel(min(_LEVELS[self.verbosity], logging.WARNING))
+        # Third-party chatter (TensorFlow, matplotlib) only at debug level.
+        for noisy in ("tensorflow", "absl", "matplotlib", "h5py", "PIL"):
+            logging.getLogger(noisy).setLevel(logging.DEBUG if self.verbosity >= 4 else logging.ERROR)
+
+    def progress_enabled(self) -> bool:
+        """Progress bars only on a terminal, and not in quiet mode."""
+        isatty = getattr(self.stderr, "isatty", None)
+        return bool(isatty and isatty()) and self.verbosity > 0
+
+    def progress(self, iterable: Iterable[Any], **kwargs):
+        from tqdm import tqdm
+
+        return tqdm(iterable, disable=not self.progress_enabled(), file=self.stderr,
+                    dynamic_ncols=True, **kwargs)
+
+
+def _dest(opt) -> str:
+    return opt.long_flag.replace("-", "_")
+
+
+def _is_global(key: str) -> bool:
+    from seqt_plugins.config.schema import is_global_key
+
+    return is_global_key(key)
+
+
+def messaging_available() -> bool:
+    """Whether SeisComP's Python client (``seiscomp.client``) can be imported (lazily checked)."""
+    try:
+        return importlib.util.find_spec("seiscomp") is not None and \
+            importlib.util.find_spec("seiscomp.client") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def run_application(cls, argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return cls(argv).exec()

@@ -1,0 +1,243 @@
+"""``seqtpick``: the EqT phase picker as a SeisComP-style module (mirrors scautopick).
+
+Offline use, as ``scautopick --playback --ep``::
+
+    seqtpick --ep -I file:///data/day.mseed --inventory-xml stations.xml > picks.xml
+    seqtpick --ep -I sdsarchive:///archive --begin 2024-03-01T00:00:00 --end 2024-03-02 -o picks.xml
+    seqtpick --ep -I data.mseed --format quakeml --picker.pThreshold=0.2 --plot plots/
+
+The record stream is read one sensor at a time (network, station, location and the first two
+channel letters); each sensor is picked with its own options (module configuration overridden by
+its bindings, see :mod:`seqt_plugins.config.layering`). With ``--ep`` the picks (and their
+amplitudes) are written at exit as SCML (default) or QuakeML, to stdout or atomically to ``-o``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import sys
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from seqt_plugins.modules.app import Application, run_application
+
+SensorKey = Tuple[str, str, str, str]  # network, station, location, channel prefix (2 letters)
+
+#: Time span used for file record streams when --begin/--end are not given.
+_ALL_BEGIN = "1900-01-01T00:00:00"
+_ALL_END = "2200-01-01T00:00:00"
+
+
+class SeqtPick(Application):
+    module_name = "seqtpick"
+
+    def __init__(self, argv=None, stdout=None, stderr=None):
+        super().__init__(argv, stdout, stderr)
+        self.record_stream = None
+        self.inventory = None
+        self.picker = None
+        self.begin = None
+        self.end = None
+        self.picks: list = []
+        self.amplitudes: list = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def validateParameters(self) -> bool:  # noqa: N802
+        from obspy import UTCDateTime
+
+        if not super().validateParameters():
+            return False
+        args = self.args
+        if args.output and not args.ep:
+            self.log.info("-o given: writing event parameters as with --ep")
+            args.ep = True
+        url = self.config.get("recordstream", "")
+        if not url:
+            self.log.error("no record stream: give -I URL or set recordstream")
+            return False
+        for attr in ("begin", "end"):
+            text = getattr(args, attr)
+            if text:
+                try:
+                    setattr(self, attr, UTCDateTime(text))
+                except Exception:
+                    self.log.error("--%s %r is not a time (e.g. 2024-03-01T10:15:00)", attr, text)
+                    return False
+        if self.begin is not None and self.end is not None and self.end <= self.begin:
+            self.log.error("--end must be later than --begin")
+            return False
+        scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
+        if scheme != "file" and (self.begin is None or self.end is None):
+            self.log.error("%s record streams need --begin and --end", scheme)
+            return False
+        if not args.ep and not args.test:
+            self.log.warning("offline without --ep: the picks are only logged (use --ep to write them)")
+        if args.plot:
+            try:
+                Path(args.plot).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.log.error("--plot %s: %s", args.plot, exc.strerror or exc)
+                return False
+        if args.inventory_xml and not Path(args.inventory_xml).is_file():
+            self.log.error("--inventory-xml %s: file not found", args.inventory_xml)
+            return False
+        return True
+
+    def init(self) -> bool:
+        from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+
+        url = self.config.get("recordstream")
+        try:
+            self.record_stream = open_record_stream(url)
+            if self.args.inventory_xml:
+                self.inventory = load_inventory(self.args.inventory_xml)
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return False
+        options = self.config.picker_options()
+        self.log.info("picker options: %s", dataclasses.asdict(options))
+        from seqt_plugins.picker import Picker
+
+        self.picker = Picker(**dataclasses.asdict(options))
+        return True
+
+    def run(self) -> bool:
+        from obspy import UTCDateTime
+
+        from seqt_plugins.io.records import RecordStreamError
+
+        t0 = self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN)
+        t1 = self.end if self.end is not None else UTCDateTime(_ALL_END)
+        try:
+            available = self.record_stream.available_streams(self.begin, self.end)
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return False
+        sensors = select_sensors(available, self.config.get("streams.codes"))
+        if not sensors:
+            self.log.warning("no streams in %s match %s", self.config.get("recordstream"),
+                             ", ".join(self.config.get("streams.codes")))
+        min_duration = float(self.config.get("streams.minDuration"))
+        failed = 0
+        for key in self.progress(sensors, desc="stations", unit="sta"):
+            net, sta, loc, band = key
+            label = f"{net}.{sta}.{loc}.{band}?"
+            try:
+                stream = self.record_stream.get_waveforms(net, sta, loc, band + "?", t0, t1)
+            except RecordStreamError as exc:
+                self.log.error("%s: %s", label, exc)
+                failed += 1
+                continue
+            if not len(stream):
+                self.log.info("%s: no data", label)
+                continue
+            span = max(tr.stats.endtime for tr in stream) - min(tr.stats.starttime for tr in stream)
+            if span < min_duration:
+                self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
+                continue
+            options = self.config.station_options(net, sta)
+            picks = self.pick_sensor(stream, options, label)
+            if picks is None:
+                failed += 1
+                continue
+            if self.args.plot and picks:
+                self.plot_sensor(stream, picks, options, label)
+        self.picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
+        self.log.info("%d picks on %d sensors", len(self.picks), len(sensors))
+        if self.args.ep:
+            self.write_output()
+        if failed and failed == len(sensors):
+            self.log.error("all %d sensors failed", failed)
+            return False
+        return True
+
+    # -- steps -----------------------------------------------------------------------------
+    def pick_sensor(self, stream, options, label) -> Optional[list]:
+        from seqt_plugins.picks import CreationInfo
+
+        try:
+            result = self.picker.pick(stream, inventory=self.inventory, station_options=options)
+        except Exception as exc:  # one bad sensor must not end a day's run
+            self.log.error("%s: %s: %s", label, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            self.log.debug("traceback", exc_info=True)
+            return None
+        picks, amplitudes = _split_result(result)
+        agency = self.config.get("agencyID", None)
+        author = self.config.get("author", None)
+        for obj in list(picks) + list(amplitudes):
+            ci = obj.creation_info or CreationInfo()
+            ci.agency_id = ci.agency_id or agency
+            ci.author = ci.author or author
+            obj.creation_info = ci
+        for p in picks:
+            self.log.info("pick %s %s %s p=%s", p.waveform_id.nslc, p.phase_hint, p.time,
+                          "%.2f" % p.probability if p.probability is not None else "-")
+        self.picks.extend(picks)
+        self.amplitudes.extend(amplitudes)
+        return picks
+
+    def plot_sensor(self, stream, picks, options, label) -> None:
+        from seqt_plugins.modules.plotting import plot_detections
+
+        try:
+            annotations = self.picker.annotate(stream)
+            paths = plot_detections(stream, annotations, picks, self.args.plot,
+                                    threshold=options.detection_threshold)
+            self.log.info("%s: %d plots", label, len(paths))
+        except Exception as exc:
+            self.log.warning("%s: plotting failed: %s: %s", label, type(exc).__name__, exc)
+            self.log.debug("traceback", exc_info=True)
+
+    def write_output(self) -> None:
+        from seqt_plugins.io.xml import write_event_parameters
+        from seqt_plugins.picks import EventParameters
+
+        ep = EventParameters(picks=self.picks, amplitudes=self.amplitudes)
+        fmt = self.config.get("output.format")
+        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
+        pretty = bool(self.config.get("output.formatted"))
+        if self.args.output:
+            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+            self.log.info("wrote %d picks to %s", len(self.picks), self.args.output)
+        else:
+            out = getattr(self.stdout, "buffer", self.stdout)
+            write_event_parameters(ep, out, format=fmt, version=version, pretty=pretty)
+            out.flush()
+
+
+def _split_result(result):
+    """Picker.pick returns a list of picks, or an EventParameters (picks + amplitudes)."""
+    if hasattr(result, "picks"):
+        return list(result.picks), list(getattr(result, "amplitudes", []) or [])
+    return list(result), []
+
+
+def select_sensors(available, patterns) -> List[SensorKey]:
+    """Sensors (NET, STA, LOC, two channel letters) with a component matching a pattern."""
+    patterns = [p.strip() for p in (patterns or ["*"]) if p.strip()]
+    sensors: Dict[SensorKey, bool] = OrderedDict()
+    for net, sta, loc, cha in sorted(available):
+        key = (net, sta, loc, cha[:2])
+        if key in sensors:
+            continue
+        seed = f"{net}.{sta}.{loc}.{cha}"
+        if any(_match(p, seed) for p in patterns):
+            sensors[key] = True
+    return list(sensors)
+
+
+def _match(pattern: str, seed: str) -> bool:
+    parts = pattern.split(".")
+    if len(parts) < 4:
+        parts += ["*"] * (4 - len(parts))
+    return fnmatch.fnmatchcase(seed, ".".join(parts))
+
+
+def main(argv=None) -> int:
+    return run_application(SeqtPick, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
