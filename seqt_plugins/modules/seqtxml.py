@@ -1,0 +1,122 @@
+"""seqt-xml: convert and validate pick files (SCML 0.11-0.14, QuakeML 1.2).
+
+    seqt-xml convert in.xml out.xml --format quakeml
+    seqt-xml convert in.xml out.xml --format scml:0.12 [--compact]
+    seqt-xml validate file.xml [--format scml[:VERSION]|quakeml]
+
+The input format and version are detected from the root element.  ``-`` reads stdin / writes
+stdout.  The whole input is read before anything is written, and files are written atomically,
+so a failed conversion writes nothing.  Exit status: 0 ok, 1 bad input or failed conversion,
+255 bad command line (SeisComP's convention).  Errors are one line on stderr,
+``<file>:<line>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 255
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, SeisComP exit code for a bad command line
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _format_arg(value: str):
+    from seqt_plugins.io.xml import parse_format
+
+    try:
+        return parse_format(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="seqt-xml", description="Convert and validate SCML / QuakeML pick files.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    conv = sub.add_parser("convert", help="convert between SCML and QuakeML")
+    conv.add_argument("input", help="input file (SCML 0.11-0.14 or QuakeML 1.2, detected), '-' for stdin")
+    conv.add_argument("output", help="output file (written atomically), '-' for stdout")
+    conv.add_argument("--format", "-f", dest="format", type=_format_arg, required=True,
+                      help="output format: quakeml or scml[:VERSION] (0.11-0.14, default 0.13)")
+    conv.add_argument("--compact", action="store_true", help="no indentation")
+    conv.add_argument("--validate", action="store_true",
+                      help="validate the output against the XSD installed with obspy (files only)")
+    val = sub.add_parser("validate", help="validate a file against its XSD (installed with obspy)")
+    val.add_argument("input", help="file to validate")
+    val.add_argument("--format", "-f", dest="format", type=_format_arg, default=None,
+                     help="quakeml or scml[:VERSION]; default: detected from the root element")
+    return parser
+
+
+def _convert(args) -> int:
+    from seqt_plugins.io.atomic import atomic_write
+    from seqt_plugins.io.xml import read_event_parameters, validate, write_event_parameters
+
+    fmt, version = args.format
+    source = sys.stdin.buffer if args.input == "-" else args.input
+    ep = read_event_parameters(source)
+    pretty = not args.compact
+    if args.output == "-":
+        write_event_parameters(ep, sys.stdout.buffer, format=fmt, version=version if fmt == "scml" else None,
+                               pretty=pretty)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    if args.validate:
+        # write to a temporary file, validate it, and only then put it in place
+        import io
+
+        buf = io.BytesIO()
+        write_event_parameters(ep, buf, format=fmt, version=version if fmt == "scml" else None, pretty=pretty)
+        data = buf.getvalue()
+        validate(data, fmt, version if fmt == "scml" else None)
+        with atomic_write(args.output, "wb") as handle:
+            handle.write(data)
+        return EXIT_OK
+    write_event_parameters(ep, args.output, format=fmt, version=version if fmt == "scml" else None, pretty=pretty)
+    return EXIT_OK
+
+
+def _validate(args) -> int:
+    from seqt_plugins.io.xml import detect_format, validate
+
+    if args.format is None:
+        fmt, version = detect_format(args.input)
+    else:
+        fmt, version = args.format
+    validate(args.input, fmt, version if fmt == "scml" else None)
+    print(f"{args.input}: valid {fmt} {version}")
+    return EXIT_OK
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # -h → 0, errors → 255
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("seqt-xml: error: a command is required (convert, validate)\n")
+        return EXIT_USAGE
+    try:
+        if args.command == "convert":
+            return _convert(args)
+        return _validate(args)
+    except (ValueError, OSError) as err:  # XMLInputError, XMLValidationError, file errors
+        message = " ".join(str(err).split())
+        if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
+            message = f"{err.filename}: {message}"
+        sys.stderr.write(message + "\n")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
