@@ -292,7 +292,7 @@ def test_scml_depth_km_conversion_is_exact(depth):
 
 
 def test_streaming_memory_is_bounded(tmp_path):
-    """Writing and reading 100k picks grows peak RSS far less than the file (or a tree) would."""
+    """Writing and reading 50k picks grows peak RSS far less than the file (or a tree) would."""
     script = textwrap.dedent(
         """
         import resource, sys
@@ -327,14 +327,14 @@ def test_streaming_memory_is_bounded(tmp_path):
         """
     )
     path = tmp_path / "big.xml"
-    n = 100_000
+    n = 50_000
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", script, str(path), str(n)], env=env, cwd=str(REPO),
                          capture_output=True, text=True, check=True).stdout.split()
     count, base, after_write, after_read = int(out[0]), *map(float, out[1:])
     size_mb = path.stat().st_size / 2**20
     assert count == n
-    assert size_mb > 40  # the file is big ...
+    assert size_mb > 20  # the file is big ...
     # ... but neither writing nor reading holds it: an lxml tree of it would take several times its size
     assert after_write - base < 25, (base, after_write, size_mb)
     assert after_read - base < 25, (base, after_read, size_mb)
