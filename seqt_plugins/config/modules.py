@@ -89,6 +89,9 @@ def seqtpick_schema() -> ModuleSchema:
                               "the channel code is ignored."),
         Parameter("streams.minDuration", "double", 60.0, unit="s", range="0:",
                   description="Streams shorter than this (one EqT window) are skipped."),
+        Parameter("streams.perCall", "int", 16, range="1:",
+                  description="Sensors read and picked together: their windows share the model's "
+                              "batches. Bounds the memory of long runs."),
     ]
     params += output_parameters()
     options = generic_options() + verbosity_options() + records_options() + [

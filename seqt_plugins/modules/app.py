@@ -228,7 +228,11 @@ class Application:
         return parser
 
     def parse(self, parser: argparse.ArgumentParser, argv: Sequence[str]):
-        """Split ``--key=value`` configuration overrides from the options, then parse."""
+        """Split ``--key=value`` configuration overrides from the options, then parse.
+
+        An argument is an override when it is not an option and its name has a dot or is a
+        known key (``--agencyID=XX``); unknown dotted keys are usage errors (exit 255).
+        """
         rest: List[str] = []
         overrides: List[Tuple[str, str]] = []
         i = 0
@@ -238,7 +242,9 @@ class Application:
             if arg == "--":
                 rest.extend(argv[i:])
                 break
-            if arg.startswith("--") and "." in arg.split("=", 1)[0]:
+            name = arg.split("=", 1)[0]
+            if arg.startswith("--") and name not in parser._option_string_actions and (
+                    "." in name or self.schema.parameter(name[2:]) is not None):
                 key, eq, value = arg[2:].partition("=")
                 if not eq:
                     if i + 1 >= len(argv):

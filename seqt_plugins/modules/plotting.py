@@ -8,7 +8,7 @@ the picks inside it. Uses matplotlib's Agg backend (no display needed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -42,9 +42,44 @@ def detection_spans(annotations, threshold: float, merge: float = 2.0) -> List[T
     return [(a, b) for a, b in merged]
 
 
+def _display_filter(stream, freqmin: float = 1.0, freqmax: float = 45.0):
+    """A copy band-passed as EqT sees it (1-45 Hz), so the plot shows what was picked."""
+    out = stream.copy()
+    out.merge(method=1, fill_value=0)
+    for tr in out:
+        tr.data = tr.data.astype(np.float64)
+        tr.detrend("demean")
+        tr.taper(0.01)
+        nyq = tr.stats.sampling_rate / 2.0
+        if nyq > freqmin * 2:
+            tr.filter("bandpass", freqmin=freqmin, freqmax=min(freqmax, 0.9 * nyq), zerophase=True)
+    return out
+
+
+def probability_traces(station, probabilities, sampling_rate: float = 100.0):
+    """Stream of D/P/S traces (channels EQT_D, EQT_P, EQT_S) from one station's entry of
+    ``Picker.probabilities`` (a StationData and one (3, n) array per segment)."""
+    from obspy import Stream, Trace
+
+    out = Stream()
+    for seg, pr in zip(station.segments, probabilities):
+        for k, name in enumerate(("D", "P", "S")):
+            out += Trace(data=np.asarray(pr[k]), header={
+                "network": station.network, "station": station.station, "location": station.location,
+                "channel": f"EQT_{name}", "sampling_rate": sampling_rate, "starttime": seg.start})
+    return out
+
+
 def plot_detections(stream, annotations, picks: Sequence, directory, threshold: float = 0.3,
-                    pad: float = 10.0) -> List[Path]:
-    """Write one PNG per detection into ``directory``; returns their paths."""
+                    pad: float = 10.0, detections: Optional[Sequence[Tuple]] = None) -> List[Path]:
+    """Write one PNG per detection into ``directory``; returns their paths.
+
+    ``stream`` holds the sensor's components (shown band-passed 1-45 Hz), ``annotations`` its
+    D/P/S probability traces (channel suffixes _D, _P, _S), ``picks`` the picks to mark.
+
+    ``detections`` are (start, end) times (e.g. from ``Picker.classify``); without them the
+    runs of the D trace above ``threshold`` are used.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -53,8 +88,9 @@ def plot_detections(stream, annotations, picks: Sequence, directory, threshold: 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    components = sorted(stream, key=lambda tr: ("ZNE12".find(tr.stats.channel[-1:]) % 10, tr.id))
-    for start, end in detection_spans(annotations, threshold):
+    components = sorted(_display_filter(stream), key=lambda tr: ("ZNE12".find(tr.stats.channel[-1:]) % 10, tr.id))
+    spans = list(detections) if detections is not None else detection_spans(annotations, threshold)
+    for start, end in spans:
         t0, t1 = start - pad, end + pad
         inside = [p for p in picks if t0 <= p.time <= t1]
         ref = components[0] if components else next(iter(annotations))

@@ -6,9 +6,10 @@ Offline use, as ``scautopick --playback --ep``::
     seqtpick --ep -I sdsarchive:///archive --begin 2024-03-01T00:00:00 --end 2024-03-02 -o picks.xml
     seqtpick --ep -I data.mseed --format quakeml --picker.pThreshold=0.2 --plot plots/
 
-The record stream is read one sensor at a time (network, station, location and the first two
-channel letters); each sensor is picked with its own options (module configuration overridden by
-its bindings, see :mod:`seqt_plugins.config.layering`). With ``--ep`` the picks (and their
+The record stream is read by sensor (network, station, location and the first two channel
+letters), ``streams.perCall`` sensors at a time, whose windows share the model's batches. The
+probabilities use the module's options; each station is then triggered with its own thresholds
+(module configuration overridden by its bindings, see :mod:`seqt_plugins.config.layering`). With ``--ep`` the picks (and their
 amplitudes) are written at exit as SCML (default) or QuakeML, to stdout or atomically to ``-o``.
 """
 
@@ -100,11 +101,11 @@ class SeqtPick(Application):
         self.log.info("picker options: %s", dataclasses.asdict(options))
         from seqt_plugins.picker import Picker
 
-        self.picker = Picker(**dataclasses.asdict(options))
+        self.picker = Picker(options=options)
         return True
 
     def run(self) -> bool:
-        from obspy import UTCDateTime
+        from obspy import Stream, UTCDateTime
 
         from seqt_plugins.io.records import RecordStreamError
 
@@ -120,30 +121,33 @@ class SeqtPick(Application):
             self.log.warning("no streams in %s match %s", self.config.get("recordstream"),
                              ", ".join(self.config.get("streams.codes")))
         min_duration = float(self.config.get("streams.minDuration"))
+        per_call = int(self.config.get("streams.perCall"))
+        chunks = [sensors[i:i + per_call] for i in range(0, len(sensors), per_call)]
         failed = 0
-        for key in self.progress(sensors, desc="stations", unit="sta"):
-            net, sta, loc, band = key
-            label = f"{net}.{sta}.{loc}.{band}?"
-            try:
-                stream = self.record_stream.get_waveforms(net, sta, loc, band + "?", t0, t1)
-            except RecordStreamError as exc:
-                self.log.error("%s: %s", label, exc)
-                failed += 1
-                continue
-            if not len(stream):
-                self.log.info("%s: no data", label)
-                continue
-            span = max(tr.stats.endtime for tr in stream) - min(tr.stats.starttime for tr in stream)
-            if span < min_duration:
-                self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
-                continue
-            options = self.config.station_options(net, sta)
-            picks = self.pick_sensor(stream, options, label)
-            if picks is None:
-                failed += 1
-                continue
-            if self.args.plot and picks:
-                self.plot_sensor(stream, picks, options, label)
+        bar = self.progress(None, total=len(sensors), desc="sensors", unit="sensor")
+        for chunk in chunks:
+            stream = Stream()
+            for net, sta, loc, band in chunk:
+                label = f"{net}.{sta}.{loc}.{band}?"
+                try:
+                    part = self.record_stream.get_waveforms(net, sta, loc, band + "?", t0, t1)
+                except RecordStreamError as exc:
+                    self.log.error("%s: %s", label, exc)
+                    failed += 1
+                    continue
+                if not len(part):
+                    self.log.info("%s: no data", label)
+                    continue
+                span = max(tr.stats.endtime for tr in part) - min(tr.stats.starttime for tr in part)
+                if span < min_duration:
+                    self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
+                    continue
+                stream += part
+            if len(stream):
+                if not self.pick_stream(stream):
+                    failed += len(chunk)
+            bar.update(len(chunk))
+        bar.close()
         self.picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
         self.log.info("%d picks on %d sensors", len(self.picks), len(sensors))
         if self.args.ep:
@@ -154,46 +158,65 @@ class SeqtPick(Application):
         return True
 
     # -- steps -----------------------------------------------------------------------------
-    def pick_sensor(self, stream, options, label) -> Optional[list]:
+    def pick_stream(self, stream) -> bool:
+        """Pick the sensors of ``stream`` together (their windows share the model's batches).
+
+        The probabilities are computed once with the module options; each station is then
+        triggered with its own thresholds (bindings), which only the trigger stage uses.
+        """
+        from seqt_plugins.picker import Picker, amplitudes_of
         from seqt_plugins.picks import CreationInfo
 
         try:
-            result = self.picker.pick(stream, inventory=self.inventory, station_options=options)
-        except Exception as exc:  # one bad sensor must not end a day's run
-            self.log.error("%s: %s: %s", label, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            results = self.picker.probabilities(stream, self.inventory)
+        except Exception as exc:  # one bad chunk must not end a day's run
+            ids = sorted({f"{tr.stats.network}.{tr.stats.station}" for tr in stream})
+            self.log.error("%s: %s: %s", ",".join(ids), type(exc).__name__,
+                           str(exc).splitlines()[0] if str(exc) else "")
             self.log.debug("traceback", exc_info=True)
-            return None
-        picks, amplitudes = _split_result(result)
+            return False
         agency = self.config.get("agencyID", None)
         author = self.config.get("author", None)
-        for obj in list(picks) + list(amplitudes):
-            ci = obj.creation_info or CreationInfo()
-            ci.agency_id = ci.agency_id or agency
-            ci.author = ci.author or author
-            obj.creation_info = ci
-        for p in picks:
-            self.log.info("pick %s %s %s p=%s", p.waveform_id.nslc, p.phase_hint, p.time,
-                          "%.2f" % p.probability if p.probability is not None else "-")
-        self.picks.extend(picks)
-        self.amplitudes.extend(amplitudes)
-        return picks
+        for result in results:
+            st = result[0]
+            options = self.config.station_options(st.network, st.station)
+            picker = self.picker if options == self.picker.options else Picker(options=options)
+            picks, detections = picker.picks_from_probabilities([result], self.begin, self.end)
+            amplitudes = amplitudes_of(picks)
+            for obj in list(picks) + list(amplitudes):
+                ci = obj.creation_info or CreationInfo()
+                ci.agency_id = ci.agency_id or agency
+                ci.author = ci.author or author
+                obj.creation_info = ci
+            for p in picks:
+                self.log.info("pick %s %s %s p=%s", p.waveform_id.nslc, p.phase_hint, p.time,
+                              "%.2f" % p.probability if p.probability is not None else "-")
+            self.picks.extend(picks)
+            self.amplitudes.extend(amplitudes)
+            if self.args.plot and detections:
+                self.plot_station(stream, result, picks, detections)
+        return True
 
-    def plot_sensor(self, stream, picks, options, label) -> None:
-        from seqt_plugins.modules.plotting import plot_detections
+    def plot_station(self, stream, result, picks, detections) -> None:
+        from seqt_plugins.modules.plotting import plot_detections, probability_traces
 
+        st = result[0]
         try:
-            annotations = self.picker.annotate(stream)
-            paths = plot_detections(stream, annotations, picks, self.args.plot,
-                                    threshold=options.detection_threshold)
-            self.log.info("%s: %d plots", label, len(paths))
+            components = stream.select(network=st.network, station=st.station, location=st.location)
+            components = type(components)([tr for tr in components if tr.stats.channel in st.channels])
+            threshold = self.config.station_options(st.network, st.station).detection_threshold
+            paths = plot_detections(components, probability_traces(*result), picks, self.args.plot,
+                                    threshold=threshold, detections=[(d.start, d.end) for d in detections])
+            self.log.info("%s: %d plots", st.key, len(paths))
         except Exception as exc:
-            self.log.warning("%s: plotting failed: %s: %s", label, type(exc).__name__, exc)
+            self.log.warning("%s: plotting failed: %s: %s", st.key, type(exc).__name__, exc)
             self.log.debug("traceback", exc_info=True)
 
     def write_output(self) -> None:
         from seqt_plugins.io.xml import write_event_parameters
         from seqt_plugins.picks import EventParameters
 
+        self.amplitudes.sort(key=lambda a: a.public_id)
         ep = EventParameters(picks=self.picks, amplitudes=self.amplitudes)
         fmt = self.config.get("output.format")
         version = self.config.get("output.scmlVersion") if fmt == "scml" else None
@@ -205,13 +228,6 @@ class SeqtPick(Application):
             out = getattr(self.stdout, "buffer", self.stdout)
             write_event_parameters(ep, out, format=fmt, version=version, pretty=pretty)
             out.flush()
-
-
-def _split_result(result):
-    """Picker.pick returns a list of picks, or an EventParameters (picks + amplitudes)."""
-    if hasattr(result, "picks"):
-        return list(result.picks), list(getattr(result, "amplitudes", []) or [])
-    return list(result), []
 
 
 def select_sensors(available, patterns) -> List[SensorKey]:

@@ -1,0 +1,123 @@
+"""seqtpick end to end: -h/-V, --ep output that validates, bindings, --plot, logging."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import require_shared
+from seqt_plugins.io.xml import read_event_parameters, validate
+from seqt_plugins.modules.seqtpick import SeqtPick, main, select_sensors
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
+    monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
+    return tmp_path
+
+
+class _Stdout(io.StringIO):
+    """A text stdout with a binary ``buffer``, as sys.stdout has."""
+
+    def __init__(self):
+        super().__init__()
+        self.buffer = io.BytesIO()
+
+
+def _run(argv):
+    out, err = _Stdout(), io.StringIO()
+    rc = SeqtPick(argv, stdout=out, stderr=err).exec()
+    return rc, out, err.getvalue()
+
+
+def test_help_and_version_exit_0(clean_env, capsys):
+    assert main(["-h"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--config-file", "--record-url", "--ep", "--offline", "--inventory-xml", "--begin",
+                 "--plot", "--format", "--debug", "--verbosity"):
+        assert flag in text
+    assert main(["-V"]) == 0
+    assert "seqtpick" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs_as_a_script(clean_env):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "seqt_plugins.modules.seqtpick", "--version"],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 0 and "seqt-plugins" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "seqt_plugins.modules.seqtpick", "--bogus"],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 255 and proc.stdout == ""
+
+
+def test_select_sensors_groups_components():
+    available = [("2C", "BIT06", "", "HHE"), ("2C", "BIT06", "", "HHN"), ("2C", "BIT06", "", "HHZ"),
+                 ("2C", "BIT06", "", "EHZ"), ("ON", "INNST", "00", "HHZ")]
+    assert select_sensors(available, ["*"]) == [("2C", "BIT06", "", "EH"), ("2C", "BIT06", "", "HH"),
+                                                ("ON", "INNST", "00", "HH")]
+    assert select_sensors(available, ["2C.*.*.HHZ"]) == [("2C", "BIT06", "", "HH")]
+    assert select_sensors(available, ["ON"]) == [("ON", "INNST", "00", "HH")]
+
+
+@pytest.fixture(scope="module")
+def hengill():
+    return require_shared("data", "hengill")
+
+
+def test_ep_output_validates_with_bindings_and_plots(hengill, clean_env):
+    tmp = clean_env
+    key = tmp / "key"
+    (key / "seqtpick").mkdir(parents=True)
+    (key / "station_2C_KAP01").write_text("seqtpick:deaf\n")
+    (key / "seqtpick" / "profile_deaf").write_text("picker.pThreshold = 1.0\n")
+    out_xml = tmp / "picks.xml"
+    plots = tmp / "plots"
+    rc, out, err = _run([
+        "--ep", "-o", str(out_xml), "-I", str(hengill / "mseed"),
+        "--inventory-xml", str(hengill / "stations.xml"),
+        "--streams.codes=2C.BIT06,2C.KAP01", "--bindings-dir", str(key),
+        "--plot", str(plots), "--verbosity", "3", "--agencyID=XX",
+    ])
+    assert rc == 0, err
+    assert out.getvalue() == "" and out.buffer.getvalue() == b""  # -o: nothing on stdout
+    validate(out_xml)  # raises on an XSD violation
+    root = etree.parse(str(out_xml)).getroot()
+    assert root.get("version") == "0.13"
+    ep = read_event_parameters(out_xml)
+    stations = {(p.waveform_id.station, p.phase_hint) for p in ep.picks}
+    assert ("BIT06", "P") in stations and ("BIT06", "S") in stations
+    assert ("KAP01", "S") in stations
+    assert ("KAP01", "P") not in stations  # the binding raised KAP01's P threshold to 1
+    assert all(p.creation_info.agency_id == "XX" for p in ep.picks)
+    assert all(p.creation_info.author.startswith("seqtpick@") for p in ep.picks)
+    pngs = sorted(plots.glob("*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert any(p.name.startswith("2C.BIT06..HH_") for p in pngs)
+    lines = [ln for ln in err.splitlines() if "[info/seqtpick]" in ln]
+    assert lines and all(ln[4] == "/" and ln[7] == "/" for ln in lines)
+
+
+def test_ep_to_stdout_quakeml_and_scml(hengill, clean_env):
+    url = str(hengill / "mseed" / "2C.BIT06..HH?__*.mseed")
+    rc, out, err = _run(["--ep", "-I", url, "--format", "quakeml", "-q"])
+    assert rc == 0, err
+    assert err == ""  # -q: no log output
+    data = out.buffer.getvalue()
+    validate(data, format="quakeml")
+    assert len(read_event_parameters(io.BytesIO(data)).picks) > 0
+
+    rc, out, err = _run(["--ep", "-I", url, "--scml-version", "0.12", "-f",
+                         "--begin", "2018-12-30T03:01:00", "--end", "2018-12-30T03:02:30"])
+    assert rc == 0, err
+    data = out.buffer.getvalue()
+    validate(data)
+    assert b"seiscomp3-schema/0.12" in data and b"\n  <" in data  # -f: indented
+    picks = read_event_parameters(io.BytesIO(data)).picks
+    assert picks and all("2018-12-30T03:01:00" <= str(p.time) < "2018-12-30T03:02:30" for p in picks)
