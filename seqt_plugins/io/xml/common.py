@@ -92,6 +92,24 @@ _TIME_RE = re.compile(
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
+_DAY_CACHE: dict = {}  # "YYYY-MM-DD" → days since 1970 (picks of a file share few days)
+_DATE_TEXT_CACHE: dict = {}  # days since 1970 → "YYYY-MM-DD"
+
+
+def _days(y: str, mo: str, d: str, text: str) -> int:
+    key = (y, mo, d)
+    days = _DAY_CACHE.get(key)
+    if days is None:
+        try:
+            days = date(int(y), int(mo), int(d)).toordinal() - _EPOCH_ORDINAL
+        except ValueError:
+            raise ValueError(f"invalid time {text.strip()!r}") from None
+        if len(_DAY_CACHE) > 100_000:
+            _DAY_CACHE.clear()
+        _DAY_CACHE[key] = days
+    return days
+
+
 def parse_time(text: Optional[str]) -> UTCDateTime:
     """xs:dateTime → UTCDateTime (no timezone means UTC; nanoseconds beyond 9 digits dropped)."""
     if text is None:
@@ -103,11 +121,7 @@ def parse_time(text: Optional[str]) -> UTCDateTime:
     hour, minute, second = int(h), int(mi), int(s)
     if hour > 23 or minute > 59 or second > 60:
         raise ValueError(f"invalid time {text.strip()!r}")
-    try:
-        days = date(int(y), int(mo), int(d)).toordinal() - _EPOCH_ORDINAL
-    except ValueError:
-        raise ValueError(f"invalid time {text.strip()!r}") from None
-    ns = (days * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
+    ns = (_days(y, mo, d, text) * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
     if frac:
         ns += int((frac + "000000000")[:9])
     if tz and tz != "Z":
@@ -123,13 +137,18 @@ def format_time(t) -> str:
     us = (t.ns + 500) // 1000
     sec, frac = divmod(us, 1_000_000)
     days, rem = divmod(sec, 86400)
-    d = date.fromordinal(days + _EPOCH_ORDINAL)
+    day_text = _DATE_TEXT_CACHE.get(days)
+    if day_text is None:
+        d = date.fromordinal(days + _EPOCH_ORDINAL)
+        day_text = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
+        if len(_DATE_TEXT_CACHE) > 100_000:
+            _DATE_TEXT_CACHE.clear()
+        _DATE_TEXT_CACHE[days] = day_text
     hour, rem = divmod(rem, 3600)
     minute, second = divmod(rem, 60)
-    out = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
     if frac:
-        out += "." + f"{frac:06d}".rstrip("0")
-    return out + "Z"
+        return f"{day_text}{hour:02d}:{minute:02d}:{second:02d}." + f"{frac:06d}".rstrip("0") + "Z"
+    return f"{day_text}{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
 def format_float(x) -> str:
