@@ -142,3 +142,29 @@ def test_validate_parameters_failure_exits_2(clean_env):
     assert rc == 2 and "--begin" in err
     rc, _, err = _run(["--ep"])  # no record stream
     assert rc == 2 and "record stream" in err
+
+
+def test_other_modules_keys_only_in_global_cfg(schema, clean_env):
+    """Every module reads global.cfg, so seqtrepick's keys there are fine for seqtpick;
+    in seqtpick's own files they are unknown."""
+    _write(clean_env / "local" / "global.cfg", "repicker.vp = 5.5\n")
+    conf = load_configuration(schema, other_schemas=[module_schema("seqtrepick")])
+    assert "repicker.vp" not in conf
+    own = _write(clean_env / "local" / "seqtpick.cfg", "repicker.vp = 5.5\n")
+    with pytest.raises(ConfigError) as err:
+        load_configuration(schema, other_schemas=[module_schema("seqtrepick")])
+    assert "repicker.vp" in str(err.value) and f"{own}:1" in str(err.value)
+
+
+def test_progress_bars_only_on_a_terminal(clean_env):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    app = SeqtPick([], stderr=io.StringIO())
+    assert not app.progress_enabled()
+    assert app.progress([1, 2]).disable
+    app = SeqtPick([], stderr=Tty())
+    assert app.progress_enabled()
+    app.verbosity = 0  # -q
+    assert not app.progress_enabled()

@@ -130,7 +130,9 @@ class Application:
 
     def validateParameters(self) -> bool:  # noqa: N802
         """Check the parameters' combination; False → exit 2."""
-        self.offline = bool(getattr(self.args, "offline", False) or getattr(self.args, "ep", False))
+        args = self.args
+        self.offline = bool(getattr(args, "offline", False) or getattr(args, "ep", False)
+                            or getattr(args, "output", None))
         if not self.offline:
             if messaging_available():
                 self.log.warning("messaging mode is not implemented: running offline")
