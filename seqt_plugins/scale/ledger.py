@@ -31,17 +31,29 @@ from obspy import UTCDateTime
 DAY = 86400
 
 
-def station_days(begin, end) -> List[Tuple[UTCDateTime, UTCDateTime]]:
-    """[begin, end) split at UTC midnights: [(start, end), ...], each within one day."""
+def station_days(begin, end, shard: float = DAY) -> List[Tuple[UTCDateTime, UTCDateTime]]:
+    """[begin, end) split at UTC midnights: [(start, end), ...], each within one day.
+
+    ``shard`` (seconds, a divisor of a day; default one day) splits at multiples of ``shard``
+    since 1970 instead, e.g. 60 for one-minute shards in tests.
+    """
     t0, t1 = UTCDateTime(begin), UTCDateTime(end)
+    shard = float(shard)
+    if shard <= 0 or DAY % shard:
+        raise ValueError(f"shard length {shard:g} s must divide a day (86400 s)")
     out = []
-    day = UTCDateTime(t0.year, t0.month, t0.day)
+    day = UTCDateTime(int(t0.timestamp // shard * shard))
     while day < t1:
-        a, b = max(day, t0), min(day + DAY, t1)
+        a, b = max(day, t0), min(day + shard, t1)
         if b > a:
             out.append((a, b))
-        day += DAY
+        day += shard
     return out
+
+
+def shard_label(start: UTCDateTime, shard: float = DAY) -> str:
+    """The ``day`` key of a shard: ``YYYY-MM-DD`` for days, ``YYYY-MM-DDTHH:MM:SS`` otherwise."""
+    return start.strftime("%Y-%m-%d") if float(shard) == DAY else start.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True, order=True)
@@ -66,6 +78,12 @@ class StationDay:
         return self.station.split(".")[1]
 
     @property
+    def location_code(self) -> Optional[str]:
+        """The location code of a "NET.STA.LOC" task; None for "NET.STA" (all locations)."""
+        parts = self.station.split(".")
+        return parts[2] if len(parts) > 2 else None
+
+    @property
     def window(self) -> Tuple[UTCDateTime, UTCDateTime]:
         return UTCDateTime(self.starttime), UTCDateTime(self.endtime)
 
@@ -87,7 +105,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     day       TEXT NOT NULL,
     starttime TEXT NOT NULL,
     endtime   TEXT NOT NULL,
-    status    TEXT NOT NULL DEFAULT 'pending',   -- pending | done | failed
+    status    TEXT NOT NULL DEFAULT 'pending',   -- pending | done | failed | nodata
     output    TEXT,
     sha256    TEXT,
     message   TEXT,
@@ -126,18 +144,19 @@ class Ledger:
             self._db.execute(sql, args)
 
     # -- planning --------------------------------------------------------------------------
-    def plan(self, stations: Iterable[str], begin, end) -> List[StationDay]:
+    def plan(self, stations: Iterable[str], begin, end, shard: float = DAY) -> List[StationDay]:
         """All station-day tasks of the run, registered as pending if new (idempotent).
 
         A task whose stored window differs from this run's (a different begin/end) is reset
-        to pending: its old output covers other times.
+        to pending: its old output covers other times. Stations are "NET.STA" (all location
+        codes) or "NET.STA.LOC"; ``shard`` splits days further (see :func:`station_days`).
         """
         tasks = []
         for sta in sorted(set(stations)):
-            if sta.count(".") != 1:
-                raise ValueError(f"station {sta!r}: expected NET.STA")
-            for a, b in station_days(begin, end):
-                tasks.append(StationDay(sta, a.strftime("%Y-%m-%d"), str(a), str(b)))
+            if sta.count(".") not in (1, 2) or not all(sta.split(".")[:2]):
+                raise ValueError(f"station {sta!r}: expected NET.STA or NET.STA.LOC")
+            for a, b in station_days(begin, end, shard):
+                tasks.append(StationDay(sta, shard_label(a, shard), str(a), str(b)))
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for t in tasks:
@@ -171,6 +190,21 @@ class Ledger:
                     (" ".join(str(message).split()), int(attempts), time.time(), task.station,
                      task.day))
 
+    def mark_nodata(self, task: StationDay, message: str = "no data") -> None:
+        """Record that the source has no data for ``task`` (HTTP 204, no files): not pending,
+        no output; ``reset_nodata`` makes such tasks pending again (data may arrive later)."""
+        self._write("UPDATE tasks SET status='nodata', output=NULL, sha256=NULL, message=?, "
+                    "attempts=attempts+1, updated=? WHERE station=? AND day=?",
+                    (" ".join(str(message).split()), time.time(), task.station, task.day))
+
+    def reset_nodata(self) -> int:
+        """Make all "nodata" tasks pending again; returns how many."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute("UPDATE tasks SET status='pending', updated=? "
+                                   "WHERE status='nodata'", (time.time(),))
+            return cur.rowcount
+
     # -- queries -----------------------------------------------------------------------------
     def _row(self, task: StationDay):
         return self._db.execute("SELECT status, output, sha256, message, attempts FROM tasks "
@@ -198,12 +232,15 @@ class Ledger:
 
     def pending(self, verify: bool = True, max_attempts: Optional[int] = None) -> List[StationDay]:
         """Tasks still to do: never done, failed (unless ``max_attempts`` reached), or done
-        but with an output that is missing or no longer matches its checksum."""
+        but with an output that is missing or no longer matches its checksum ("nodata" tasks
+        are not pending)."""
         out = []
         for station, day, t0, t1, status, output, sha, attempts in self._db.execute(
                 "SELECT station, day, starttime, endtime, status, output, sha256, attempts "
                 "FROM tasks ORDER BY station, day").fetchall():
             if status == "done" and (not verify or self._output_ok(output, sha)):
+                continue
+            if status == "nodata":
                 continue
             if status == "failed" and max_attempts is not None and attempts >= max_attempts:
                 continue
@@ -214,6 +251,12 @@ class Ledger:
         return [(StationDay(s, d, a, b), m, n) for s, d, a, b, m, n in self._db.execute(
             "SELECT station, day, starttime, endtime, message, attempts FROM tasks "
             "WHERE status='failed' ORDER BY station, day")]
+
+    def done_outputs(self) -> List[Tuple[StationDay, str]]:
+        """(task, output path) of all done tasks, ordered by station and day."""
+        return [(StationDay(s, d, a, b), o) for s, d, a, b, o in self._db.execute(
+            "SELECT station, day, starttime, endtime, output FROM tasks "
+            "WHERE status='done' ORDER BY station, day")]
 
     def counts(self) -> dict:
         return dict(self._db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
