@@ -1,0 +1,166 @@
+"""Stream preparation: gaps, sampling rates, components, masked/NaN samples, bad files."""
+
+import logging
+
+import numpy as np
+import pytest
+from obspy import Stream, Trace, UTCDateTime
+
+from seqt_plugins.picker.prepare import FS, WINDOW, PrepareError, prepare_stream, read_waveforms
+
+T0 = UTCDateTime("2024-03-01T10:00:00")
+FREQS = {"Z": 3.0, "N": 5.0, "E": 8.0, "1": 5.0, "2": 8.0}
+
+
+def _trace(code, sr=100.0, seconds=120.0, start=T0, freq=None, sta="ABC", chan="HH", noise=0.0, seed=0):
+    n = int(round(seconds * sr))
+    t = np.arange(n) / sr
+    f = freq if freq is not None else FREQS[code]
+    x = 1000.0 * np.sin(2 * np.pi * f * t)
+    if noise:
+        x += noise * np.random.default_rng(seed).standard_normal(n)
+    return Trace(x.astype(np.float64), header={"network": "XX", "station": sta, "location": "",
+                                               "channel": chan + code, "sampling_rate": sr, "starttime": start})
+
+
+def _stream(codes="ZNE", **kw):
+    return Stream([_trace(c, **kw) for c in codes])
+
+
+def _dominant(x):
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return np.fft.rfftfreq(len(x), 1 / FS)[np.argmax(spec)]
+
+
+def test_gaps_short_interpolated_long_split_short_segment_skipped(caplog):
+    caplog.set_level(logging.INFO, logger="seqt_plugins.picker")
+    st = Stream()
+    for c in "ZNE":
+        full = _trace(c, seconds=400.0)
+        a = full.slice(T0, T0 + 100).copy()
+        b = full.slice(T0 + 102, T0 + 200).copy()  # 2 s gap: interpolated
+        d = full.slice(T0 + 230, T0 + 260).copy()  # 30 s gap, then a 30 s piece: too short
+        e = full.slice(T0 + 290, T0 + 400).copy()  # another long gap
+        st += Stream([a, b, d, e])
+    [sta] = prepare_stream(st, max_gap=5.0)
+    starts = [seg.start for seg in sta.segments]
+    assert len(sta.segments) == 2
+    assert abs(starts[0] - T0) < 0.011 and abs(starts[1] - (T0 + 290)) < 0.011
+    assert sta.segments[0].npts == pytest.approx(200 * FS, abs=2)
+    assert all(np.isfinite(seg.data).all() for seg in sta.segments)
+    assert "interpolated" in caplog.text
+    assert "shorter than one window" in caplog.text
+
+
+def test_200hz_antialias_and_absolute_grid():
+    # 5 Hz signal plus 70 Hz: above the new Nyquist (50 Hz), it must not alias to 30 Hz.
+    st = Stream()
+    for c in "ZNE":
+        tr = _trace(c, sr=200.0, seconds=120.0, freq=5.0)
+        tr.data += 1000.0 * np.sin(2 * np.pi * 70.0 * np.arange(tr.stats.npts) / 200.0)
+        st += tr
+    [sta] = prepare_stream(st)
+    seg = sta.segments[0]
+    assert seg.npts == pytest.approx(120 * FS, abs=2)
+    z = seg.data[500:-500, 2]
+    spec = np.abs(np.fft.rfft(z * np.hanning(len(z))))
+    f = np.fft.rfftfreq(len(z), 1 / FS)
+    assert f[np.argmax(spec)] == pytest.approx(5.0, abs=0.05)
+    alias = spec[(f > 29) & (f < 31)].max()
+    assert alias < 1e-3 * spec.max()
+    # A cut starting on an odd 200 Hz sample yields the same 100 Hz samples (absolute grid).
+    cut = st.copy().trim(T0 + 0.005, None)
+    [sta2] = prepare_stream(cut)
+    s2 = sta2.segments[0]
+    off = int(round((s2.start - seg.start) * FS))
+    assert (s2.start - seg.start) * FS == pytest.approx(off, abs=1e-6)
+    a = seg.data[off + 1000 : off + 8000]
+    b = s2.data[1000:8000]
+    assert np.max(np.abs(a - b)) < 1e-3 * np.max(np.abs(a))
+
+
+def test_40hz_upsampled():
+    [sta] = prepare_stream(_stream(sr=40.0, seconds=100.0))
+    seg = sta.segments[0]
+    assert seg.npts == pytest.approx(100 * FS, abs=3)
+    for col, code in ((0, "E"), (1, "N"), (2, "Z")):
+        assert _dominant(seg.data[300:-300, col]) == pytest.approx(FREQS[code], abs=0.05)
+
+
+def test_missing_horizontal_zero_filled_with_warning(caplog):
+    caplog.set_level(logging.WARNING, logger="seqt_plugins.picker")
+    [sta] = prepare_stream(_stream("ZN"))
+    data = sta.segments[0].data
+    assert np.all(data[:, 0] == 0)  # E missing
+    assert np.abs(data[:, 1]).max() > 0 and np.abs(data[:, 2]).max() > 0
+    assert sta.channels == ("", "HHN", "HHZ")
+    assert "missing" in caplog.text and "zero-filled" in caplog.text
+
+
+def test_z12_naming_maps_1_to_north_2_to_east():
+    [sta] = prepare_stream(_stream("Z12"))
+    data = sta.segments[0].data
+    assert sta.channels == ("HH2", "HH1", "HHZ")
+    assert _dominant(data[300:-300, 1]) == pytest.approx(FREQS["1"], abs=0.05)  # N column ← 1
+    assert _dominant(data[300:-300, 0]) == pytest.approx(FREQS["2"], abs=0.05)  # E column ← 2
+
+
+def test_z23_naming_and_inventory_rotation():
+    from obspy.core.inventory import Channel, Inventory, Network, Station
+
+    st = Stream([_trace("Z"), _trace("2", freq=5.0), _trace("3", freq=8.0)])
+    [sta] = prepare_stream(st)
+    assert sta.channels == ("HH3", "HH2", "HHZ")
+    # Inventory: "2" points east (azimuth 90), "3" points north (azimuth 0): rotation swaps them.
+    chans = [Channel("HHZ", "", 0, 0, 0, 0, azimuth=0, dip=-90, sample_rate=100),
+             Channel("HH2", "", 0, 0, 0, 0, azimuth=90, dip=0, sample_rate=100),
+             Channel("HH3", "", 0, 0, 0, 0, azimuth=0, dip=0, sample_rate=100)]
+    inv = Inventory([Network("XX", stations=[Station("ABC", 0, 0, 0, channels=chans)])], source="test")
+    [rot] = prepare_stream(st, inventory=inv)
+    data = rot.segments[0].data
+    assert _dominant(data[300:-300, 1]) == pytest.approx(8.0, abs=0.05)  # N ← channel 3
+    assert _dominant(data[300:-300, 0]) == pytest.approx(5.0, abs=0.05)  # E ← channel 2
+
+
+def test_masked_samples_are_gaps():
+    st = _stream(seconds=200.0)
+    for tr in st:
+        data = np.ma.masked_array(tr.data, mask=np.zeros(tr.stats.npts, bool))
+        data.mask[10000:10100] = True  # 1 s: interpolated
+        data.mask[15000:18000] = True  # 30 s: splits
+        tr.data = data
+    [sta] = prepare_stream(st, max_gap=5.0)
+    assert len(sta.segments) == 1  # the 20 s after the long gap is shorter than a window
+    seg = sta.segments[0]
+    assert seg.npts == pytest.approx(15000, abs=2)
+    assert not np.ma.isMaskedArray(seg.data) and np.isfinite(seg.data).all()
+
+
+def test_nans_are_gaps():
+    st = _stream(seconds=200.0)
+    for tr in st:
+        tr.data[5000:5050] = np.nan
+        tr.data[12000:13000] = np.inf
+    [sta] = prepare_stream(st, max_gap=5.0)
+    assert [seg.npts for seg in sta.segments] == [pytest.approx(12000, abs=2), pytest.approx(7000, abs=2)]
+    assert all(np.isfinite(seg.data).all() for seg in sta.segments)
+
+
+def test_corrupt_miniseed_one_line_error_naming_file(tmp_path):
+    good = tmp_path / "good.mseed"
+    _stream(seconds=70.0).write(str(good), format="MSEED")
+    raw = bytearray(good.read_bytes())
+    bad = tmp_path / "XX.ABC..HHZ.corrupt.mseed"
+    bad.write_bytes(bytes(raw[:7]) + b"\xff" * 500)
+    with pytest.raises(PrepareError) as err:
+        read_waveforms([good, bad])
+    msg = str(err.value)
+    assert str(bad) in msg and "\n" not in msg
+
+
+def test_station_without_z_skipped_with_warning(caplog):
+    caplog.set_level(logging.WARNING, logger="seqt_plugins.picker")
+    st = _stream("NE", sta="NOZ") + _stream("ZNE", sta="OK")
+    stations = prepare_stream(st)
+    assert [s.station for s in stations] == ["OK"]
+    assert "NOZ" in caplog.text and "no vertical" in caplog.text

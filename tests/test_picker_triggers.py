@@ -1,0 +1,172 @@
+"""Windows, stacking and triggering against synthetic probability traces (no model needed)."""
+
+import numpy as np
+import pytest
+from obspy import UTCDateTime
+
+from seqt_plugins.picker import Picker, PickerOptions
+from seqt_plugins.picker.prepare import WINDOW, Segment
+from seqt_plugins.picker.stack import Stack, effective_blind
+from seqt_plugins.picker.triggers import (
+    associate, find_picks, local_peaks, peak_uncertainty, snr_db, suppress, trigger_runs,
+)
+from seqt_plugins.picker.windows import normalize, step_samples, window_starts
+
+
+def _gauss(n, centre, height, width=20.0):
+    i = np.arange(n)
+    return (height * np.exp(-0.5 * ((i - centre) / width) ** 2)).astype(np.float32)
+
+
+def test_trigger_runs_inclusive_off_and_threshold_ge():
+    d = np.array([0, 0.3, 0.5, 0.29, 0.3, 0.3, 0], dtype=np.float32)
+    assert trigger_runs(d, 0.3) == [(1, 2), (4, 5)]
+    assert trigger_runs(np.ones(4), 0.3) == [(0, 3)]
+    assert trigger_runs(np.zeros(4), 0.3) == []
+
+
+def test_local_peaks_plateau_takes_first_sample():
+    x = np.array([0, 0.2, 0.5, 0.5, 0.1, 0.3, 0.05, 0.6], dtype=np.float32)
+    assert local_peaks(x, 0.1).tolist() == [2, 5]  # last sample is never a peak
+    assert local_peaks(x, 0.4).tolist() == [2]
+
+
+def test_suppress_keeps_highest_within_distance():
+    x = np.zeros(1000, np.float32)
+    x[[100, 150, 420, 600, 650]] = [0.5, 0.8, 0.3, 0.7, 0.7]
+    kept = suppress(np.array([100, 150, 420, 600, 650]), x, 200)
+    assert kept.tolist() == [150, 600]  # 420 lies within 200 of 600; ties keep the earliest
+
+
+def test_association_earliest_s_highest_p():
+    n = 6000
+    d = np.zeros(n, np.float32)
+    d[1000:2500] = 0.9
+    p = _gauss(n, 900, 0.4) + _gauss(n, 1100, 0.8)  # two P candidates: the higher wins
+    s = _gauss(n, 1800, 0.5) + _gauss(n, 2300, 0.9)  # two S candidates: the earliest wins
+    dets = associate(trigger_runs(d, 0.3), d, p, s, local_peaks(p, 0.1), local_peaks(s, 0.1))
+    assert len(dets) == 1
+    assert (dets[0].p, dets[0].s) == (1100, 1800)
+    assert dets[0].probability == pytest.approx(0.9)
+
+
+def test_find_picks_values_uncertainty_snr_amplitude():
+    n = 12000
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((n, 3)).astype(np.float32)
+    data[3000:3400] *= 20.0  # an arrival
+    d = np.zeros(n, np.float32)
+    d[2990:4500] = 0.95
+    p = _gauss(n, 3000, 0.9, width=10)
+    s = _gauss(n, 3800, 0.7, width=30)
+    dets, picks = find_picks(np.stack([d, p, s]), data, 0.3, 0.1, 0.1, 200)
+    assert [(pk.phase, pk.index) for pk in picks] == [("P", 3000), ("S", 3800)]
+    pp, sp = picks
+    assert pp.probability == pytest.approx(0.9, abs=1e-3)
+    assert pp.uncertainty == pytest.approx(10 * 2.3548 / 100 / 2.3548, abs=0.01)  # σ of a width-10 Gaussian
+    assert sp.uncertainty > pp.uncertainty
+    assert pp.snr == pytest.approx(26.0, abs=3.0)  # 20·log10(20)
+    assert pp.amplitude > 40
+    assert len(dets) == 1 and dets[0].p == 3000 and dets[0].s == 3800
+    assert peak_uncertainty(p, 3000) == pp.uncertainty
+    assert snr_db(data, 5) is None
+
+
+def test_short_runs_and_unpicked_events_are_dropped():
+    n = 3000
+    d = np.zeros(n, np.float32)
+    d[100:105] = 0.9  # shorter than 10 samples
+    d[1000:1500] = 0.9  # no P or S peak
+    dets, picks = find_picks(np.stack([d, np.zeros(n, np.float32), np.zeros(n, np.float32)]), np.zeros((n, 3)), 0.3, 0.1, 0.1, 200)
+    assert dets == [] and picks == []
+
+
+def test_window_starts_anchored_cover_tail():
+    t0 = UTCDateTime("2024-03-01T00:00:07.23")
+    seg = Segment(t0, np.zeros((20000, 3), np.float32))
+    step = step_samples(0.5)
+    starts = window_starts(seg, step)
+    assert starts[0] == 0 and starts[-1] == 20000 - WINDOW
+    inner = starts[1:-1]
+    abs_idx = [int(round((t0 + s / 100.0).timestamp * 100)) for s in inner]
+    assert all(a % step == 0 for a in abs_idx)
+    # a later cut of the same data lays the same grid windows
+    seg2 = Segment(t0 + 12.34, np.zeros((15000, 3), np.float32))
+    abs2 = {int(round((seg2.start + s / 100.0).timestamp * 100)) for s in window_starts(seg2, step)[1:-1]}
+    assert abs2 <= set(abs_idx) | {max(abs_idx) + step}
+    assert window_starts(Segment(t0, np.zeros((5999, 3), np.float32)), step).size == 0
+
+
+def test_normalize_std_and_zero_channel():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, WINDOW, 3)).astype(np.float32) * 5 + 3
+    x[1, :, 0] = 7.0  # constant: becomes 0, divisor 1
+    normalize(x)
+    assert np.allclose(x[0].std(axis=0), 1, atol=1e-5) and np.allclose(x[0].mean(axis=0), 0, atol=1e-5)
+    assert np.all(x[1, :, 0] == 0)
+
+
+@pytest.mark.parametrize("method", ["max", "mean"])
+def test_stack_blinding_covers_every_sample(method):
+    n = 20000
+    seg = Segment(UTCDateTime(0), np.zeros((n, 3), np.float32))
+    step = step_samples(0.5)
+    blind = effective_blind(500, step)
+    st = Stack(n, method, blind)
+    ones = np.ones(WINDOW, np.float32)
+    for s in window_starts(seg, step):
+        st.add(int(s), ones, ones * 0.5, ones * 0.25)
+    out = st.result()
+    assert np.allclose(out[0], 1.0) and np.allclose(out[1], 0.5) and np.allclose(out[2], 0.25)
+    assert effective_blind(3000, step_samples(0.9)) == 2700
+    assert effective_blind(500, step_samples(0.0)) == 0
+
+
+def test_stack_blinds_interior_edges_only():
+    st = Stack(12000, "max", 500)
+    w = np.ones(WINDOW, np.float32)
+    st.add(0, w, w, w)
+    st.add(6000, w * 0.5, w * 0.5, w * 0.5)
+    out = st.result()[0]
+    assert out[0] == 1.0 and out[5499] == 1.0 and out[5500] == 0.0  # right edge of window 1 blinded
+    assert out[6499] == 0.0 and out[6500] == 0.5 and out[-1] == 0.5  # segment end keeps its value
+
+
+class _FakeModel:
+    """Puts a P at every absolute multiple of 100 s: checks batching and stacking plumbing."""
+
+    name = "fake"
+
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, x, batch_size=None):
+        self.calls.append(len(x))
+        n = len(x)
+        return (np.zeros((n, WINDOW), np.float32),) * 3
+
+
+def test_picker_batches_windows_across_stations():
+    from obspy import Stream, Trace
+
+    st = Stream()
+    for sta in ("A", "B", "C"):
+        for c in "ZNE":
+            st += Trace(np.random.default_rng(0).standard_normal(30000), header={
+                "station": sta, "channel": "HH" + c, "sampling_rate": 100.0, "starttime": UTCDateTime(0)})
+    model = _FakeModel()
+    picker = Picker(model=model, batch_size=16)
+    results = picker.probabilities(st)
+    n_windows = sum(len(window_starts(seg, picker.step)) for sta, _ in results for seg in sta.segments)
+    assert len(results) == 3 and n_windows == 3 * 9
+    assert model.calls == [16, 16]  # 27 windows of 3 stations in two full (padded) batches
+    assert picker.pick(st) == []
+
+
+def test_options_validation():
+    with pytest.raises(TypeError, match="unknown picker option"):
+        Picker(model=_FakeModel(), thresold=0.3)
+    with pytest.raises(ValueError):
+        Picker(model=_FakeModel(), stacking="median")
+    p = Picker(model=_FakeModel(), options=PickerOptions(overlap=0.3), p_threshold=0.2)
+    assert p.options.overlap == 0.3 and p.options.p_threshold == 0.2 and p.step == 4200
