@@ -1,0 +1,497 @@
+"""``Repicker``: an event's confident picks as templates → the arrivals EqT missed elsewhere.
+
+    from seqt_plugins.repicker import Repicker
+    rp = Repicker(model="conservative", z_threshold=5.0)      # RepickerOptions fields
+    out = rp.repick(event_parameters, stream, inventory)       # a copy with the re-picks added
+    results = rp.last_results                                   # RepickResult per new pick
+
+Per origin (the preferred origin of each event, or every origin when there are no events):
+
+1. the origin's associated picks (its arrivals) give, per station, the P and S picks;
+2. templates of phase X: stations with P and S picks (P→S cut) whose X pick has a probability
+   ≥ ``template_min_probability``, the most probable ``max_templates``; with
+   ``phase_only_templates`` also stations with only X (a fixed window around the pick);
+3. search stations for X: every station with waveforms and no X pick in its search interval;
+   the interval is the predicted arrival window (origin, station coordinates, vP/vS, tolerance)
+   where coordinates are known, else the template picks ± p_range/s_range;
+4. each station gets one 60 s window around its intervals, snapped to ``window_step`` so events
+   close in time share windows; their EqT features come from the ``FeatureCache`` (one batched
+   EqT pass for all misses);
+5. template path (``correlation``): all templates × search windows of the phase at once
+   (``scoring.score_batched``), or the Siamese head in ``mode="siamese"``; complementary path
+   (``eqt_max``): EqT's own probability maximum in the interval ≥ ``eqt_threshold``, used where
+   the template path found nothing;
+6. each re-pick: method ID "S-EqT", ID ``make_pick_id(..., "SEQTR")``, its probability, the
+   best template's pick as reference, evaluation mode automatic, and an arrival of the origin.
+
+Siamese interface (implemented in ``seqt_plugins.repicker.siamese``)::
+
+    head = load_siamese_head(p_path, s_path)
+    head.tap_names(phase) -> list of EqT layer names it needs
+    head.predict(phase, templates, searches) -> (n_templates, n_searches, 6000) fused probabilities
+        templates: list of scoring.Template (maps hold head.tap_names(phase); start/end_frac = tP/tS)
+        searches:  list of dict name → (L, C) maps
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from obspy import UTCDateTime
+
+from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData, prepare_stream
+from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
+from .features import FeatureCache, tap_names, window_key
+from .geometry import coordinates_from_inventory, predicted_window, station_geometry
+from .options import RepickerOptions
+from .scoring import Template, prepare_template, probability_from_z, score_batched, score_pair
+
+log = logging.getLogger("seqt_plugins.repicker")
+
+METHOD_ID = "S-EqT"
+ID_TAG = "SEQTR"
+
+
+class RepickerError(RuntimeError):
+    """A configuration the re-picker cannot run with (one line)."""
+
+
+@dataclass
+class RepickResult:
+    """Bookkeeping of one re-pick (for evaluation and logs)."""
+
+    origin_id: str
+    pick: Pick
+    path: str  # "correlation", "siamese" or "eqtmax"
+    score: float  # z-score, head probability or EqT probability
+    n_templates: int
+
+
+@dataclass
+class _Station:
+    data: StationData
+    key: str  # NET.STA.LOC
+    coords: Optional[Tuple[float, float, float]]
+    picks: Dict[str, Pick] = field(default_factory=dict)  # phase → best associated pick
+    intervals: Dict[str, Tuple[UTCDateTime, UTCDateTime]] = field(default_factory=dict)
+    predicted: Dict[str, UTCDateTime] = field(default_factory=dict)
+    geometry: object = None
+    segment: int = -1
+    start: int = 0  # window start in the segment
+
+    def window_time(self, index: float) -> UTCDateTime:
+        return self.data.segments[self.segment].time(self.start + index)
+
+    def frac(self, t: UTCDateTime) -> float:
+        seg = self.data.segments[self.segment]
+        return ((t - seg.start) * FS - self.start) / WINDOW
+
+
+def phase_of(name: Optional[str]) -> Optional[str]:
+    """P, S or None from a phase name (Pg, Pn, P → P; Sg, Sn, S → S)."""
+    if not name:
+        return None
+    c = name.strip()[:1].upper()
+    return c if c in ("P", "S") else None
+
+
+class Repicker:
+    """Re-picking engine (see module doc). ``model``: weight name/path or a loaded ``EqTModel``."""
+
+    def __init__(self, model=None, options: Optional[RepickerOptions] = None, **kwargs):
+        known = {f.name for f in fields(RepickerOptions)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"unknown re-picker option(s): {', '.join(unknown)}")
+        base = options if options is not None else RepickerOptions()
+        values = {f.name: getattr(base, f.name) for f in fields(RepickerOptions)}
+        values.update(kwargs)
+        self._model = None
+        if model is not None and not isinstance(model, str):
+            self._model = model
+        elif model is not None:
+            values["model"] = model
+        self.options = RepickerOptions(**values)
+        self.options.validate()
+        self._cache: Optional[FeatureCache] = None
+        self._head = None
+        self.last_results: List[RepickResult] = []
+        self.timings: Dict[str, float] = {}
+
+    # -- lazily loaded parts ---------------------------------------------------------------
+    @property
+    def model(self):
+        if self._model is None:
+            from ..eqt import load_eqt
+
+            self._model = load_eqt(self.options.model)
+        return self._model
+
+    @property
+    def head(self):
+        if self._head is None and self.options.mode == "siamese":
+            try:
+                from .siamese import load_siamese_head  # noqa: F401
+            except ImportError as exc:
+                raise RepickerError(
+                    f"mode 'siamese' needs seqt_plugins.repicker.siamese.load_siamese_head, which is not "
+                    f"available ({exc}); use mode 'correlation'") from None
+            o = self.options
+            if not o.siamese_p or not o.siamese_s:
+                raise RepickerError("mode 'siamese' needs the head's weight files (siameseP, siameseS)")
+            self._head = load_siamese_head(o.siamese_p, o.siamese_s)
+        return self._head
+
+    def names(self, phase: str) -> List[str]:
+        if self.options.mode == "siamese":
+            return list(self.head.tap_names(phase))
+        return tap_names(self.model, phase)
+
+    @property
+    def cache(self) -> FeatureCache:
+        if self._cache is None:
+            names = list(dict.fromkeys(self.names("P") + self.names("S")))
+            self._cache = FeatureCache(self.model, names, self.options.cache_size, self.options.batch_size)
+        return self._cache
+
+    # -- public API ------------------------------------------------------------------------
+    def repick(self, event_parameters: EventParameters, stream, inventory=None, coordinates=None,
+               batched: bool = True) -> EventParameters:
+        """A copy of ``event_parameters`` with the re-picks added as picks and as arrivals.
+
+        ``stream``: ObsPy Stream with the array's waveforms (any rate; prepared as seqtpick does);
+        ``inventory`` (ObsPy Inventory) or ``coordinates`` ({"NET.STA": (lat, lon, elev_m)})
+        enable the geometric search windows; ``batched=False`` scores one pair at a time.
+        """
+        _ = self.head  # fail early in siamese mode
+        out = copy.deepcopy(event_parameters)
+        coords = dict(coordinates or {})
+        if inventory is not None:
+            coords.update(coordinates_from_inventory(inventory))
+        t0 = time.perf_counter()
+        stations = prepare_stream(stream, max_gap=self.options.max_gap, inventory=inventory)
+        self.timings = {"prepare": time.perf_counter() - t0, "events": 0.0, "eqt": 0.0}
+        self.last_results = []
+        origins = self.origins_to_process(out)
+        if not origins:
+            log.warning("no origin in the event parameters: nothing to re-pick")
+            return out
+        picks_by_id = {p.public_id: p for p in out.picks}
+        known_ids = set(picks_by_id)
+        for origin in _progress(origins):
+            t1 = time.perf_counter()
+            results = self.repick_origin(origin, picks_by_id, stations, coords, out.picks, batched=batched)
+            self.timings["events"] += time.perf_counter() - t1
+            for r in results:
+                if r.pick.public_id in known_ids:
+                    continue
+                known_ids.add(r.pick.public_id)
+                out.picks.append(r.pick)
+                picks_by_id[r.pick.public_id] = r.pick
+            self.last_results.extend(results)
+        log.info("%d re-pick(s) for %d origin(s)", len(self.last_results), len(origins))
+        return out
+
+    @staticmethod
+    def origins_to_process(ep: EventParameters) -> List[Origin]:
+        """Preferred origin of each event (else its first), plus origins of no event."""
+        by_id = {o.public_id: o for o in ep.origins}
+        chosen, claimed = [], set()
+        for ev in ep.events:
+            ids = [i for i in ev.origin_ids if i in by_id]
+            claimed.update(ids)
+            oid = ev.preferred_origin_id if ev.preferred_origin_id in by_id else (ids[0] if ids else None)
+            if oid is None:
+                log.warning("event %s: no origin in the input: skipped", ev.public_id)
+                continue
+            if by_id[oid] not in chosen:
+                chosen.append(by_id[oid])
+        if not ep.events:
+            return list(ep.origins)
+        return chosen
+
+    def repick_origin(self, origin: Origin, picks_by_id: Dict[str, Pick], prepared: Sequence[StationData],
+                      coords: Dict[str, Tuple[float, float, float]], all_picks: Sequence[Pick],
+                      batched: bool = True) -> List[RepickResult]:
+        """Re-picks of one origin; the origin's arrivals are extended in place."""
+        o = self.options
+        assoc: List[Tuple[str, Pick]] = []
+        for a in origin.arrivals:
+            p = picks_by_id.get(a.pick_id)
+            ph = phase_of(a.phase) or phase_of(p.phase_hint if p else None)
+            if p is not None and ph is not None:
+                assoc.append((ph, p))
+        if not assoc:
+            log.warning("origin %s has no associated P or S picks in the input: nothing to re-pick", origin.public_id)
+            return []
+        # stations with waveforms
+        by_nsl = {(s.network, s.station, s.location): s for s in prepared}
+        by_ns = defaultdict(list)
+        for s in prepared:
+            by_ns[(s.network, s.station)].append(s)
+        stations: Dict[str, _Station] = {}
+
+        def station_of(wid: WaveformID) -> Optional[_Station]:
+            sd = by_nsl.get((wid.network, wid.station, wid.location or ""))
+            if sd is None and len(by_ns.get((wid.network, wid.station), [])) >= 1:
+                sd = by_ns[(wid.network, wid.station)][0]
+            if sd is None:
+                return None
+            if sd.key not in stations:
+                stations[sd.key] = _Station(sd, sd.key, coords.get(f"{sd.network}.{sd.station}"))
+            return stations[sd.key]
+
+        missing = set()
+        for ph, p in assoc:
+            st = station_of(p.waveform_id)
+            if st is None:
+                missing.add(f"{p.waveform_id.network}.{p.waveform_id.station}")
+                continue
+            cur = st.picks.get(ph)
+            if cur is None or _prob(p) > _prob(cur):
+                st.picks[ph] = p
+        if missing:
+            log.warning("origin %s: no waveforms for picked station(s) %s", origin.public_id, ",".join(sorted(missing)))
+        if not stations:
+            log.warning("origin %s: none of its picked stations has waveforms: nothing to re-pick", origin.public_id)
+            return []
+        for sd in prepared:
+            station_of(WaveformID(sd.network, sd.station, sd.location))
+
+        # search intervals
+        ref_times = {ph: [st.picks[ph].time for st in stations.values() if ph in st.picks] for ph in "PS"}
+        ranges = {"P": o.p_range, "S": o.s_range}
+        velocity = {"P": o.vp, "S": o.vs}
+        all_by_station = defaultdict(list)
+        for p in all_picks:
+            all_by_station[(p.waveform_id.network, p.waveform_id.station)].append(p)
+        search: Dict[str, List[_Station]] = {"P": [], "S": []}
+        for st in stations.values():
+            if st.coords is not None:
+                st.geometry = station_geometry(origin, st.coords)
+                if st.geometry.epicentral_km > o.max_distance:
+                    continue
+            for ph in "PS":
+                if st.geometry is not None:
+                    lo, mid, hi = predicted_window(origin, st.geometry, velocity[ph], o.tolerance, o.tolerance_fraction)
+                    st.predicted[ph] = mid
+                    exist = (lo, hi)
+                elif ref_times[ph]:
+                    lo, hi = min(ref_times[ph]) - ranges[ph], max(ref_times[ph]) + ranges[ph]
+                    exist = (min(ref_times[ph]) - o.exist_range, max(ref_times[ph]) + o.exist_range)
+                else:
+                    continue
+                st.intervals[ph] = (lo, hi)
+                if ph in st.picks:
+                    continue
+                if any(phase_of(p.phase_hint) == ph and exist[0] <= p.time <= exist[1]
+                       for p in all_by_station[(st.data.network, st.data.station)]):
+                    continue
+                search[ph].append(st)
+
+        # templates
+        templates: Dict[str, List[Tuple[_Station, bool]]] = {}
+        for ph in "PS":
+            full, single = [], []
+            for st in stations.values():
+                p = st.picks.get(ph)
+                if p is None or _prob(p) < o.template_min_probability:
+                    continue
+                if "P" in st.picks and "S" in st.picks and st.picks["S"].time > st.picks["P"].time:
+                    full.append(st)
+                elif o.phase_only_templates:
+                    single.append(st)
+            full.sort(key=lambda s: (-_prob(s.picks[ph]), s.key))
+            single.sort(key=lambda s: (-_prob(s.picks[ph]), s.key))
+            chosen = [(s, True) for s in full[: o.max_templates]]
+            if o.phase_only_templates:
+                chosen += [(s, False) for s in single[: max(0, o.max_templates - len(chosen))]]
+            if not chosen and full + single == [] and o.mode == "correlation":
+                # no pick reaches the threshold: the best one (spec §11)
+                cands = [s for s in stations.values() if ph in s.picks and ("P" in s.picks and "S" in s.picks or o.phase_only_templates)]
+                if cands:
+                    best = max(cands, key=lambda s: _prob(s.picks[ph]))
+                    chosen = [(best, "P" in best.picks and "S" in best.picks and best.picks["S"].time > best.picks["P"].time)]
+            templates[ph] = chosen
+        if not search["P"] and not search["S"]:
+            log.info("origin %s: every station with waveforms has its P and S: nothing to search", origin.public_id)
+            return []
+
+        # windows
+        needed = {}
+        for ph in "PS":
+            for st in search[ph]:
+                needed.setdefault(st.key, st)
+            for st, _ in templates[ph]:
+                needed.setdefault(st.key, st)
+        usable = {}
+        for key, st in needed.items():
+            if self._place_window(st, search):
+                usable[key] = st
+        feats = self._features(list(usable.values()), batched)
+        results: List[RepickResult] = []
+        for ph in "PS":
+            srch = [st for st in search[ph] if st.key in usable]
+            if not srch:
+                continue
+            tmpl = []
+            for st, full in templates[ph]:
+                if st.key not in usable:
+                    continue
+                t = self._template(st, ph, full, feats[st.key].taps)
+                if t is not None:
+                    tmpl.append(t)
+            results.extend(self._search_phase(origin, ph, tmpl, srch, feats, batched))
+        for r in results:
+            st = stations[_nsl_key(r.pick.waveform_id, stations)]
+            g = st.geometry
+            origin.arrivals.append(Arrival(
+                pick_id=r.pick.public_id, phase=r.pick.phase_hint,
+                distance=g.distance_deg if g is not None else None,
+                azimuth=g.azimuth if g is not None else None,
+                time_residual=(r.pick.time - st.predicted[r.pick.phase_hint]) if r.pick.phase_hint in st.predicted else None,
+                time_weight=0.0,
+            ))
+        log.info("origin %s: %d template(s) P, %d S; searched %d P, %d S; %d re-pick(s)", origin.public_id,
+                 len(templates["P"]), len(templates["S"]), len(search["P"]), len(search["S"]), len(results))
+        return results
+
+    # -- steps -----------------------------------------------------------------------------
+    def _place_window(self, st: _Station, search) -> bool:
+        """Choose the station's window: around its intervals and picks, snapped to window_step."""
+        times = [t for p in st.picks.values() for t in (p.time,)]
+        for ph in "PS":
+            if st in search[ph] and ph in st.intervals:
+                times.extend(st.intervals[ph])
+        if not times:
+            return False
+        a, b = min(times), max(times)
+        centre = a + (b - a) / 2.0
+        step_ns = int(round(self.options.window_step * 1e9))
+        start_ns = int(round(((centre - WINDOW / FS / 2).ns) / step_ns)) * step_ns
+        start_ns = (start_ns // (NS_PER_SAMPLE)) * NS_PER_SAMPLE
+        for i, seg in enumerate(st.data.segments):
+            if seg.npts < WINDOW or not (seg.start <= centre <= seg.end):
+                continue
+            g0 = (seg.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE
+            k = int(start_ns // NS_PER_SAMPLE - g0)
+            st.segment, st.start = i, min(max(k, 0), seg.npts - WINDOW)
+            return True
+        log.debug("%s: no data segment around %s", st.key, centre)
+        return False
+
+    def _features(self, sts: List[_Station], batched: bool):
+        reqs = []
+        for st in sts:
+            seg = st.data.segments[st.segment]
+            reqs.append((window_key(st.key, seg, st.start), seg.data[st.start : st.start + WINDOW]))
+        t0 = time.perf_counter()
+        if batched:
+            out = self.cache.get_many(reqs)
+        else:
+            out = [self.cache.get_many([r])[0] for r in reqs]
+        self.timings["eqt"] = self.timings.get("eqt", 0.0) + time.perf_counter() - t0
+        return {st.key: f for st, f in zip(sts, out)}
+
+    def _template(self, st: _Station, ph: str, full: bool, maps) -> Optional[Template]:
+        o = self.options
+        p = st.picks[ph]
+        pf = st.frac(p.time)
+        if full:
+            s0, s1 = st.frac(st.picks["P"].time), st.frac(st.picks["S"].time)
+        else:
+            s0, s1 = pf - o.phase_only_before * FS / WINDOW, pf + o.phase_only_after * FS / WINDOW
+        if not (0 < s0 and s1 < 1) or s0 * 94 < 1:
+            log.debug("%s: %s template outside its window: not used", st.key, ph)
+            return None
+        return Template(st.key, ph, p.public_id, _prob(p), s0, s1, pf, maps, full)
+
+    def _search_phase(self, origin, ph, tmpl: List[Template], srch: List[_Station], feats, batched) -> List[RepickResult]:
+        o = self.options
+        names = self.names(ph)
+        n_s = len(srch)
+        tpl_trace = None
+        if tmpl and o.correlation:
+            searches = [feats[st.key].taps for st in srch]
+            if o.mode == "siamese":
+                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches)).max(axis=0)
+            else:
+                prepared = [prepare_template(t, names, divide=o.divide_by_length) for t in tmpl]
+                if batched:
+                    traces = score_batched(prepared, searches, names)
+                else:
+                    traces = np.stack([np.stack([score_pair(t, s, names) for s in searches]) for t in prepared])
+                tpl_trace = traces.mean(axis=0)
+        edge = int(round(o.edge * FS))
+        ref = max(tmpl, key=lambda t: t.probability).pick_id if tmpl else None
+        if ref is None:
+            ref_picks = [t for t in tmpl]
+        results = []
+        for k, st in enumerate(srch):
+            lo, hi = st.intervals[ph]
+            i0 = max(edge, int(math.ceil((lo - st.window_time(0)) * FS)))
+            i1 = min(WINDOW - edge, int(math.floor((hi - st.window_time(0)) * FS)) + 1)
+            if i1 <= i0:
+                continue
+            found = None
+            if tpl_trace is not None:
+                tr = tpl_trace[k]
+                j = i0 + int(np.argmax(tr[i0:i1]))
+                v = float(tr[j])
+                if o.mode == "siamese" and v > o.siamese_threshold:
+                    found = (j, v, v, "siamese")
+                elif o.mode == "correlation" and v >= o.z_threshold:
+                    found = (j, probability_from_z(v, o.z_threshold), v, "correlation")
+            if found is None and o.eqt_max:
+                pr = feats[st.key].probabilities[1 if ph == "P" else 2]
+                j = i0 + int(np.argmax(pr[i0:i1]))
+                v = float(pr[j])
+                if v >= o.eqt_threshold:
+                    found = (j, v, v, "eqtmax")
+            if found is None:
+                continue
+            j, prob, score, path = found
+            sd = st.data
+            chan = sd.channels[2] if ph == "P" else (sd.channels[1] or sd.channels[0] or sd.channels[2])
+            wid = WaveformID(sd.network, sd.station, sd.location, chan)
+            t = st.window_time(j)
+            pick = Pick(
+                public_id=make_pick_id(t, wid, ph, ID_TAG), time=t, waveform_id=wid, phase_hint=ph,
+                method_id=METHOD_ID, evaluation_mode="automatic", probability=round(prob, 4),
+                reference_pick_id=ref, comments=[Comment(f"{path} {score:.3f}", "repickScore")],
+            )
+            results.append(RepickResult(origin.public_id, pick, path, score, len(tmpl)))
+        return results
+
+
+def _prob(p: Pick) -> float:
+    return 1.0 if p.probability is None else float(p.probability)
+
+
+def _nsl_key(wid: WaveformID, stations: Dict[str, _Station]) -> str:
+    key = f"{wid.network}.{wid.station}.{wid.location}"
+    if key in stations:
+        return key
+    for k, st in stations.items():
+        if st.data.network == wid.network and st.data.station == wid.station:
+            return k
+    raise KeyError(key)
+
+
+def _progress(items):
+    import sys
+
+    if len(items) < 5 or not sys.stderr.isatty():
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return items
+    return tqdm(items, unit="ev", desc="re-pick", leave=False)

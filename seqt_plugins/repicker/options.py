@@ -1,0 +1,80 @@
+"""Options of the re-picking engine: one declaration, reused by the configuration schema.
+
+Each field's ``metadata`` carries the description, unit, allowed values and range that the cfg
+file, the description XML and the command line (``--repicker.zThreshold=6``) show.
+Defaults follow S-EqT's tutorial where it has a value (skip threshold 0.5, exist range 20 s,
+search half-widths 6 s / 12 s, keep threshold 0.1 for the Siamese head) and the measurements of
+``benchmarks/repick_quality.py`` on the Hengill data elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def opt(default, description: str, unit: str = "", values: str = "", range: str = ""):
+    return field(default=default, metadata={"description": description, "unit": unit, "values": values, "range": range})
+
+
+@dataclass
+class RepickerOptions:
+    mode: str = opt(
+        "correlation",
+        "Template matching: 'correlation' (enhanced cross-correlation of EqT's latent features, no "
+        "weights beyond EqT's) or 'siamese' (the trained S-EqT head, see siameseP/siameseS).",
+        values="correlation,siamese",
+    )
+    model: str = opt("conservative", "EqT weights whose latent features are correlated (S-EqT uses 'conservative').")
+    correlation: bool = opt(True, "Search with the templates (correlation or Siamese head).")
+    eqt_max: bool = opt(
+        True,
+        "Complementary path: take EqT's own probability maximum inside the predicted arrival window "
+        "when it reaches eqtThreshold (where the template path found nothing).",
+    )
+    eqt_threshold: float = opt(0.1, "Minimum EqT probability of the complementary path.", range="0:1")
+    z_threshold: float = opt(5.0, "Minimum z-score of the correlation peak for a re-pick (correlation mode).", range="0:")
+    siamese_threshold: float = opt(0.1, "Minimum fused probability of the Siamese head (siamese mode).", range="0:1")
+    siamese_p: str = opt("", "Weights of the Siamese head's P branch (siamese mode).")
+    siamese_s: str = opt("", "Weights of the Siamese head's S branch (siamese mode).")
+    template_min_probability: float = opt(
+        0.5, "Minimum probability of a pick used as a template (picks without probability count as 1).", range="0:1")
+    max_templates: int = opt(5, "Templates per phase and event (the most probable ones).", range="1:")
+    phase_only_templates: bool = opt(
+        True, "Also use stations with only the searched phase picked, cutting a fixed window around the pick.")
+    phase_only_before: float = opt(0.5, "Phase-only template: seconds before the pick.", unit="s", range="0:")
+    phase_only_after: float = opt(2.0, "Phase-only template: seconds after the pick.", unit="s", range="0:")
+    vp: float = opt(6.0, "P velocity of the geometric search window.", unit="km/s", range="0:")
+    vs: float = opt(3.4, "S velocity of the geometric search window.", unit="km/s", range="0:")
+    tolerance: float = opt(1.5, "Geometric search window: half-width around the predicted arrival.", unit="s", range="0:")
+    tolerance_fraction: float = opt(
+        0.1, "Geometric search window: extra half-width as a fraction of the predicted travel time.", range="0:")
+    p_range: float = opt(6.0, "Without station coordinates: search half-width around the template P picks.", unit="s", range="0:")
+    s_range: float = opt(12.0, "Without station coordinates: search half-width around the template S picks.", unit="s", range="0:")
+    exist_range: float = opt(
+        20.0,
+        "Without station coordinates: a station is not searched for a phase it has a pick of within this "
+        "time of the template picks (with coordinates: within the predicted window).", unit="s", range="0:")
+    max_distance: float = opt(200.0, "Stations farther from the origin are not searched.", unit="km", range="0:")
+    window_step: float = opt(
+        30.0, "Window starts are snapped to multiples of this (absolute time), so events close in time share "
+        "windows and cached features.", unit="s", range="0.01:60")
+    edge: float = opt(2.0, "Re-picks closer than this to a window edge are rejected (tutorial: 2 s).", unit="s", range="0:")
+    cache_size: int = opt(512, "Windows whose latent features are kept (LRU).", range="0:")
+    batch_size: int = opt(32, "Windows per EqT call.", range="1:")
+    divide_by_length: bool = opt(
+        True, "Divide the enhanced template by its length (S-EqT training); false as tutorial_02.")
+    max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s", range="0:")
+
+    def validate(self) -> None:
+        if self.mode not in ("correlation", "siamese"):
+            raise ValueError(f"mode must be 'correlation' or 'siamese', not {self.mode!r}")
+        for name in ("eqt_threshold", "siamese_threshold", "template_min_probability"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], not {v}")
+        if self.vp <= 0 or self.vs <= 0:
+            raise ValueError("vp and vs must be positive")
+        if self.max_templates < 1 or self.batch_size < 1:
+            raise ValueError("max_templates and batch_size must be at least 1")
+        if not 0 < self.window_step <= 60:
+            raise ValueError("window_step must be in (0, 60] s")
