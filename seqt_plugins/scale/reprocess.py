@@ -1,0 +1,422 @@
+"""Resumable archive reprocessing: station-days from a record stream → picks, one file each.
+
+    summary = reprocess("fdsnws://127.0.0.1:8080", ["2C.BIT06", "ON.NESJV.00"],
+                        "2018-12-30", "2019-01-01", "out/", merged_output="picks.xml",
+                        picker_options={"model": "conservative"})
+
+The run is split into station-days (``shard`` seconds, one UTC day by default) registered in
+the :class:`~seqt_plugins.scale.ledger.Ledger` (default ``<output_dir>/ledger.sqlite``). For
+each pending task:
+
+1. fetch [start − margin, end + margin] (``margin``: the picker's ``options.margin``) with
+   retries and backoff (``fdsnws`` does them per request; other sources are retried here);
+2. pick with ``starttime``/``endtime`` = the task's window, so a pick lies in exactly one
+   task and day edges neither lose nor duplicate picks (window grids are anchored to absolute
+   time, so every shard lays the same windows as an uninterrupted run);
+3. write the task's picks (and their SNR/peak amplitudes) atomically to
+   ``<output_dir>/<NET.STA[.LOC]>/<NET.STA[.LOC]>.<day>.xml``, checksum it, mark it done.
+
+No data (HTTP 204, no files) → "nodata"; a fault that survives the retries (server down, 500,
+timeouts, corrupt miniSEED, a cut transfer) or a picker error → "failed" with a one-line
+message, and the other tasks go on. A rerun (or a run after ``kill -9``) skips done tasks whose
+output still has its checksum, so the output equals an uninterrupted run's: pick IDs derive
+from content, and the only field that differs is ``creationInfo.creationTime``.
+
+The merged output (``merged_output``) is rebuilt from all done station-day files of the run,
+picks sorted by (time, stream, phase), and written atomically.
+
+The heavy part (fetch + pick) is :func:`process_task`, a pure function of the task and a
+:class:`TaskSpec`; the driver alone writes outputs and the ledger. :class:`LocalBackend` runs
+tasks in this process; :class:`seqt_plugins.scale.ray_backend.RayBackend` on Ray actors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from obspy import UTCDateTime
+
+from .ledger import DAY, Ledger, StationDay, file_sha256
+
+log = logging.getLogger("seqt_plugins.scale")
+
+__all__ = ["TaskSpec", "TaskResult", "ReprocessSummary", "LocalBackend", "reprocess",
+           "process_task", "merge_outputs", "task_output_path", "make_picker"]
+
+
+# -- what a worker needs ----------------------------------------------------------------------
+def make_picker(**picker_options):
+    """Default picker factory: ``Picker(**picker_options)`` (model loaded on first use)."""
+    from ..picker import Picker
+
+    return Picker(**picker_options)
+
+
+@dataclass
+class TaskSpec:
+    """Everything a worker needs to turn a station-day into picks (picklable, for Ray).
+
+    ``picker_factory`` is called once per worker with no arguments (default:
+    ``Picker(**picker_options)``); it must be picklable (a module-level function or a
+    ``functools.partial``) to be used on Ray. ``retries``/``backoff``/``timeout`` apply to
+    each fetch. ``channel`` selects the channels fetched (wildcards). ``crash_once`` is a test
+    hook: ``(task key, marker path)`` makes the worker process exit abruptly (``os._exit``) the
+    first time it starts that task (the marker file records that it did).
+    """
+
+    record_url: str
+    picker_options: Dict[str, object] = field(default_factory=dict)
+    picker_factory: Optional[Callable[[], object]] = None
+    retries: int = 3
+    backoff: float = 1.0
+    timeout: Optional[float] = None
+    channel: str = "*"
+    inventory: object = None
+    amplitudes: bool = True
+    crash_once: Optional[Tuple[str, str]] = None
+
+    def build_picker(self):
+        if self.picker_factory is not None:
+            return self.picker_factory()
+        return make_picker(**self.picker_options)
+
+    def open_record_stream(self):
+        from ..io.records import open_record_stream
+
+        scheme = self.record_url.split("://", 1)[0].lower() if "://" in self.record_url else ""
+        options = {}
+        if scheme in ("fdsnws", "fdsnwss", "slink"):
+            options = {"retries": self.retries, "backoff": self.backoff}
+            if self.timeout is not None:
+                options["timeout"] = self.timeout
+        return open_record_stream(self.record_url, **options)
+
+    @property
+    def retries_in_stream(self) -> bool:
+        """True when the record stream retries by itself (fdsnws, slink)."""
+        scheme = self.record_url.split("://", 1)[0].lower() if "://" in self.record_url else ""
+        return scheme in ("fdsnws", "fdsnwss", "slink")
+
+
+@dataclass
+class TaskResult:
+    """The outcome of one task: status "done" (with picks), "nodata" or "failed" (message)."""
+
+    task: StationDay
+    status: str
+    picks: list = field(default_factory=list)
+    amplitudes: list = field(default_factory=list)
+    message: str = ""
+    attempts: int = 1
+    fetch_s: float = 0.0
+    pick_s: float = 0.0
+    samples: int = 0
+    worker: str = ""
+
+
+class _Worker:
+    """A picker and a record stream, built once, applied to many tasks."""
+
+    def __init__(self, spec: TaskSpec, name: str = "local"):
+        self.spec = spec
+        self.name = name
+        self.picker = spec.build_picker()
+        self.record_stream = spec.open_record_stream()
+
+    def process(self, task: StationDay) -> TaskResult:
+        if self.spec.crash_once is not None and task.key == self.spec.crash_once[0]:
+            marker = Path(self.spec.crash_once[1])
+            if not marker.exists():
+                marker.write_text(f"{self.name} {os.getpid()}\n")
+                os._exit(3)  # test hook: the worker dies mid-task
+        return process_task(task, self.spec, self.picker, self.record_stream, worker=self.name)
+
+
+def _fetch(task: StationDay, spec: TaskSpec, record_stream, margin: float):
+    """The task's data plus ``margin`` on each side; retried here unless the stream retries."""
+    from ..io.records import RecordStreamError
+
+    t0, t1 = task.window
+    loc = task.location_code
+    attempts = 1 if spec.retries_in_stream else spec.retries + 1
+    delay = spec.backoff
+    for attempt in range(1, attempts + 1):
+        try:
+            st = record_stream.get_waveforms(task.network_code, task.station_code,
+                                             "*" if loc is None else loc, spec.channel,
+                                             t0 - margin, t1 + margin)
+            return st, attempt
+        except RecordStreamError as exc:
+            if attempt == attempts:
+                raise RecordStreamError(f"{exc} (after {attempts} attempt(s))") from exc
+            log.warning("%s: %s; retry %d/%d in %.3g s", task, exc, attempt, attempts - 1, delay)
+            time.sleep(delay)
+            delay = min(2 * delay, 60.0)
+    raise AssertionError("unreachable")
+
+
+def process_task(task: StationDay, spec: TaskSpec, picker, record_stream,
+                 worker: str = "local") -> TaskResult:
+    """Fetch and pick one task. Never raises for bad input: the result says what went wrong."""
+    from ..io.records import RecordStreamError
+
+    margin = float(picker.options.margin)
+    t0, t1 = task.window
+    start = time.perf_counter()
+    try:
+        stream, attempts = _fetch(task, spec, record_stream, margin)
+    except RecordStreamError as exc:
+        return TaskResult(task, "failed", message=str(exc), attempts=spec.retries + 1,
+                          fetch_s=time.perf_counter() - start, worker=worker)
+    fetched = time.perf_counter()
+    # data of the task's own window (the margins alone are not data of this task)
+    if not any(tr.stats.endtime >= t0 and tr.stats.starttime < t1 for tr in stream):
+        return TaskResult(task, "nodata", message=f"no data in {spec.record_url} for {task}",
+                          attempts=attempts, fetch_s=fetched - start, worker=worker)
+    try:
+        picks = picker.pick(stream, inventory=spec.inventory, starttime=t0, endtime=t1)
+    except Exception as exc:  # one bad station-day must not end the run
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return TaskResult(task, "failed", message=f"picking failed: {type(exc).__name__}: {first}",
+                          attempts=attempts, fetch_s=fetched - start,
+                          pick_s=time.perf_counter() - fetched, worker=worker)
+    amplitudes = []
+    if spec.amplitudes:
+        from ..picker import amplitudes_of
+
+        amplitudes = amplitudes_of(picks)
+    return TaskResult(task, "done", picks=list(picks), amplitudes=amplitudes, attempts=attempts,
+                      fetch_s=fetched - start, pick_s=time.perf_counter() - fetched,
+                      samples=sum(tr.stats.npts for tr in stream), worker=worker)
+
+
+# -- backends ---------------------------------------------------------------------------------
+class LocalBackend:
+    """Runs the tasks one after the other in this process (the picker is built once)."""
+
+    name = "local"
+
+    def __init__(self):
+        self._worker: Optional[_Worker] = None
+        self._spec: Optional[TaskSpec] = None
+
+    def run(self, tasks: Sequence[StationDay], spec: TaskSpec) -> Iterator[TaskResult]:
+        if self._worker is None or self._spec is not spec:
+            self._worker, self._spec = _Worker(spec), spec
+        for task in tasks:
+            yield self._worker.process(task)
+
+    def close(self) -> None:
+        self._worker = None
+
+
+# -- outputs ------------------------------------------------------------------------------------
+def _safe(text: str) -> str:
+    return text.replace(":", "").replace("/", "_")
+
+
+def task_output_path(output_dir: Union[str, os.PathLike], task: StationDay, fmt: str = "scml") -> Path:
+    ext = "qml" if fmt.startswith("quakeml") else "xml"
+    return Path(output_dir) / task.station / f"{task.station}.{_safe(task.day)}.{ext}"
+
+
+def _stamp(objects, creation_info) -> None:
+    from ..picks.model import CreationInfo
+
+    now = UTCDateTime()
+    for obj in objects:
+        ci = dataclasses.replace(obj.creation_info) if obj.creation_info else CreationInfo()
+        if creation_info is not None:
+            ci.agency_id = ci.agency_id or creation_info.get("agency_id")
+            ci.author = ci.author or creation_info.get("author")
+        ci.creation_time = ci.creation_time or now
+        obj.creation_info = ci
+
+
+def _pick_key(p):
+    return (p.time, p.waveform_id.nslc, p.phase_hint or "", p.public_id)
+
+
+def _write(path: Path, picks, amplitudes, fmt: str, version: Optional[str], pretty: bool) -> None:
+    from ..io.xml import write_event_parameters
+    from ..picks.model import EventParameters
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_event_parameters(EventParameters(picks=list(picks), amplitudes=list(amplitudes)), path,
+                           format=fmt, version=version, pretty=pretty)
+
+
+def merge_outputs(ledger: Ledger, tasks: Iterable[StationDay], path: Union[str, os.PathLike],
+                  fmt: str = "scml", version: Optional[str] = None, pretty: bool = True) -> int:
+    """Write the picks of all done ``tasks`` sorted by time (amplitudes after their pick's
+    order) atomically to ``path``; returns the number of picks. Duplicate IDs are dropped."""
+    from ..io.xml import read_event_parameters
+
+    wanted = {t.key for t in tasks}
+    picks, amps = {}, {}
+    for task, output in ledger.done_outputs():
+        if task.key not in wanted:
+            continue
+        ep = read_event_parameters(output)
+        for p in ep.picks:
+            picks.setdefault(p.public_id, p)
+        for a in ep.amplitudes:
+            amps.setdefault(a.public_id, a)
+    ordered = sorted(picks.values(), key=_pick_key)
+    rank = {p.public_id: i for i, p in enumerate(ordered)}
+    amplitudes = sorted(amps.values(), key=lambda a: (rank.get(a.pick_id, len(rank)), a.public_id))
+    _write(Path(path), ordered, amplitudes, fmt, version, pretty)
+    return len(ordered)
+
+
+# -- the driver ---------------------------------------------------------------------------------
+@dataclass
+class ReprocessSummary:
+    tasks: int = 0
+    skipped: int = 0  # already done before this run
+    done: int = 0
+    nodata: int = 0
+    failed: int = 0
+    picks: int = 0  # picks of the station-days processed in this run
+    merged_picks: Optional[int] = None
+    elapsed_s: float = 0.0
+    fetch_s: float = 0.0
+    pick_s: float = 0.0
+    failures: List[Tuple[str, str]] = field(default_factory=list)
+    merged_output: Optional[str] = None
+    ledger: str = ""
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.nodata + self.failed
+
+    def station_days_per_hour(self, shard: float = DAY) -> float:
+        """Station-days (of ``shard`` seconds each, counted pro rata) processed per hour."""
+        if self.elapsed_s <= 0:
+            return 0.0
+        return (self.done + self.nodata) * (shard / DAY) * 3600.0 / self.elapsed_s
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sta-day", disable=not sys.stderr.isatty(),
+                leave=False)
+
+
+def _clean_partials(output_dir: Path) -> None:
+    """Remove temporary files an earlier run left when it was killed mid-write."""
+    for p in output_dir.glob("**/.*.part"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def reprocess(record_url: str, stations: Sequence[str], begin, end,
+              output_dir: Union[str, os.PathLike], *,
+              picker_options: Optional[Dict[str, object]] = None,
+              picker_factory: Optional[Callable[[], object]] = None,
+              ledger_path: Union[str, os.PathLike, None] = None,
+              merged_output: Union[str, os.PathLike, None] = None,
+              format: str = "scml", version: Optional[str] = None, pretty: bool = True,
+              retries: int = 3, backoff: float = 1.0, timeout: Optional[float] = None,
+              shard: float = DAY, channel: str = "*", inventory=None, amplitudes: bool = True,
+              creation_info: Optional[Dict[str, str]] = None,
+              workers: int = 1, cluster: Optional[str] = None, backend=None,
+              max_attempts: Optional[int] = None, retry_nodata: bool = False,
+              crash_once: Optional[Tuple[str, str]] = None) -> ReprocessSummary:
+    """Reprocess ``stations`` ("NET.STA" or "NET.STA.LOC") over [begin, end) (see module doc).
+
+    ``workers`` > 1 or ``cluster`` ("auto", "ray://host:port") runs the tasks on Ray actors
+    (:class:`~seqt_plugins.scale.ray_backend.RayBackend`); ``backend`` takes any object with
+    ``run(tasks, spec)`` yielding :class:`TaskResult`. ``max_attempts``: failed tasks with that
+    many attempts are not retried. ``retry_nodata``: retry station-days that had no data.
+    Returns a :class:`ReprocessSummary`; failed tasks are listed there and in the ledger.
+    """
+    t_start = time.perf_counter()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _clean_partials(output_dir)
+    ledger_path = Path(ledger_path) if ledger_path is not None else output_dir / "ledger.sqlite"
+    spec = TaskSpec(record_url=str(record_url), picker_options=dict(picker_options or {}),
+                    picker_factory=picker_factory, retries=retries, backoff=backoff,
+                    timeout=timeout, channel=channel, inventory=inventory, amplitudes=amplitudes,
+                    crash_once=crash_once)
+    own_backend = backend is None
+    if backend is None:
+        if workers > 1 or cluster is not None:
+            from .ray_backend import RayBackend
+
+            backend = RayBackend(workers=workers, address=cluster)
+        else:
+            backend = LocalBackend()
+    summary = ReprocessSummary(ledger=str(ledger_path))
+    with Ledger(ledger_path) as ledger:
+        if retry_nodata:
+            ledger.reset_nodata()
+        tasks = ledger.plan(stations, begin, end, shard)
+        planned = {t.key for t in tasks}
+        pending = [t for t in ledger.pending(max_attempts=max_attempts) if t.key in planned]
+        summary.tasks = len(tasks)
+        summary.skipped = len(tasks) - len(pending)
+        log.info("%d station-day(s) planned, %d already done, %d to do, on %s",
+                 len(tasks), summary.skipped, len(pending), getattr(backend, "name", backend))
+        bar = _progress(len(pending), "reprocess")
+        try:
+            for result in backend.run(pending, spec):
+                _commit(ledger, result, output_dir, format, version, pretty, creation_info,
+                        summary)
+                bar.update(1)
+        finally:
+            bar.close()
+            if own_backend:
+                backend.close()
+        if merged_output is not None:
+            summary.merged_picks = merge_outputs(ledger, tasks, merged_output, format, version,
+                                                 pretty)
+            summary.merged_output = str(merged_output)
+            log.info("merged %d picks into %s", summary.merged_picks, merged_output)
+        counts = ledger.counts()
+    summary.elapsed_s = time.perf_counter() - t_start
+    log.info("reprocessing: %d done, %d no data, %d failed in this run (%d skipped); "
+             "%.1f station-days/hour; ledger %s", summary.done, summary.nodata, summary.failed,
+             summary.skipped, summary.station_days_per_hour(shard), counts)
+    for key, message in summary.failures:
+        log.error("%s failed: %s", key, message)
+    return summary
+
+
+def _commit(ledger: Ledger, result: TaskResult, output_dir: Path, fmt: str,
+            version: Optional[str], pretty: bool, creation_info, summary: ReprocessSummary) -> None:
+    """The driver's half of a task: output file, checksum, ledger (the only writer)."""
+    task = result.task
+    summary.fetch_s += result.fetch_s
+    summary.pick_s += result.pick_s
+    if result.status == "done":
+        picks = sorted(result.picks, key=_pick_key)
+        _stamp(list(picks) + list(result.amplitudes), creation_info)
+        path = task_output_path(output_dir, task, fmt)
+        _write(path, picks, result.amplitudes, fmt, version, pretty)
+        ledger.mark_done(task, path, file_sha256(path))
+        summary.done += 1
+        summary.picks += len(picks)
+        log.info("%s: %d picks (fetch %.2f s, pick %.2f s, %s)", task, len(picks),
+                 result.fetch_s, result.pick_s, result.worker)
+    elif result.status == "nodata":
+        ledger.mark_nodata(task, result.message)
+        summary.nodata += 1
+        log.info("%s: %s", task, result.message)
+    else:
+        ledger.mark_failed(task, result.message, result.attempts)
+        summary.failed += 1
+        summary.failures.append((task.key, result.message))
+        log.warning("%s: failed: %s", task, result.message)
