@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from ...picks.model import Amplitude, Arrival, Comment, CreationInfo, Event, Origin, Pick, WaveformID
+from ...picks.model import Amplitude, Arrival, CreationInfo, Event, Origin, Pick, WaveformID
 from .common import format_float, format_time, parse_float
 
 _E = etree.Element
@@ -210,4 +210,4 @@ def event(e: Event):
     return el
 
 
-__all__ = ["pick", "amplitude", "origin", "event", "check_pick", "pick_comments", "Comment"]
+__all__ = ["pick", "amplitude", "origin", "event", "check_pick", "pick_comments", "metres_to_km", "km_to_metres"]

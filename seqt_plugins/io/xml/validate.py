@@ -14,7 +14,6 @@ from typing import Optional, Union
 from lxml import etree
 
 from .common import (
-    SCML_NAMESPACES,
     SCML_VERSION_BY_NAMESPACE,
     XMLInputError,
     XMLValidationError,
@@ -86,4 +85,4 @@ def validate(path_or_bytes: Union[str, os.PathLike, bytes], format: str = "scml"
         raise XMLValidationError(f"{src}:{first.line}: {msg}")
 
 
-__all__ = ["validate", "schema_path", "load_schema", "SCML_NAMESPACES"]
+__all__ = ["validate", "schema_path", "load_schema"]
