@@ -328,8 +328,8 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
         with owner.lock:
             owner.requests.append(rows)
             fault = owner.faults.pop(0) if owner.faults else owner.default
-        if fault == "500":
-            return _send(self, 500, b"Error 500: internal server error (injected)\n")
+        if fault in ("400", "413", "500", "503"):
+            return _send(self, int(fault), f"Error {fault}: injected by the test\n".encode())
         if fault == "slow":
             time.sleep(owner.slow_s)
         if fault == "drop":  # accept, then close without any reply
@@ -365,7 +365,7 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
 
 class FaultyDataselect(_LoopbackHTTP):
     """fdsnws-dataselect over an SDS archive; ``faults`` is a queue of behaviours for the next
-    requests ("500", "slow", "drop", "corrupt", "truncate", "ok"); then ``default`` applies.
+    requests ("400", "413", "500", "503", "slow", "drop", "corrupt", "truncate", "ok"); then ``default`` applies.
     Stations in ``nodata_stations`` ("NET.STA") answer 204."""
 
     handler_class = _FaultyHandler

@@ -54,6 +54,10 @@ def parse_mseed(data: Union[bytes, str, os.PathLike], source: str, *, headonly: 
         raise RecordStreamError(f"corrupt miniSEED in {source}: {one_line(exc)}") from exc
 
 
+_CORE_STATS = {"network", "station", "location", "channel", "starttime", "endtime",
+               "sampling_rate", "delta", "npts", "calib"}
+
+
 def finalize(stream: Stream, network: str, station: str, location: str, channel: str,
              starttime: UTCDateTime, endtime: UTCDateTime) -> Stream:
     """The normal form every record stream returns for a request.
@@ -70,9 +74,10 @@ def finalize(stream: Stream, network: str, station: str, location: str, channel:
     st = Stream([tr for tr in st if tr.stats.npts > 0])
     if len(st) > 1:
         st.merge(method=-1)  # joins only exactly contiguous/overlapping-equal pieces
-    for tr in st:  # source-specific bookkeeping (file sizes, trim history) would make the
-        for key in ("mseed", "_format", "processing"):  # same samples compare unequal
-            tr.stats.pop(key, None)
+    for tr in st:  # source-specific bookkeeping (file sizes, trim history, SeedLink packet
+        for key in list(tr.stats):  # fields) would make the same samples compare unequal
+            if key not in _CORE_STATS:
+                tr.stats.pop(key, None)
     st.sort(keys=["network", "station", "location", "channel", "starttime"])
     return st
 

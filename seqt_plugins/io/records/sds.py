@@ -33,7 +33,8 @@ def _days(t0: UTCDateTime, t1: UTCDateTime):
 class SDSRecordStream(RecordStream):
     def __init__(self, url: str, roots: Sequence[str]):
         super().__init__(url)
-        self.roots = [r for r in roots if r]
+        # "combined://...;sdsarchive//data" and "sdsarchive:////data" both mean /data
+        self.roots = ["/" + r.lstrip("/") if r.startswith("/") else r for r in roots if r]
         if not self.roots:
             raise RecordStreamError(f"{url}: no archive directory given")
         missing = [r for r in self.roots if not os.path.isdir(r)]

@@ -46,12 +46,10 @@ class SeedLinkRecordStream(RecordStream):
         self.latencies: List[float] = []
 
     def _connection(self, selectors, starttime, endtime):
-        from obspy.clients.seedlink.client.seedlinkconnection import SeedLinkConnection
-
-        conn = SeedLinkConnection(timeout=self.timeout)
+        conn = _make_connection(self)
         conn.set_sl_address(self.address)
         conn.netto = max(1, int(round(self.timeout)))
-        conn.netdly = 0
+        conn.netdly = 0.01  # obspy never reconnects with 0; connect() does the backoff
         stations: "OrderedDict[Tuple[str, str], List[str]]" = OrderedDict()
         for sel in selectors:
             net, sta, loc, cha = parse_selector(sel)
@@ -75,35 +73,26 @@ class SeedLinkRecordStream(RecordStream):
 
         Without ``endtime`` this runs until the caller stops iterating (real time; with
         ``starttime`` the server first replays its buffer from that time). With ``endtime`` it
-        ends when the server signals the end of the time window.
+        ends when the server signals the end of the time window. A connection that fails, is
+        closed by the server or stays silent for ``timeout`` s is re-opened (resuming after the
+        last packet) up to ``retries`` times in a row; then RecordStreamError.
         """
         from obspy.clients.seedlink.seedlinkexception import SeedLinkException
         from obspy.clients.seedlink.slpacket import SLPacket
 
         conn = self._connection(selectors, starttime, endtime)
-        failures = 0
-        delay = self.backoff
         try:
             while True:
-                t_call = time.monotonic()
                 try:
                     packet = conn.collect()
-                except (SeedLinkException, OSError) as exc:
-                    failures += 1
-                    msg = one_line(getattr(exc, "value", None) or exc)
-                    if failures > self.retries:
-                        raise RecordStreamError(
-                            f"{self.url}: SeedLink failed after {failures} attempts: {msg}") from exc
-                    log.warning("%s: %s; retry %d/%d in %.3g s", self.url, msg, failures,
-                                self.retries, delay)
+                except (SeedLinkException, OSError, _GiveUp) as exc:
+                    if isinstance(exc, _GiveUp):
+                        raise RecordStreamError(f"{self.url}: SeedLink failed after "
+                                                f"{conn.attempts} attempts: {conn.reason}") from None
+                    conn.reason = one_line(getattr(exc, "value", None) or exc)
                     conn.disconnect()
-                    time.sleep(delay)
-                    delay = min(delay * 2.0, 60.0)
-                    continue
+                    continue  # collect() reconnects (connect() counts and backs off)
                 if packet is None or packet == SLPacket.SLTERMINATE:
-                    if time.monotonic() - t_call >= self.timeout:
-                        raise RecordStreamError(
-                            f"{self.url}: SeedLink timed out: no packet for {self.timeout:g} s")
                     return  # end of the requested time window
                 if packet == SLPacket.SLERROR:
                     raise RecordStreamError(f"{self.url}: SeedLink server rejected the request "
@@ -116,7 +105,7 @@ class SeedLinkRecordStream(RecordStream):
                     raise RecordStreamError(f"corrupt miniSEED in SeedLink packet "
                                             f"{packet.get_sequence_number()} from {self.url}: "
                                             f"{one_line(exc)}") from exc
-                failures, delay = 0, self.backoff
+                conn.attempts = 0
                 self.latencies.append(UTCDateTime() - trace.stats.endtime)
                 del self.latencies[:-1000]
                 yield trace
@@ -127,3 +116,53 @@ class SeedLinkRecordStream(RecordStream):
         t0, t1 = UTCDateTime(starttime), UTCDateTime(endtime)
         st = Stream(list(self.stream_records([(network, station, location, channel)], t0, t1)))
         return finalize(st, network, station, location, channel, t0, t1)
+
+
+class _GiveUp(Exception):
+    pass
+
+
+def _make_connection(rs: SeedLinkRecordStream):
+    """obspy's SeedLinkConnection with bounded, counted reconnects and EOF detection.
+
+    obspy treats a closed socket as "no data yet" and reconnects forever; here an EOF is an
+    error, every (re)connection is counted, and after ``retries`` consecutive attempts
+    without a packet the stream gives up.
+    """
+    import socket
+
+    from obspy.clients.seedlink.client.seedlinkconnection import SeedLinkConnection
+
+    class _Connection(SeedLinkConnection):
+        def __init__(self):
+            super().__init__(timeout=None)
+            self.attempts = 0
+            self.reason = "no reason"
+
+        def connect(self):
+            if self.attempts > 0:
+                if self.attempts > rs.retries:
+                    raise _GiveUp()
+                time.sleep(min(rs.backoff * 2 ** (self.attempts - 1), 60.0))
+            self.attempts += 1
+            self.timeout = rs.timeout  # socket connect timeout; not a collect() deadline
+            try:
+                return super().connect()
+            except Exception as exc:
+                self.reason = one_line(getattr(exc, "value", None) or exc)
+                raise
+            finally:
+                self.timeout = None
+
+        def receive_data(self, maxbytes, code):
+            try:
+                data = super().receive_data(maxbytes, code)
+            except socket.timeout:
+                self.reason = f"no data for {rs.timeout:g} s (timed out)"
+                raise
+            if data == b"":
+                self.reason = "connection closed by the server"
+                raise ConnectionResetError(self.reason)
+            return data
+
+    return _Connection()
