@@ -235,12 +235,10 @@ def test_combined_backfills_then_switches(sds, seedlink, file_stream):
     assert archive_part and len(packets) > len(archive_part) + 10  # real-time records followed
     for prev, nxt in zip(packets, packets[1:]):  # no gap and no repeated sample at the switch
         assert nxt.stats.starttime == prev.stats.endtime + prev.stats.delta
-    merged = Stream([tr.copy() for tr in packets]).merge(method=1)
-    assert len(merged) == 1 and not np.ma.is_masked(merged[0].data)
+    data = np.concatenate([tr.data for tr in packets])  # contiguous, so this is the series
     ref = file_stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)[0]
-    got = merged[0].slice(T0, T1)
-    assert got.stats.starttime == ref.stats.starttime and got.stats.npts == ref.stats.npts
-    np.testing.assert_array_equal(got.data, ref.data)
+    assert packets[0].stats.starttime == ref.stats.starttime
+    np.testing.assert_array_equal(data[: ref.stats.npts], ref.data)
     # get_waveforms splits the same way
     assert rs.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1) == \
         file_stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
