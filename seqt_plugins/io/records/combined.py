@@ -68,8 +68,10 @@ class CombinedRecordStream(RecordStream):
                     continue
                 if tr.stats.starttime <= end:  # drop the samples the archive already gave
                     n = int(np.floor((end - tr.stats.starttime) * tr.stats.sampling_rate + 0.5)) + 1
-                    tr = Trace(data=tr.data[n:], header=tr.stats.copy())
-                    tr.stats.starttime = tr.stats.starttime + n * tr.stats.delta
+                    t_new = tr.stats.starttime + n * tr.stats.delta
+                    tr = tr.copy()
+                    tr.data = tr.data[n:]  # updates npts
+                    tr.stats.starttime = t_new
             last_end[tr.id] = tr.stats.endtime
             yield tr
 
