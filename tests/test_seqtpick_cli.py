@@ -104,8 +104,8 @@ def test_ep_output_validates_with_bindings_and_plots(hengill, clean_env):
     assert lines and all(ln[4] == "/" and ln[7] == "/" for ln in lines)
 
 
-def test_ep_to_stdout_quakeml_and_scml(hengill, clean_env):
-    url = str(hengill / "mseed" / "2C.BIT06..HH?__*.mseed")
+def test_ep_to_stdout_quakeml(hengill, clean_env):
+    url = "file://" + str(hengill / "mseed" / "2C.BIT06..HH?__*.mseed")
     rc, out, err = _run(["--ep", "-I", url, "--format", "quakeml", "-q"])
     assert rc == 0, err
     assert err == ""  # -q: no log output
@@ -113,11 +113,26 @@ def test_ep_to_stdout_quakeml_and_scml(hengill, clean_env):
     validate(data, format="quakeml")
     assert len(read_event_parameters(io.BytesIO(data)).picks) > 0
 
-    rc, out, err = _run(["--ep", "-I", url, "--scml-version", "0.12", "-f",
+
+def test_sdsarchive_record_stream(hengill, clean_env):
+    from obspy import read
+
+    sds = clean_env / "sds"
+    for path in sorted((hengill / "mseed").glob("2C.BIT06..HH?__*.mseed")):
+        for tr in read(str(path)):
+            s = tr.stats
+            day = s.starttime
+            target = (sds / str(day.year) / s.network / s.station / f"{s.channel}.D" /
+                      f"{s.network}.{s.station}.{s.location}.{s.channel}.D.{day.year}.{day.julday:03d}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tr.write(str(target), format="MSEED")
+    rc, out, err = _run(["--ep", "--playback", "-I", f"sdsarchive://{sds}", "--scml-version", "0.12", "-f",
                          "--begin", "2018-12-30T03:01:00", "--end", "2018-12-30T03:02:30"])
     assert rc == 0, err
     data = out.buffer.getvalue()
     validate(data)
     assert b"seiscomp3-schema/0.12" in data and b"\n  <" in data  # -f: indented
     picks = read_event_parameters(io.BytesIO(data)).picks
-    assert picks and all("2018-12-30T03:01:00" <= str(p.time) < "2018-12-30T03:02:30" for p in picks)
+    assert {p.waveform_id.station for p in picks} == {"BIT06"}
+    assert {p.phase_hint for p in picks} == {"P", "S"}
+    assert all("2018-12-30T03:01:00" <= str(p.time) < "2018-12-30T03:02:30" for p in picks)
