@@ -221,3 +221,17 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+_CASE = {}
+
+
+def hengill_case(root: Path, model):
+    """(stream, inventory, coords, reference picks, confident picks, events EP, hidden): cached per process."""
+    key = (str(root), id(model))
+    if key not in _CASE:
+        stream, inv, coords = load_hengill(root)
+        ref, conf = reference_and_confident(stream, model)
+        ep, hidden = build_events(conf, ref, coords)
+        _CASE[key] = (stream, inv, coords, ref, conf, ep, hidden)
+    return _CASE[key]

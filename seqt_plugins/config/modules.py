@@ -130,42 +130,34 @@ def seqtpick_schema() -> ModuleSchema:
 
 
 # ---------------------------------------------------------------------------------------------
-# seqtrepick (minimal: the re-picker's engineer extends it)
+# seqtrepick
 
 def seqtrepick_schema() -> ModuleSchema:
-    params = [
-        Parameter("repicker.mode", "string", "correlation", values="correlation,siamese",
-                  description="Re-picking method: latent-feature correlation (training-free) or the "
-                              "trained Siamese head."),
-        Parameter("repicker.pTolerance", "double", 6.0, unit="s", range="0:",
-                  description="Search half-width around the template P pick (or its predicted arrival)."),
-        Parameter("repicker.sTolerance", "double", 12.0, unit="s", range="0:",
-                  description="Search half-width around the template S pick (or its predicted arrival)."),
-        Parameter("repicker.vp", "double", 6.0, unit="km/s", range="0:",
-                  description="P velocity for the geometric search windows."),
-        Parameter("repicker.vs", "double", 3.5, unit="km/s", range="0:",
-                  description="S velocity for the geometric search windows."),
-        Parameter("repicker.zThreshold", "double", 5.0, range="0:",
-                  description="Minimum z-score of the correlation peak for a re-pick."),
-        Parameter("repicker.templateMinProbability", "double", 0.5, range="0:1",
-                  description="Minimum EqT probability of a pick used as a template."),
-    ] + output_parameters()
+    from seqt_plugins.repicker.options import RepickerOptions
+
+    params = parameters_from_dataclass(RepickerOptions, "repicker") + output_parameters()
     options = generic_options() + verbosity_options() + records_options() + [
-        Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file.",
-               argument="file"),
-        Option("ep", "Input", "Event parameters (SCML) with the picks to re-pick around; - for stdin.",
-               argument="file"),
-        Option("offline", "Mode", "Do not connect to a messaging server."),
+        Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file; its "
+               "coordinates enable the geometric search windows.", argument="file"),
+        Option("ep", "Input", "Event parameters (SCML or QuakeML) with origins and their associated "
+               "picks to re-pick around; - for stdin.", argument="file"),
+        Option("offline", "Mode", "Do not connect to a messaging server (always the case in this "
+               "version, see the documentation)."),
+        Option("mode", "Repicker", "Re-picking method: correlation or siamese.", argument="arg",
+               param_ref="repicker.mode"),
+        Option("plot", "Output", "Write a PNG per origin (record section with template picks and "
+               "re-picks) into this directory.", argument="dir"),
     ] + output_options()
     return ModuleSchema(
         name="seqtrepick",
-        description="Re-picker using Siamese EQTransformer (S-EqT): uses confident EqT picks of an "
-                    "event as templates to find the arrivals EqT missed at other stations. Mirrors "
-                    "screpick: reads --ep FILE, writes SCML to stdout.",
+        description="Re-picker using Siamese EQTransformer (S-EqT): uses the confident picks of an "
+                    "event as templates to find, in EqT's latent features, the arrivals EqT missed at "
+                    "other stations, and adds them as picks (method S-EqT) and arrivals. Mirrors "
+                    "screpick: reads --ep FILE, writes the event parameters to stdout (or -o FILE).",
         category="Processing",
         parameters=params,
         options=options,
-        synopsis="seqtrepick [options] --ep FILE",
+        synopsis="seqtrepick [options] --ep FILE -I URL",
     )
 
 

@@ -54,7 +54,7 @@ def enhance_search(F: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     if 0 < h < L:
         y = y.copy()
         y[..., :h, :] = y[..., h : h + 1, :]
-        y[..., L - h :, :] = y[..., L - h - 1 : L - h, :]
+        y[..., L - h :, :] = y[..., L - h : L - h + 1, :]
     return _unit(y, eps)
 
 

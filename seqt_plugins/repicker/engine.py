@@ -24,13 +24,10 @@ Per origin (the preferred origin of each event, or every origin when there are n
 6. each re-pick: method ID "S-EqT", ID ``make_pick_id(..., "SEQTR")``, its probability, the
    best template's pick as reference, evaluation mode automatic, and an arrival of the origin.
 
-Siamese interface (implemented in ``seqt_plugins.repicker.siamese``)::
-
-    head = load_siamese_head(p_path, s_path)
-    head.tap_names(phase) -> list of EqT layer names it needs
-    head.predict(phase, templates, searches) -> (n_templates, n_searches, 6000) fused probabilities
-        templates: list of scoring.Template (maps hold head.tap_names(phase); start/end_frac = tP/tS)
-        searches:  list of dict name → (L, C) maps
+Siamese mode uses ``seqt_plugins.repicker.siamese`` (``load_siamese_head(path)`` per branch,
+``tap_names(branch)``, ``score_pairs(head, template_feats, search_feats, tP, tS, branch)``) through
+``_SiameseAdapter``: every template × search pair of a phase in one call per template; the
+fused traces of the templates are combined by their maximum, kept when > ``siamese_threshold``.
 """
 
 from __future__ import annotations
@@ -136,17 +133,19 @@ class Repicker:
 
     @property
     def head(self):
+        """The Siamese heads {"P": head, "S": head} in mode 'siamese' (else None)."""
         if self._head is None and self.options.mode == "siamese":
             try:
-                from .siamese import load_siamese_head  # noqa: F401
+                from . import siamese
             except ImportError as exc:
                 raise RepickerError(
-                    f"mode 'siamese' needs seqt_plugins.repicker.siamese.load_siamese_head, which is not "
-                    f"available ({exc}); use mode 'correlation'") from None
+                    f"mode 'siamese' needs seqt_plugins.repicker.siamese, which is not available ({exc}); "
+                    f"use mode 'correlation'") from None
             o = self.options
             if not o.siamese_p or not o.siamese_s:
-                raise RepickerError("mode 'siamese' needs the head's weight files (siameseP, siameseS)")
-            self._head = load_siamese_head(o.siamese_p, o.siamese_s)
+                raise RepickerError("mode 'siamese' needs the head's weight files (repicker.siameseP, repicker.siameseS)")
+            self._head = _SiameseAdapter(siamese, siamese.load_siamese_head(o.siamese_p),
+                                         siamese.load_siamese_head(o.siamese_s), o.divide_by_length)
         return self._head
 
     def names(self, phase: str) -> List[str]:
@@ -431,8 +430,6 @@ class Repicker:
                 tpl_trace = traces.mean(axis=0)
         edge = int(round(o.edge * FS))
         ref = max(tmpl, key=lambda t: t.probability).pick_id if tmpl else None
-        if ref is None:
-            ref_picks = [t for t in tmpl]
         results = []
         for k, st in enumerate(srch):
             lo, hi = st.intervals[ph]
@@ -469,6 +466,26 @@ class Repicker:
             )
             results.append(RepickResult(origin.public_id, pick, path, score, len(tmpl)))
         return results
+
+
+class _SiameseAdapter:
+    """The engine's view of the Siamese heads: tap names and (nT, nS, 6000) fused traces."""
+
+    def __init__(self, module, head_p, head_s, divide: bool):
+        self.module, self.heads, self.divide = module, {"P": head_p, "S": head_s}, divide
+
+    def tap_names(self, phase: str) -> List[str]:
+        return list(self.module.tap_names(phase))
+
+    def predict(self, phase: str, templates: Sequence[Template], searches: Sequence[Dict[str, np.ndarray]]) -> np.ndarray:
+        names = self.tap_names(phase)
+        sf = {n: np.stack([s[n] for s in searches]) for n in names}
+        out = []
+        for t in templates:
+            tf = {n: t.maps[n][None] for n in names}
+            out.append(self.module.score_pairs(self.heads[phase], tf, sf, t.start_frac * WINDOW, t.end_frac * WINDOW,
+                                               phase, divide=self.divide))
+        return np.stack(out) if out else np.zeros((0, len(searches), WINDOW))
 
 
 def _prob(p: Pick) -> float:

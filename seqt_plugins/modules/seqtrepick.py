@@ -1,0 +1,151 @@
+"""``seqtrepick``: S-EqT re-picking as a SeisComP-style module (mirrors screpick).
+
+    seqtrepick --ep events.xml -I file:///data/day.mseed --inventory-xml stations.xml -o out.xml
+    seqtrepick --ep - -I sdsarchive:///archive --repicker.zThreshold=6 < events.xml > out.xml
+
+Reads the event parameters (SCML or QuakeML: origins, their arrivals and the picks), fetches
+the waveforms around each origin, re-picks (see :mod:`seqt_plugins.repicker.engine`) and writes
+the input event parameters plus the re-picks — each also an arrival of its origin — as SCML
+(default) or QuakeML, to stdout or atomically to ``-o``. Nothing is written when the input
+cannot be read; inputs without origins, picks or waveforms are written back unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from seqt_plugins.modules.app import Application, run_application
+
+#: Data fetched before the earliest and after the latest origin time.
+PRE, POST = 60.0, 120.0
+
+
+class SeqtRepick(Application):
+    module_name = "seqtrepick"
+
+    def __init__(self, argv=None, stdout=None, stderr=None):
+        super().__init__(argv, stdout, stderr)
+        self.ep = None
+        self.record_stream = None
+        self.inventory = None
+        self.repicker = None
+
+    def validateParameters(self) -> bool:  # noqa: N802
+        if not super().validateParameters():
+            return False
+        if not self.args.ep:
+            self.log.error("no event parameters: give --ep FILE (or --ep - for stdin)")
+            return False
+        if not self.config.get("recordstream", ""):
+            self.log.error("no record stream: give -I URL or set recordstream")
+            return False
+        if self.args.inventory_xml and not Path(self.args.inventory_xml).is_file():
+            self.log.error("--inventory-xml %s: file not found", self.args.inventory_xml)
+            return False
+        if self.args.plot:
+            try:
+                Path(self.args.plot).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.log.error("--plot %s: %s", self.args.plot, exc.strerror or exc)
+                return False
+        return True
+
+    def init(self) -> bool:
+        from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+        from seqt_plugins.io.xml import XMLInputError, read_event_parameters
+        from seqt_plugins.repicker import Repicker, RepickerOptions
+
+        source = self.args.ep
+        try:
+            if source == "-":
+                self.ep = read_event_parameters(getattr(sys.stdin, "buffer", sys.stdin))
+            else:
+                if not Path(source).is_file():
+                    self.log.error("--ep %s: file not found", source)
+                    return False
+                self.ep = read_event_parameters(source)
+        except XMLInputError as exc:
+            self.log.error("%s", str(exc).splitlines()[0])
+            return False
+        self.log.info("read %d pick(s), %d origin(s), %d event(s)", len(self.ep.picks), len(self.ep.origins),
+                      len(self.ep.events))
+        try:
+            self.record_stream = open_record_stream(self.config.get("recordstream"))
+            if self.args.inventory_xml:
+                self.inventory = load_inventory(self.args.inventory_xml)
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return False
+        options = self.config.options(RepickerOptions, "repicker")
+        options.validate()
+        self.log.info("re-picker options: %s", dataclasses.asdict(options))
+        self.repicker = Repicker(options=options)
+        _ = self.repicker.head  # siamese mode: fail here, before any work
+        return True
+
+    def run(self) -> bool:
+        from obspy import Stream
+
+        from seqt_plugins.io.records import RecordStreamError
+
+        out = self.ep
+        origins = self.repicker.origins_to_process(self.ep)
+        if not origins:
+            self.log.warning("the event parameters hold no origin: nothing to re-pick; writing the input unchanged")
+        else:
+            times = [o.time for o in origins]
+            t0, t1 = min(times) - PRE, max(times) + POST
+            stream = Stream()
+            try:
+                available = self.record_stream.available_streams(t0, t1)
+                for net, sta, loc, cha in sorted(set(available)):
+                    stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
+            except RecordStreamError as exc:
+                self.log.error("%s", exc)
+                return False
+            if not len(stream):
+                self.log.warning("no waveforms between %s and %s in %s: writing the input unchanged", t0, t1,
+                                 self.config.get("recordstream"))
+            else:
+                out = self.repicker.repick(self.ep, stream, inventory=self.inventory)
+                for r in self.repicker.last_results:
+                    p = r.pick
+                    self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
+                                  p.time, p.probability, r.path, r.origin_id)
+                if self.args.plot:
+                    self.plot(out, stream)
+        self.write_output(out)
+        return True
+
+    def plot(self, ep, stream) -> None:
+        try:
+            from seqt_plugins.repicker.plot import plot_origins
+
+            paths = plot_origins(ep, stream, self.repicker.last_results, self.args.plot)
+            self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
+        except Exception as exc:
+            self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
+
+    def write_output(self, ep) -> None:
+        from seqt_plugins.io.xml import write_event_parameters
+
+        fmt = self.config.get("output.format")
+        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
+        pretty = bool(self.config.get("output.formatted"))
+        if self.args.output:
+            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+            self.log.info("wrote %d pick(s) to %s", len(ep.picks), self.args.output)
+        else:
+            target = getattr(self.stdout, "buffer", self.stdout)
+            write_event_parameters(ep, target, format=fmt, version=version, pretty=pretty)
+            target.flush()
+
+
+def main(argv=None) -> int:
+    return run_application(SeqtRepick, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
