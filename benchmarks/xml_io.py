@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """XML pick I/O throughput: our streaming SCML/QuakeML reader/writer next to ObsPy's.
 
-    PYTHONPATH=. python benchmarks/xml_io.py [--n 1000000] [--obspy-n 20000] [--formats scml,quakeml]
+    PYTHONPATH=. python benchmarks/xml_io.py [--n 1000000] [--obspy-n 5000] [--formats scml,quakeml]
 
 For each format:
 
