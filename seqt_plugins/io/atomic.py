@@ -19,6 +19,15 @@ def atomic_write(path: Union[str, os.PathLike], mode: str = "wb") -> Iterator[IO
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
+        # mkstemp creates 0600; give the result the mode of the file it replaces, or the
+        # ordinary umask mode, so that a host running as another user can read our output.
+        try:
+            mode_bits = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode_bits = 0o666 & ~umask
+        os.chmod(tmp, mode_bits)
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
