@@ -29,8 +29,12 @@ def _inputs(n=2, seed=0):
 
 # -- architecture -----------------------------------------------------------------------------
 def test_architecture(head):
-    kinds = [type(layer).__name__ for layer in head.layers]
-    assert kinds.count("Conv1D") == 40 and kinds.count("Conv1DTranspose") == 14
+    import keras
+
+    convs = [la for la in head.layers if type(la) is keras.layers.Conv1D]
+    ups = [la for la in head.layers if isinstance(la, keras.layers.Conv1DTranspose)]
+    assert len(convs) == 40 and len(ups) == 14
+    assert sorted(la.name for la in convs + ups) == sorted(S.KERAS2_WEIGHT_ORDER)
     assert head.count_params() == 2_187_591  # ≈ 2.19 M (spec §5)
     assert [tuple(t.shape[1:]) for t in head.inputs] == S.input_shapes()
     assert S.input_shapes()[0] == (94, 128) and S.input_shapes()[6] == (6000, 16)
@@ -254,6 +258,20 @@ def test_missing_or_foreign_file(tmp_path):
 
 
 # -- pair preparation ------------------------------------------------------------------------------
+@pytest.mark.parametrize("stride, length", [(64, 94), (2, 3000), (1, 6000)])
+def test_zero_insertion_equals_transposed_conv(stride, length):
+    """The kernel-1 transposed convs avoid a crashing oneDNN op; same values as Conv1DTranspose."""
+    import keras
+
+    x = np.random.default_rng(stride).standard_normal((2, length, 16)).astype(np.float32)
+    ref = keras.layers.Conv1DTranspose(1, 1, strides=stride, padding="same")
+    ours = S._zero_insertion_class()(1, 1, strides=stride, padding="same")
+    ref.build(x.shape), ours.build(x.shape)
+    w = [np.random.default_rng(9).standard_normal(v.shape).astype(np.float32) for v in ref.get_weights()]
+    ref.set_weights(w), ours.set_weights(w)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(ref(x)), rtol=1e-5, atol=1e-5)
+
+
 def test_edge_widths_and_cut():
     assert [S.edge_width(L) for L in (47, 94, 188, 376, 750, 1500, 3000, 6000)] == [2, 4, 7, 13, 26, 51, 101, 201]
     assert S.cut_bounds(1000, 1500, 47) == (6, 12)  # ⌊7.83⌋−1, ⌊11.75⌋+1

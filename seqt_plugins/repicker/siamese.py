@@ -232,7 +232,8 @@ def build_siamese_head(name: str = "s_eqt_head"):
         return layers.Conv1D(filters, k, padding="same", name=auto("conv2d"), **kw)(x)
 
     def up(x, filters, k, stride):
-        return layers.Conv1DTranspose(filters, k, strides=stride, padding="same", name=auto("conv2d_transpose"))(x)
+        cls = _zero_insertion_class() if k == 1 else layers.Conv1DTranspose
+        return cls(filters, k, strides=stride, padding="same", name=auto("conv2d_transpose"))(x)
 
     def crop(x, n):
         return layers.Cropping1D((n, n), name=auto("cropping2d"))(x)
@@ -281,6 +282,36 @@ def build_siamese_head(name: str = "s_eqt_head"):
     fused = concat(logits)  # concatenate_26, as in the authors' graph
     fused = conv(fused, 1, 1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(1.0 / 7.0))
     return keras.Model(inputs=dec_in + enc_in, outputs=sides + [fused], name=name)
+
+
+_ZERO_INSERTION = None
+
+
+def _zero_insertion_class():
+    """Conv1DTranspose with kernel 1 computed as projection + zero insertion (same weights, same values).
+
+    TF 2.21's oneDNN backward pass of a kernel-1 transposed convolution crashes the process
+    (heap corruption) for some shapes, e.g. stride 2 on 3000 × 16; this form avoids that op.
+    For kernel 1, stride s, 'same' padding the transposed conv puts x·W at multiples of s and the
+    bias elsewhere, which is what this computes.
+    """
+    global _ZERO_INSERTION
+    if _ZERO_INSERTION is None:
+        import keras
+        from keras import ops
+
+        class ZeroInsertionConv1DTranspose(keras.layers.Conv1DTranspose):
+            def call(self, inputs):
+                z = ops.matmul(inputs, ops.transpose(self.kernel[0]))  # kernel (1, filters, in)
+                s = self.strides[0]
+                if s > 1:
+                    n_time = inputs.shape[1]
+                    z = ops.pad(z[:, :, None, :], [[0, 0], [0, 0], [0, s - 1], [0, 0]])
+                    z = ops.reshape(z, (-1, n_time * s, self.filters))
+                return z + self.bias if self.use_bias else z
+
+        _ZERO_INSERTION = ZeroInsertionConv1DTranspose
+    return _ZERO_INSERTION
 
 
 def weight_layers(head) -> List:
