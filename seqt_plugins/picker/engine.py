@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass, fields
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
@@ -25,7 +25,7 @@ from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
 from .stack import STACKING, Stack, effective_blind
-from .triggers import Detection, find_picks
+from .triggers import find_picks
 from .windows import batches, plan_windows, step_samples
 
 log = logging.getLogger("seqt_plugins.picker")

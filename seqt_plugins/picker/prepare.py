@@ -40,7 +40,6 @@ FREQMIN, FREQMAX = 1.0, 45.0
 
 # Column order of EqT's input.
 E, N, Z = 0, 1, 2
-_HORIZONTAL_CODES = {"E": E, "N": N, "1": N, "2": E}  # "2" is remapped for Z/2/3 below
 
 
 class PrepareError(ValueError):
