@@ -60,8 +60,8 @@ def stead(tmp_path_factory):
 
 
 def _cfg(stead, directory, **kw):
-    base = dict(hdf5=str(stead[0]), csv=str(stead[1]), branch="P", steps=8, batch_size=2, lr=1e-3,
-                checkpoint_dir=str(directory), checkpoint_every=4, seed=3, progress=False)
+    base = dict(hdf5=str(stead[0]), csv=str(stead[1]), branch="P", steps=6, batch_size=2, lr=1e-3,
+                checkpoint_dir=str(directory), checkpoint_every=3, seed=3, progress=False)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -85,7 +85,7 @@ def test_stead_pairs(stead):
 def test_training_loss_decreases_and_head_reloads(full_run):
     directory, result = full_run
     losses = result.losses
-    assert len(losses) == 8 and result.last_step == 8
+    assert len(losses) == 6 and result.last_step == 6
     assert np.all(np.isfinite(losses))
     assert np.mean(losses[-3:]) < losses[0]
     # The saved head (the published file layout) reloads and gives identical outputs.
@@ -94,15 +94,15 @@ def test_training_loss_decreases_and_head_reloads(full_run):
     for a, b in zip(result.head(x, training=False), reloaded(x, training=False)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     step, state = latest_checkpoint(directory)
-    assert step == 8 and (directory / "ckpt-00000004.hdf5").is_file()
+    assert step == 6 and (directory / "ckpt-00000003.hdf5").is_file()
 
 
 def test_resume_continues_the_same_run(stead, eqt_conservative, full_run, tmp_path):
     _, full = full_run
-    first = train(_cfg(stead, tmp_path, steps=4), eqt=eqt_conservative)
-    assert first.last_step == 4 and latest_checkpoint(tmp_path)[0] == 4
-    resumed = train(_cfg(stead, tmp_path, steps=8, resume=True), eqt=eqt_conservative)
-    assert resumed.first_step == 4 and resumed.last_step == 8 and len(resumed.losses) == 4
+    first = train(_cfg(stead, tmp_path, steps=3), eqt=eqt_conservative)
+    assert first.last_step == 3 and latest_checkpoint(tmp_path)[0] == 3
+    resumed = train(_cfg(stead, tmp_path, steps=6, resume=True), eqt=eqt_conservative)
+    assert resumed.first_step == 3 and resumed.last_step == 6 and len(resumed.losses) == 3
     # Same pairs, weights and optimizer state as the uninterrupted run: the same losses.
     np.testing.assert_allclose(first.losses + resumed.losses, full.losses, rtol=1e-3)
 
