@@ -79,3 +79,16 @@ def test_a_user_path_loads_like_the_packaged_file(conservative_copy, eqt_conserv
     x = np.random.default_rng(1).standard_normal((2, 6000, 3)).astype(np.float32)
     for a, b in zip(model.predict(x), eqt_conservative.predict(x)):
         assert np.array_equal(a, b)
+
+
+def test_repeated_loads_share_one_graph_but_still_verify(monkeypatch, conservative_copy):
+    first = load_eqt("conservative")
+    assert load_eqt("conservative") is first
+    assert load_eqt("conservative", cache=False) is not first
+    # The checksum is checked before the cache is consulted: a tampered file is never served.
+    with open(conservative_copy, "r+b") as handle:
+        handle.seek(1 << 20)
+        handle.write(b"\xff" * 8)
+    monkeypatch.setattr("seqt_plugins.eqt.model.packaged_weights_path", lambda name: conservative_copy)
+    with pytest.raises(WeightError, match="sha256 mismatch"):
+        load_eqt("conservative")

@@ -154,8 +154,18 @@ def _enable_onednn_bfloat16() -> None:
         _BF16_ENABLED = True
 
 
-def load_eqt(model: Union[str, os.PathLike] = "conservative", precision: str = "float32", xla: bool = True) -> EqTModel:
-    """Load a published EqT ("original" or "conservative", sha256-verified) or any EqT .h5 by path."""
+_LOADED: Dict[tuple, EqTModel] = {}
+
+
+def load_eqt(
+    model: Union[str, os.PathLike] = "conservative", precision: str = "float32", xla: bool = True, cache: bool = True
+) -> EqTModel:
+    """Load a published EqT ("original" or "conservative", sha256-verified) or any EqT .h5 by path.
+
+    The file is verified on every call; with ``cache`` the built graph is then shared within
+    the process (a model holds no per-call state), so modules and workers that ask for the same
+    weights twice do not rebuild and recompile it.
+    """
     if isinstance(model, str) and model in PACKAGED_WEIGHTS:
         path = packaged_weights_path(model)
         verify_packaged(model, path)
@@ -165,6 +175,13 @@ def load_eqt(model: Union[str, os.PathLike] = "conservative", precision: str = "
         if not path.is_file():
             raise WeightError(f"{path}: EqT weight file not found (use 'original', 'conservative' or an .h5 path)")
         name = path.name
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, precision, xla)
+    if cache and key in _LOADED:
+        return _LOADED[key]
     spec = read_graph_spec(path)
     log.debug("loading EqT %s from %s (%s)", name, path, spec)
-    return EqTModel(spec, path, name, precision=precision, xla=xla)
+    loaded = EqTModel(spec, path, name, precision=precision, xla=xla)
+    if cache:
+        _LOADED[key] = loaded
+    return loaded

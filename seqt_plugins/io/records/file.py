@@ -1,4 +1,9 @@
-"""``file://`` record stream: one miniSEED file, a directory of them, a glob, or ``-`` (stdin)."""
+"""``file://`` record stream: one miniSEED file, a directory of them, a glob, or ``-`` (stdin).
+
+SeisComP's file:// reads miniSEED only; here a file that is not miniSEED at all but in another
+format that obspy reads (GSE2, SAC, SEISAN, ...) is accepted too, so archived event files work
+as they are. A damaged miniSEED file is still an error, never a partial read.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,28 @@ from typing import Dict, List, Optional, Tuple
 from obspy import Stream, UTCDateTime
 
 from .base import NSLC, RecordStream, RecordStreamError, finalize, glob_match, parse_mseed
+
+
+def read_waveform_file(path: str, **kwargs) -> Stream:
+    """miniSEED through the strict reader; another obspy format only if the file is one."""
+    try:
+        return parse_mseed(path, path, **kwargs)
+    except RecordStreamError as mseed_error:
+        import warnings
+
+        from obspy import read
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                st = read(path, **kwargs)
+        except Exception:
+            raise mseed_error from None
+        if not len(st) or st[0].stats.get("_format") == "MSEED":
+            raise mseed_error from None  # a damaged miniSEED file stays an error
+        for tr in st:
+            tr.stats.pop(str(tr.stats._format).lower(), None)
+        return st
 
 
 class FileRecordStream(RecordStream):
@@ -45,7 +72,7 @@ class FileRecordStream(RecordStream):
         if self._index is None:
             idx = {}
             for f in self.files:
-                st = parse_mseed(f, f, headonly=True)
+                st = read_waveform_file(f, headonly=True)
                 idx[f] = [((tr.stats.network, tr.stats.station, tr.stats.location,
                             tr.stats.channel), tr.stats.starttime, tr.stats.endtime) for tr in st]
             self._index = idx
@@ -60,7 +87,7 @@ class FileRecordStream(RecordStream):
             if any(glob_match(network, n) and glob_match(station, s)
                    and glob_match(location or "", l) and glob_match(channel, c)
                    and b <= t1 and e >= t0 for (n, s, l, c), b, e in entries):
-                st += parse_mseed(f, f, starttime=t0, endtime=t1)
+                st += read_waveform_file(f, starttime=t0, endtime=t1)
         return finalize(st, network, station, location, channel, t0, t1)
 
     def available_streams(self, starttime=None, endtime=None) -> List[NSLC]:
