@@ -338,3 +338,121 @@ def test_streaming_memory_is_bounded(tmp_path):
     # ... but neither writing nor reading holds it: an lxml tree of it would take several times its size
     assert after_write - base < 25, (base, after_write, size_mb)
     assert after_read - base < 25, (base, after_read, size_mb)
+
+
+# --------------------------------------------------------------------------- fast text paths
+
+
+def _odd_picks():
+    """Picks whose strings need escaping, and ones the text renderer leaves to lxml."""
+    base = sample_picks(1)[0]
+    out = []
+    specials = ['a&b<c>d"e\'f', "ünï €", "tab\there", "line\nbreak", "cr\rhere", "del\x7fchar", "nel\x85"]
+    for k, s in enumerate(specials):
+        wid = WaveformID("X&", f"S<{k}>", '"0"', "HH Z")
+        out.append(Pick(f"{s}/{k}", base.time + k * 0.123457, wid, phase_hint=s, method_id=s, filter_id=s,
+                        evaluation_status="preliminary", time_uncertainty=0.05,
+                        creation_info=CreationInfo(s, s, UTCDateTime(2024, 3, 1) + k),
+                        probability=0.25, reference_pick_id=s, comments=[Comment(s, s), Comment(s)]))
+    # empty strings, a bare creationInfo, no optional fields at all, non-finite numbers
+    out.append(Pick("empty", base.time, WaveformID("XX", "ABC"), phase_hint="", method_id="",
+                    creation_info=CreationInfo(), comments=[Comment("", "")]))
+    out.append(Pick("bare", base.time, WaveformID("XX", "ABC"), evaluation_mode=None))
+    out.append(Pick("nonfinite", base.time, WaveformID("XX", "ABC"), time_lower_uncertainty=float("inf"),
+                    time_upper_uncertainty=float("nan"), probability=float("-inf")))
+    return out
+
+
+def _odd_amplitudes():
+    wid = WaveformID("X&", "S<1>", "", "HHZ")
+    ci = CreationInfo("a&b", None, UTCDateTime(2024, 3, 1, 0, 0, 0, 500000))
+    return [
+        Amplitude("amp&1", "snr", 3.5, pick_id="p<1>", snr=3.5, unit="counts", waveform_id=wid, creation_info=ci),
+        Amplitude("amp2", "peak", 1e-9, unit="m/s"),
+        Amplitude("amp3", "peak\tx", None, unit="weird\nunit"),
+        Amplitude("amp4", "", 1.0),
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["scml", "quakeml"])
+@pytest.mark.parametrize("pretty", [True, False])
+def test_text_renderer_matches_lxml_builders(fmt, pretty):
+    """The fast text path writes exactly what the lxml builders serialise to (or defers to them)."""
+    from seqt_plugins.io.xml import quakeml as qml_builders
+    from seqt_plugins.io.xml import scml as scml_builders
+    from seqt_plugins.io.xml.text import Renderer
+
+    builders = scml_builders if fmt == "scml" else qml_builders
+    render = Renderer(fmt, pretty)
+    fast = 0
+    for p in sample_picks(12) + _odd_picks():
+        expected = etree.tostring(builders.pick(p), encoding="unicode", pretty_print=pretty)
+        text = render.pick(p)
+        if text is not None:
+            fast += 1
+            assert text == expected
+        # and the writer's output for it is the builder's either way
+        buf = io.BytesIO()
+        with EventParametersWriter(buf, fmt, pretty=pretty) as w:
+            w.add_pick(p)
+        assert expected.encode("utf-8") in buf.getvalue()
+    assert fast >= 12 + 3  # the plain picks and the ones needing only & < > " escaping
+    for a in _odd_amplitudes():
+        expected = etree.tostring(builders.amplitude(a), encoding="unicode", pretty_print=pretty)
+        text = render.amplitude(a)
+        assert text is None or text == expected
+
+
+@pytest.mark.parametrize("fmt", ["scml", "quakeml"])
+def test_special_characters_round_trip_and_validate(tmp_path, fmt):
+    """Values that need escaping (& < > " ' and non-ASCII) validate and come back exactly."""
+    odd = _odd_picks()
+    picks = odd[:2] + [odd[-2]]  # escaping only, and a pick with no optional fields
+    nonfinite = odd[-1]
+    amps = _odd_amplitudes()[:2]
+    ep = EventParameters(picks=picks + [nonfinite], amplitudes=amps)
+    path = tmp_path / "odd.xml"
+    write_event_parameters(ep, path, format=fmt)
+    validate(path, fmt, "0.13" if fmt == "scml" else None)
+    text = path.read_text(encoding="utf-8")
+    assert "a&amp;b&lt;c&gt;d" in text and "ünï €" in text
+    back = read_event_parameters(path)
+    assert back.picks[:-1] == picks
+    assert back.amplitudes == amps
+    q = back.picks[-1]
+    assert q.time_lower_uncertainty == float("inf") and q.time_upper_uncertainty != q.time_upper_uncertainty
+    assert q.probability == float("-inf")
+    again = tmp_path / "again.xml"
+    write_event_parameters(back, again, format=fmt)
+    assert again.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("text,ns", [
+    ("2024-03-01T10:15:02Z", None),
+    ("2024-03-01T10:15:02.1Z", None),
+    ("2024-03-01T10:15:02.000001", None),
+    (" 2024-03-01T10:15:02.370001Z\n", "2024-03-01T10:15:02.370001Z"),
+    ("2024-03-01T12:15:02.370001+02:00", "2024-03-01T10:15:02.370001Z"),
+    ("2024-03-01T00:15:02.5-01:30", "2024-03-01T01:45:02.5Z"),
+    ("2024-03-01T10:15:02.123456789Z", "2024-03-01T10:15:02Z"),  # ns kept: + 123456789 below
+    ("2024-03-01T10:15:02.1234567891Z", "2024-03-01T10:15:02Z"),
+    ("1900-01-01T00:00:00Z", None),
+    ("1969-12-31T23:59:59.999999Z", None),
+    ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"),
+])
+def test_time_parse_formats(text, ns):
+    got = parse_time(text)
+    assert isinstance(got, UTCDateTime)
+    extra = 123456789 if ".123456789" in text else 0
+    assert got.ns == UTCDateTime(ns or text.strip()).ns + extra
+    assert got.precision == UTCDateTime(0).precision
+    assert got == UTCDateTime(got.ns * 1e-9)
+
+
+def test_format_time_cache_does_not_leak_between_values():
+    """Consecutive calls in the same second, another second, another day."""
+    ts = ["2024-03-01T10:15:02.5Z", "2024-03-01T10:15:02.25Z", "2024-03-01T10:15:02Z", "2024-03-01T10:15:03.000001Z",
+          "2024-03-02T10:15:03.000001Z", "1969-12-31T23:59:59.999999Z", "2024-03-01T10:15:02.999999Z"]
+    for t in ts:
+        assert format_time(UTCDateTime(t)) == t
+    assert format_time(UTCDateTime("2024-03-01T10:15:02.9999996Z")) == "2024-03-01T10:15:03Z"

@@ -130,25 +130,32 @@ def parse_time(text: Optional[str]) -> UTCDateTime:
     return UTCDateTime(ns=ns)
 
 
+_LAST_SECOND = (None, "")  # (seconds since 1970, "YYYY-MM-DDTHH:MM:SS") of the last call
+
+
 def format_time(t) -> str:
     """UTCDateTime → xs:dateTime in UTC, to the microsecond, trailing zeros dropped."""
+    global _LAST_SECOND
     if not isinstance(t, UTCDateTime):
         t = UTCDateTime(t)
-    us = (t.ns + 500) // 1000
-    sec, frac = divmod(us, 1_000_000)
-    days, rem = divmod(sec, 86400)
-    day_text = _DATE_TEXT_CACHE.get(days)
-    if day_text is None:
-        d = date.fromordinal(days + _EPOCH_ORDINAL)
-        day_text = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
-        if len(_DATE_TEXT_CACHE) > 100_000:
-            _DATE_TEXT_CACHE.clear()
-        _DATE_TEXT_CACHE[days] = day_text
-    hour, rem = divmod(rem, 3600)
-    minute, second = divmod(rem, 60)
+    sec, frac = divmod((t.ns + 500) // 1000, 1_000_000)
+    last_sec, head = _LAST_SECOND
+    if last_sec != sec:
+        days, rem = divmod(sec, 86400)
+        day_text = _DATE_TEXT_CACHE.get(days)
+        if day_text is None:
+            d = date.fromordinal(days + _EPOCH_ORDINAL)
+            day_text = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
+            if len(_DATE_TEXT_CACHE) > 100_000:
+                _DATE_TEXT_CACHE.clear()
+            _DATE_TEXT_CACHE[days] = day_text
+        hour, rem = divmod(rem, 3600)
+        minute, second = divmod(rem, 60)
+        head = f"{day_text}{hour:02d}:{minute:02d}:{second:02d}"
+        _LAST_SECOND = (sec, head)  # one tuple: a racing thread sees the old or the new pair
     if frac:
-        return f"{day_text}{hour:02d}:{minute:02d}:{second:02d}." + f"{frac:06d}".rstrip("0") + "Z"
-    return f"{day_text}{hour:02d}:{minute:02d}:{second:02d}Z"
+        return head + ("." + "%06d" % frac).rstrip("0") + "Z"
+    return head + "Z"
 
 
 def format_float(x) -> str:
@@ -183,11 +190,12 @@ _QML_ID_RE = re.compile(
     r"(smi|quakeml):[A-Za-z0-9_][A-Za-z0-9_\-.*()~']{2,}/[A-Za-z0-9_\-.*()~'][A-Za-z0-9_\-.*()+?~'=,;#/&]*\Z"
 )
 _SAFE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.*()+?=,;#/&'")
+_SAFE_ID_RE = re.compile(r"[A-Za-z0-9_\-.*()+?=,;#/&']*\Z")
 _ESCAPED_RE = re.compile(r"(?:~[0-9A-F]{2})+")
 
 
 def _escape_id(s: str) -> str:
-    if all(c in _SAFE_ID_CHARS for c in s):
+    if _SAFE_ID_RE.match(s):
         return s
     out = []
     for c in s:

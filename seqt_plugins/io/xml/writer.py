@@ -1,7 +1,12 @@
-"""Streaming writers for SCML and QuakeML (lxml ``etree.xmlfile``).
+"""Streaming writers for SCML and QuakeML.
 
-Each object is built as a small element and written at once, so a million picks never sit in
-one tree.  Paths are written atomically (temporary file, fsync, rename via
+Each object is rendered as text and written at once, so a million picks never sit in one tree.
+Picks and amplitudes (the bulk of a picker's output) go through the pre-formatted text renderer
+of :mod:`.text`; origins, events and anything unusual (control characters, empty strings) go
+through the lxml builders of :mod:`.scml`/:mod:`.quakeml`.  Both give the same bytes as the
+lxml ``etree.xmlfile`` writer this replaced.  Output is buffered and UTF-8 encoded in chunks.
+
+Paths are written atomically (temporary file, fsync, rename via
 :func:`seqt_plugins.io.atomic.atomic_write`): if anything fails before the end, the old file
 (or no file) is left.  File objects (``sys.stdout.buffer``) are streamed to directly.
 """
@@ -10,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterable, Optional
-
-from lxml import etree
+from typing import Iterable, List, Optional
 
 from ...picks.model import Amplitude, Event, EventParameters, Origin, Pick
 from ..atomic import atomic_write
@@ -27,6 +30,37 @@ from .common import (
     parse_format,
     to_quakeml_id,
 )
+from .text import Renderer, element_text, start_tag
+
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+
+
+class _Output:
+    """Collects text and hands it to a binary stream UTF-8 encoded, in chunks of ~256 KiB."""
+
+    CHUNK = 1 << 18
+
+    def __init__(self, handle):
+        self._handle = handle
+        self._parts: List[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size > self.CHUNK:
+            self._push()
+
+    def _push(self) -> None:
+        if self._parts:
+            data = "".join(self._parts).encode("utf-8")
+            self._parts = []
+            self._size = 0
+            self._handle.write(data)
+
+    def flush(self) -> None:
+        self._push()
+        self._handle.flush()
 
 
 class EventParametersWriter:
@@ -54,9 +88,12 @@ class EventParametersWriter:
         self.public_id = public_id
         self._target = target
         self._stack: Optional[contextlib.ExitStack] = None
-        self._xf = None
-        self._unassoc: Optional[contextlib.ExitStack] = None
+        self._xf: Optional[_Output] = None
+        self._nl = "\n" if pretty else ""
+        self._render = Renderer(fmt, pretty)
+        self._in_unassoc = False
         self._unassoc_count = 0
+        self._close_tags = ""
         self.counts = {"pick": 0, "amplitude": 0, "origin": 0, "event": 0}
 
     # -- context
@@ -67,50 +104,63 @@ class EventParametersWriter:
                 handle = stack.enter_context(atomic_write(self._target, "wb"))
             else:
                 handle = self._target
-            xf = stack.enter_context(etree.xmlfile(handle, encoding="UTF-8", buffered=True))
-            xf.write_declaration()
+            nl = self._nl
             if self.format == "scml":
                 ns = SCML_NAMESPACES[self.version]
-                stack.enter_context(xf.element(f"{{{ns}}}seiscomp", nsmap={None: ns}, version=self.version))
-                self._nl(xf)
+                root = f'<seiscomp xmlns="{ns}" version="{self.version}">'
                 attrs = {"publicID": self.public_id} if self.public_id else {}
-                stack.enter_context(xf.element("EventParameters", attrs))
+                ep = start_tag("EventParameters", attrs)
+                self._close_tags = "</EventParameters></seiscomp>"
             else:
-                stack.enter_context(xf.element(f"{{{QUAKEML_NS}}}quakeml", nsmap={"q": QUAKEML_NS, None: BED_NS}))
-                self._nl(xf)
+                root = f'<q:quakeml xmlns="{BED_NS}" xmlns:q="{QUAKEML_NS}">'
                 pid = to_quakeml_id(self.public_id) if self.public_id else QML_AUTO_PREFIX + "eventParameters"
-                stack.enter_context(xf.element("eventParameters", publicID=pid))
-            self._nl(xf)
+                ep = start_tag("eventParameters", {"publicID": pid})
+                self._close_tags = "</eventParameters></q:quakeml>"
+            out = _Output(handle)
+            out.write(f"{_DECLARATION}{root}{nl}{ep}{nl}")
         except BaseException as err:
             stack.__exit__(type(err), err, err.__traceback__)
             raise
         self._stack = stack
-        self._xf = xf
+        self._xf = out
         return self
 
     def __exit__(self, exc_type, exc, tb):
         stack, self._stack = self._stack, None
-        unassoc, self._unassoc = self._unassoc, None
+        out, self._xf = self._xf, None
         if exc_type is None:
             try:
-                if unassoc is not None:
-                    unassoc.close()
-                    self._nl(self._xf)
+                if self._in_unassoc:
+                    self._in_unassoc = False
+                    out.write("</event>" + self._nl)
+                out.write(self._close_tags)
+                out.flush()
             except BaseException as err:  # close the file (atomic: nothing is written)
                 stack.__exit__(type(err), err, err.__traceback__)
                 raise
-            self._xf = None
             return stack.__exit__(None, None, None)
-        if unassoc is not None:
-            with contextlib.suppress(Exception):
-                unassoc.__exit__(exc_type, exc, tb)
-        self._xf = None
         return stack.__exit__(exc_type, exc, tb)
 
     # -- objects
+    def _pick_text(self, pick: Pick) -> str:
+        builder = _scml if self.format == "scml" else _qml
+        _scml.check_pick(pick)
+        text = self._render.pick(pick)
+        if text is None:
+            text = element_text(builder.pick(pick), self.pretty)
+        return text
+
+    def _amplitude_text(self, amplitude: Amplitude) -> str:
+        builder = _scml if self.format == "scml" else _qml
+        if not amplitude.public_id:
+            raise ValueError("amplitude without publicID")
+        text = self._render.amplitude(amplitude)
+        if text is None:
+            text = element_text(builder.amplitude(amplitude), self.pretty)
+        return text
+
     def add_pick(self, pick: Pick) -> None:
-        build = _scml.pick if self.format == "scml" else _qml.pick
-        self._write_loose(build(pick))
+        self._write_loose(self._pick_text(pick))
         self.counts["pick"] += 1
 
     def add_picks(self, picks: Iterable[Pick]) -> None:
@@ -118,13 +168,12 @@ class EventParametersWriter:
             self.add_pick(p)
 
     def add_amplitude(self, amplitude: Amplitude) -> None:
-        build = _scml.amplitude if self.format == "scml" else _qml.amplitude
-        self._write_loose(build(amplitude))
+        self._write_loose(self._amplitude_text(amplitude))
         self.counts["amplitude"] += 1
 
     def add_origin(self, origin: Origin) -> None:
         build = _scml.origin if self.format == "scml" else _qml.origin
-        self._write_loose(build(origin))
+        self._write_loose(element_text(build(origin), self.pretty))
         self.counts["origin"] += 1
 
     def add_event(self, event: Event, origins: Iterable[Origin] = (), picks: Iterable[Pick] = (),
@@ -137,50 +186,46 @@ class EventParametersWriter:
                 self.add_amplitude(a)
             for o in origins:
                 self.add_origin(o)
-            self._write(_scml.event(event))
+            self._write(element_text(_scml.event(event), self.pretty))
         else:
-            # build everything first: a bad object must not leave a half-written event
-            body = [_qml.pick(p) for p in picks]
-            body += [_qml.amplitude(a) for a in amplitudes]
-            body += [_qml.origin(o) for o in origins]
-            body += _qml.event_scalars(event)
+            # render everything first: a bad object must not leave a half-written event
+            pretty = self.pretty
+            body = [self._pick_text(p) for p in picks]
+            n_picks = len(body)
+            body += [self._amplitude_text(a) for a in amplitudes]
+            n_amps = len(body) - n_picks
+            origin_texts = [element_text(_qml.origin(o), pretty) for o in origins]
+            body += origin_texts
+            body += [element_text(el, pretty) for el in _qml.event_scalars(event)]
+            head = start_tag("event", _qml.event_open_attrs(event))
             self._close_unassociated()
-            xf = self._xf
-            with xf.element("event", _qml.event_open_attrs(event)):
-                self._nl(xf)
-                for el in body:
-                    self._write(el)
-            self._nl(xf)
-            self.counts["pick"] += sum(1 for el in body if el.tag == "pick")
-            self.counts["amplitude"] += sum(1 for el in body if el.tag == "amplitude")
-            self.counts["origin"] += sum(1 for el in body if el.tag == "origin")
+            nl = self._nl
+            self._write(f"{head}{nl}{''.join(body)}</event>{nl}")
+            self.counts["pick"] += n_picks
+            self.counts["amplitude"] += n_amps
+            self.counts["origin"] += len(origin_texts)
         self.counts["event"] += 1
 
     # -- internals
-    def _nl(self, xf):
-        if self.pretty:
-            xf.write("\n")
-
-    def _write(self, el):
-        self._xf.write(el, pretty_print=self.pretty)
-
-    def _write_loose(self, el):
+    def _write(self, text: str) -> None:
         if self._xf is None:
             raise RuntimeError("EventParametersWriter used outside its 'with' block")
-        if self.format == "quakeml" and self._unassoc is None:
+        self._xf.write(text)
+
+    def _write_loose(self, text: str) -> None:
+        if self._xf is None:
+            raise RuntimeError("EventParametersWriter used outside its 'with' block")
+        if self.format == "quakeml" and not self._in_unassoc:
             self._unassoc_count += 1
             pid = QML_UNASSOCIATED_EVENT if self._unassoc_count == 1 else f"{QML_UNASSOCIATED_EVENT}/{self._unassoc_count}"
-            stack = contextlib.ExitStack()
-            stack.enter_context(self._xf.element("event", publicID=pid))
-            self._unassoc = stack
-            self._nl(self._xf)
-        self._write(el)
+            self._xf.write(start_tag("event", {"publicID": pid}) + self._nl)
+            self._in_unassoc = True
+        self._xf.write(text)
 
-    def _close_unassociated(self):
-        if self._unassoc is not None:
-            stack, self._unassoc = self._unassoc, None
-            stack.close()
-            self._nl(self._xf)
+    def _close_unassociated(self) -> None:
+        if self._in_unassoc:
+            self._in_unassoc = False
+            self._write("</event>" + self._nl)
 
 
 def _event_groups(ep: EventParameters):
