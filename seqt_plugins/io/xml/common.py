@@ -110,10 +110,70 @@ def _days(y: str, mo: str, d: str, text: str) -> int:
     return days
 
 
+def _utc_from_ns_slow(ns: int) -> UTCDateTime:
+    return UTCDateTime(ns=ns)
+
+
+def _make_utc_from_ns():
+    """A constructor ``ns → UTCDateTime`` that skips ``UTCDateTime.__init__``'s argument parsing.
+
+    It sets the same slots ``UTCDateTime(ns=...)`` sets (obspy 1.x keeps them in ``__slots__``)
+    and is only used if, for a few probe values, the objects it makes are indistinguishable from
+    the real constructor's; otherwise (another obspy layout) the real constructor is used.
+    """
+    try:
+        cls = UTCDateTime
+        slots = cls.__dict__
+        set_ns = slots["_UTCDateTime__ns"].__set__
+        set_precision = slots["_UTCDateTime__precision"].__set__
+        set_initialized = slots["_initialized"].__set__
+        set_warned = slots["_has_warned"].__set__
+        new = cls.__new__
+
+        def utc_from_ns(ns: int) -> UTCDateTime:
+            t = new(cls)
+            set_ns(t, ns)
+            set_precision(t, cls.DEFAULT_PRECISION)
+            set_initialized(t, True)
+            set_warned(t, False)
+            return t
+
+        names = [n for n in cls.__slots__ if n != "__weakref__"]
+        names = ["_UTCDateTime" + n if n.startswith("__") else n for n in names]
+        for ns in (0, 1, -1, 1_709_288_102_370_001_000, -2_208_988_800_000_000_000):
+            a, b = utc_from_ns(ns), cls(ns=ns)
+            if [getattr(a, n) for n in names] != [getattr(b, n) for n in names]:
+                return _utc_from_ns_slow
+            if not (a == b and str(a) == str(b) and a.ns == b.ns and a.precision == b.precision):
+                return _utc_from_ns_slow
+        return utc_from_ns
+    except Exception:  # pragma: no cover - another obspy
+        return _utc_from_ns_slow
+
+
+utc_from_ns = _make_utc_from_ns()
+
+_POW10 = [10 ** i for i in range(10)]
+_DAY_NS_CACHE: dict = {}  # "YYYY-MM-DDT" (valid dates seen) → ns since 1970 at 00:00 (bounded)
+
+
 def parse_time(text: Optional[str]) -> UTCDateTime:
     """xs:dateTime → UTCDateTime (no timezone means UTC; nanoseconds beyond 9 digits dropped)."""
     if text is None:
         raise ValueError("empty time value")
+    # fast path: what we (and SeisComP) write, "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z", for dates seen
+    n = len(text)
+    if 20 <= n <= 30 and text[-1] == "Z" and (n == 20 or (text[19] == "." and n > 21)):
+        day = _DAY_NS_CACHE.get(text[:11])
+        if day is not None and text[13] == ":" and text[16] == ":":
+            digits = text[11:13] + text[14:16] + text[17:19] + text[20:-1]
+            if digits.isdigit() and digits.isascii():
+                k = n - 21 if n > 20 else 0  # fraction digits
+                hms, frac = divmod(int(digits), _POW10[k])
+                hh, rem = divmod(hms, 10000)
+                mm, ss = divmod(rem, 100)
+                if hh < 24 and mm < 60 and ss < 60:
+                    return utc_from_ns(day + (hh * 3600 + mm * 60 + ss) * 1_000_000_000 + frac * _POW10[9 - k])
     m = _TIME_RE.match(text)
     if m is None:
         raise ValueError(f"invalid time {text.strip()!r}")
@@ -122,12 +182,16 @@ def parse_time(text: Optional[str]) -> UTCDateTime:
     if hour > 23 or minute > 59 or second > 60:
         raise ValueError(f"invalid time {text.strip()!r}")
     ns = (_days(y, mo, d, text) * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
+    if text[:11] not in _DAY_NS_CACHE and text[:11] == f"{y}-{mo}-{d}T":
+        if len(_DAY_NS_CACHE) > 10_000:
+            _DAY_NS_CACHE.clear()
+        _DAY_NS_CACHE[text[:11]] = _days(y, mo, d, text) * 86400 * 1_000_000_000
     if frac:
         ns += int((frac + "000000000")[:9])
     if tz and tz != "Z":
         offset = (int(tz[1:3]) * 60 + int(tz[4:6])) * 60_000_000_000
         ns -= offset if tz[0] == "+" else -offset
-    return UTCDateTime(ns=ns)
+    return utc_from_ns(ns)
 
 
 _LAST_SECOND = (None, "")  # (seconds since 1970, "YYYY-MM-DDTHH:MM:SS") of the last call
@@ -169,6 +233,12 @@ def format_float(x) -> str:
 
 
 def parse_float(text: Optional[str]) -> float:
+    try:  # fast path: any finite number float() takes (INF/NaN spellings go the long way)
+        x = float(text)
+        if x - x == 0.0:
+            return x
+    except (TypeError, ValueError):
+        pass
     if text is None:
         raise ValueError("empty number")
     s = text.strip()

@@ -36,6 +36,7 @@ from .common import (
     parse_float,
     parse_time,
     source_name,
+    utc_from_ns,
 )
 from .scml import km_to_metres
 from .quakeml import AMPLITUDE_UNITS
@@ -70,6 +71,7 @@ class _Dialect:
         self.origin_tag = q + "origin"
         self.drop_tags = {q + n for n in ("reading", "focalMechanism", "magnitude", "stationMagnitude")}
         self.idin = from_quakeml_id if self.qml else _strip
+        self.time_cache: dict = {}  # time text → ns (creation times repeat)
 
     def error(self, el, message: str) -> XMLInputError:
         return XMLInputError(self.src, getattr(el, "sourceline", None), message)
@@ -178,40 +180,88 @@ def _public_id(d: _Dialect, el, what: str) -> str:
     return d.idin(pid)
 
 
+_PICK_FIELDS = {
+    "phaseHint": "phase_hint", "methodID": "method_id", "filterID": "filter_id",
+    "evaluationMode": "evaluation_mode", "evaluationStatus": "evaluation_status",
+}
+
+
 def parse_pick(d: _Dialect, el) -> Pick:
-    pid = _public_id(d, el, "pick")
-    owner = f"pick {pid!r}"
+    # The hot path of reading: the helpers above are inlined for time, waveformID, the simple
+    # fields and creationInfo; errors are the same as theirs.
+    pid = el.get("publicID")
+    if pid is None or not pid.strip():
+        raise d.error(el, "pick without publicID")
+    pid = d.idin(pid)
     time = wid = None
     unc = lower = upper = None
     kw = {}
     comments: List[Comment] = []
     names = d.names
+    idin = d.idin
     for c in el:
         n = names.get(c.tag)
         if n is None:
             continue
         if n == "time":
-            time, unc, lower, upper = _time_quantity(d, c, owner)
+            for v in c:
+                vn = names.get(v.tag)
+                if vn == "value":
+                    try:
+                        time = parse_time(v.text)
+                    except ValueError as err:
+                        raise d.error(v, f"<value>: {err}") from None
+                elif vn == "uncertainty":
+                    unc = _float(d, v)
+                elif vn == "lowerUncertainty":
+                    lower = _float(d, v)
+                elif vn == "upperUncertainty":
+                    upper = _float(d, v)
+            if time is None:
+                raise d.error(c, f"pick {pid!r} has a time without value")
         elif n == "waveformID":
-            wid = _waveform_id(d, c, owner)
+            get = c.get
+            net = get("networkCode")
+            sta = get("stationCode")
+            if not net or not sta:
+                raise d.error(c, f"pick {pid!r} has a waveformID without networkCode/stationCode")
+            wid = WaveformID(net, sta, get("locationCode") or "", get("channelCode") or "")
         elif n == "phaseHint":
             kw["phase_hint"] = (c.text or "").strip()
-        elif n == "methodID":
-            kw["method_id"] = d.idin(_text(d, c, n))
-        elif n == "filterID":
-            kw["filter_id"] = d.idin(_text(d, c, n))
-        elif n == "evaluationMode":
-            kw["evaluation_mode"] = _text(d, c, n)
-        elif n == "evaluationStatus":
-            kw["evaluation_status"] = _text(d, c, n)
+        elif n in _PICK_FIELDS:
+            text = c.text
+            if text is None or not text.strip():
+                raise d.error(c, f"empty <{n}>")
+            text = text.strip()
+            kw[_PICK_FIELDS[n]] = idin(text) if n in ("methodID", "filterID") else text
         elif n == "creationInfo":
-            kw["creation_info"] = _creation_info(d, c)
+            ci = CreationInfo()
+            for v in c:
+                vn = names.get(v.tag)
+                if vn == "agencyID":
+                    ci.agency_id = v.text or ""
+                elif vn == "author":
+                    ci.author = v.text or ""
+                elif vn == "creationTime":  # picks of one run share it: cached by text
+                    text = v.text
+                    ns = d.time_cache.get(text)
+                    if ns is None:
+                        try:
+                            ci.creation_time = parse_time(text)
+                        except ValueError as err:
+                            raise d.error(v, f"<creationTime>: {err}") from None
+                        if len(d.time_cache) > 1000:
+                            d.time_cache.clear()
+                        d.time_cache[text] = ci.creation_time.ns
+                    else:
+                        ci.creation_time = utc_from_ns(ns)
+            kw["creation_info"] = ci
         elif n == "comment":
             comments.append(_comment(d, c))
     if time is None:
-        raise d.error(el, f"{owner} has no time")
+        raise d.error(el, f"pick {pid!r} has no time")
     if wid is None:
-        raise d.error(el, f"{owner} has no waveformID")
+        raise d.error(el, f"pick {pid!r} has no waveformID")
     kw.setdefault("evaluation_mode", None)
     probability = reference = None
     rest = []
@@ -390,7 +440,9 @@ def _walk(source, want=frozenset(("pick", "amplitude", "origin", "event"))) -> I
     d: Optional[_Dialect] = None
     event_origins: List[str] = []
     try:
-        parser = etree.iterparse(source, events=("start", "end"), tag=tags, **SAFE_PARSE_OPTIONS)
+        # remove_blank_text: no whitespace-only text nodes between elements (a leaf's own text stays)
+        parser = etree.iterparse(source, events=("start", "end"), tag=tags, remove_blank_text=True,
+                                 **SAFE_PARSE_OPTIONS)
         for ev, el in parser:
             if d is None:
                 d = _detect(el.getroottree().getroot(), src)
