@@ -9,6 +9,10 @@ Windows of all stations are batched together, one model call per batch. For shar
 shard's data with ``options.margin`` seconds on each side and ``starttime``/``endtime``: only
 picks (and detections) whose time lies in [starttime, endtime) are returned, and they equal
 those of a run over any longer stream.
+
+``pick``/``classify`` use that same property to bound memory: a stream longer than
+``options.chunk_length`` is picked piece by piece (each piece sliced with ``margin`` on both
+sides, only its own [start, end) kept), so a station-day costs a few hours of arrays, not 24.
 """
 
 from __future__ import annotations
@@ -84,6 +88,10 @@ class Picker:
             raise ValueError(f"ensemble must be 'mean' or 'max', not {o.ensemble!r}")
         if o.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if o.chunk_length < 0:
+            raise ValueError("chunk_length must be ≥ 0 (0: no chunking)")
+        if 0 < o.chunk_length < WINDOW / FS:
+            raise ValueError(f"chunk_length must be 0 or at least one window ({WINDOW / FS:g} s)")
         if o.mc_passes < 0:
             raise ValueError("mc_passes must be ≥ 0")
         if o.blinding < 0 or o.max_gap < 0 or o.min_separation < 0:
@@ -107,17 +115,26 @@ class Picker:
         return self._models
 
     # -- core ----------------------------------------------------------------------------------
-    def _predict(self, x: np.ndarray):
-        outs = []
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        """(3, len(x), 6000) float32 D/P/S of one batch, models combined with ``ensemble``."""
+        o = self.options
+        acc = None
         for m in self.models:
-            if self.options.mc_passes > 0:
-                mean, _std = m.predict_mc(x, passes=self.options.mc_passes, batch_size=len(x))
-                outs.append(np.stack(mean))
+            if o.mc_passes > 0:
+                out, _std = m.predict_mc(x, passes=o.mc_passes, batch_size=len(x))
             else:
-                outs.append(np.stack(m.predict(x, batch_size=len(x))))
-        if len(outs) == 1:
-            return outs[0]
-        return np.mean(outs, axis=0) if self.options.ensemble == "mean" else np.max(outs, axis=0)
+                out = m.predict(x, batch_size=len(x))
+            if acc is None:
+                acc = np.stack(out)
+            elif o.ensemble == "mean":
+                for k in range(3):
+                    acc[k] += out[k]
+            else:
+                for k in range(3):
+                    np.maximum(acc[k], out[k], out=acc[k])
+        if len(self.models) > 1 and o.ensemble == "mean":
+            acc *= np.float32(1.0 / len(self.models))
+        return acc
 
     def probabilities(self, stream: Stream, inventory=None) -> List[Tuple[StationData, List[np.ndarray]]]:
         """Prepared stations and, per segment, the stacked (3, n) float32 D/P/S probabilities."""
@@ -163,8 +180,45 @@ class Picker:
 
     def classify(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Tuple[List[Pick], List[StationDetection]]:
         """Picks and detections; with starttime/endtime only those within [starttime, endtime)."""
-        results = self.probabilities(stream, inventory)
-        return self.picks_from_probabilities(results, starttime, endtime)
+        picks, detections = [], []
+        for piece, a, b in self._chunks(stream, starttime, endtime):
+            results = self.probabilities(piece, inventory)
+            p, d = self.picks_from_probabilities(results, a, b)
+            del results, piece  # this piece's arrays go before the next one is prepared
+            picks += p
+            detections += d
+        picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint))
+        detections.sort(key=lambda d: (d.start, d.waveform_id.nslc))
+        return picks, detections
+
+    def _chunks(self, stream: Stream, starttime=None, endtime=None):
+        """(stream piece, start, end) to pick; the whole stream when it is short enough.
+
+        Pieces are ``chunk_length`` long, counted from the requested start (or the data's), and
+        each is sliced with ``margin`` seconds on both sides: the shard property makes their
+        picks in [start, end) equal those of the whole run. Open ends stay open (None).
+        """
+        o = self.options
+        traces = [tr for tr in stream if tr.stats.npts > 0]
+        if o.chunk_length <= 0 or not traces:
+            yield stream, starttime, endtime
+            return
+        lo = min(tr.stats.starttime for tr in traces)
+        hi = max(tr.stats.endtime for tr in traces)
+        t0 = max(lo, UTCDateTime(starttime)) if starttime is not None else lo
+        t1 = min(hi, UTCDateTime(endtime)) if endtime is not None else hi
+        if t1 - t0 <= o.chunk_length:
+            yield stream, starttime, endtime
+            return
+        n = int(np.ceil((t1 - t0) / o.chunk_length))
+        for k in range(n):
+            a = t0 + k * o.chunk_length
+            b = t0 + (k + 1) * o.chunk_length
+            start = starttime if k == 0 else a
+            end = endtime if k == n - 1 else b
+            piece = stream.slice(a - o.margin, (b if k < n - 1 else t1) + o.margin)
+            log.debug("chunk %d/%d: %s – %s", k + 1, n, a, b)
+            yield piece, start, end
 
     def picks_from_probabilities(self, results, starttime=None, endtime=None) -> Tuple[List[Pick], List[StationDetection]]:
         """Trigger on the output of ``probabilities`` (lets one annotation serve many thresholds)."""

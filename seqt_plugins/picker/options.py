@@ -39,3 +39,10 @@ class PickerOptions:
         "picking a longer stream that contains it (window length, filter settling and event length).",
         unit="s",
     )
+    chunk_length: float = opt(
+        10800.0,
+        "Streams longer than this are picked in pieces of this length (each read with 'margin' on both "
+        "sides, so the picks equal those of one whole run) to bound memory; 0 picks every stream whole.",
+        unit="s",
+        range="0:",
+    )
