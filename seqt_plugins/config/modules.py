@@ -161,7 +161,53 @@ def seqtrepick_schema() -> ModuleSchema:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# seqtcatalog (the seqt-catalog command)
+
+def seqtcatalog_schema() -> ModuleSchema:
+    from seqt_plugins.catalog.options import AssociatorOptions
+    from seqt_plugins.picker.options import PickerOptions
+    from seqt_plugins.repicker.options import RepickerOptions
+
+    params = parameters_from_dataclass(AssociatorOptions, "associator")
+    params += [
+        Parameter("catalog.repick", "boolean", True,
+                  description="Re-pick every associated event with S-EqT and associate again (false: "
+                              "EqT picks and one association only)."),
+    ]
+    params += parameters_from_dataclass(PickerOptions, "picker")
+    params += parameters_from_dataclass(RepickerOptions, "repicker")
+    params += output_parameters()
+    options = generic_options() + verbosity_options() + records_options() + [
+        Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file: the "
+               "station coordinates the associator needs.", argument="file"),
+        Option("velocity-model", "Input", "1-D layered velocity model file (top depth km, Vp, Vp "
+               "gradient, Vs, Vs gradient, ...). Without it: constant associator.vp and associator.vs.",
+               argument="file", param_ref="associator.velocityModel"),
+        Option("begin", "Input", "Start time of the data to process (ISO 8601).", argument="time"),
+        Option("end", "Input", "End time of the data to process (ISO 8601).", argument="time"),
+        Option("offline", "Mode", "Do not connect to a messaging server (always the case in this "
+               "version, see the documentation)."),
+        Option("csv", "Output", "Also write a CSV summary (one row per event: origin time, latitude, "
+               "longitude, depth, P and S arrivals, re-picks), atomically.", argument="file"),
+        Option("plot", "Output", "Write map.png (events and stations) and one record section per event "
+               "(EqT picks and re-picks marked) into this directory.", argument="dir"),
+    ] + output_options()
+    return ModuleSchema(
+        name="seqtcatalog",
+        description="Standalone catalog: picks with EQTransformer, associates and locates the picks "
+                    "with PyOcto (1-D velocity model), re-picks every event with S-EqT, associates "
+                    "again and writes events, origins, arrivals and picks (SCML or QuakeML). Inside "
+                    "SeisComP the host associates and locates; this module runs without it.",
+        category="Processing",
+        parameters=params,
+        options=options,
+        synopsis="seqt-catalog [options] -I URL --inventory-xml FILE [--velocity-model FILE] -o OUT.xml",
+    )
+
+
 SCHEMA_FACTORIES = {"seqtpick": seqtpick_schema, "seqtrepick": seqtrepick_schema}
+SCHEMA_FACTORIES["seqtcatalog"] = seqtcatalog_schema
 
 
 def module_schema(name: str) -> ModuleSchema:

@@ -1,0 +1,189 @@
+"""``seqt-catalog``: the standalone catalog pipeline as a SeisComP-style module.
+
+    seqt-catalog -I file:///data/hengill/mseed --inventory-xml stations.xml \\
+        --velocity-model velocity_model.txt -o catalog.xml --csv catalog.csv --plot plots/
+    seqt-catalog -I sdsarchive:///archive --begin 2024-03-01 --end 2024-03-01T01:00 \\
+        --inventory-xml stations.xml --format quakeml > catalog.xml
+
+Reads the record stream, picks with EqT, associates and locates with PyOcto (the layered
+velocity model, else constant vP/vS), re-picks every event with S-EqT, associates again, and
+writes events, origins (both passes), arrivals and picks as SCML (default) or QuakeML to stdout or
+atomically to ``-o``; ``--csv`` adds a one-row-per-event summary and ``--plot DIR`` a map and a
+record section per event (see :mod:`seqt_plugins.catalog`). Inside SeisComP the host associates
+and locates: use seqtpick/seqtrepick there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from seqt_plugins.modules.app import Application, run_application
+
+_ALL_BEGIN = "1900-01-01T00:00:00"
+_ALL_END = "2200-01-01T00:00:00"
+
+
+class SeqtCatalog(Application):
+    module_name = "seqtcatalog"
+
+    def __init__(self, argv=None, stdout=None, stderr=None):
+        super().__init__(argv, stdout, stderr)
+        self.record_stream = None
+        self.inventory = None
+        self.pipeline = None
+        self.begin = None
+        self.end = None
+
+    def validateParameters(self) -> bool:  # noqa: N802
+        from obspy import UTCDateTime
+
+        if not super().validateParameters():
+            return False
+        args = self.args
+        url = self.config.get("recordstream", "")
+        if not url:
+            self.log.error("no record stream: give -I URL or set recordstream")
+            return False
+        if not args.inventory_xml:
+            self.log.error("no station coordinates: give --inventory-xml FILE (the associator needs them)")
+            return False
+        if not Path(args.inventory_xml).is_file():
+            self.log.error("--inventory-xml %s: file not found", args.inventory_xml)
+            return False
+        model = self.config.get("associator.velocityModel", "")
+        if model and not Path(model).is_file():
+            self.log.error("--velocity-model %s: file not found", model)
+            return False
+        for attr in ("begin", "end"):
+            text = getattr(args, attr)
+            if text:
+                try:
+                    setattr(self, attr, UTCDateTime(text))
+                except Exception:
+                    self.log.error("--%s %r is not a time (e.g. 2024-03-01T10:15:00)", attr, text)
+                    return False
+        if self.begin is not None and self.end is not None and self.end <= self.begin:
+            self.log.error("--end must be later than --begin")
+            return False
+        scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
+        if scheme != "file" and (self.begin is None or self.end is None):
+            self.log.error("%s record streams need --begin and --end", scheme)
+            return False
+        for attr in ("plot",):
+            if getattr(args, attr):
+                try:
+                    Path(getattr(args, attr)).mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    self.log.error("--%s %s: %s", attr, getattr(args, attr), exc.strerror or exc)
+                    return False
+        return True
+
+    def init(self) -> bool:
+        from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline, VelocityModelError
+        from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+        from seqt_plugins.repicker import RepickerOptions
+
+        try:
+            self.record_stream = open_record_stream(self.config.get("recordstream"))
+            self.inventory = load_inventory(self.args.inventory_xml)
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return False
+        picker_options = self.config.picker_options()
+        repicker_options = self.config.options(RepickerOptions, "repicker")
+        associator_options = self.config.options(AssociatorOptions, "associator")
+        try:
+            repicker_options.validate()
+            associator_options.validate()
+        except ValueError as exc:
+            self.log.error("%s", exc)
+            return False
+        for name, options in (("picker", picker_options), ("re-picker", repicker_options),
+                              ("associator", associator_options)):
+            self.log.info("%s options: %s", name, dataclasses.asdict(options))
+        try:
+            self.pipeline = CatalogPipeline(associator_options.velocity_model or None, picker_options,
+                                            repicker_options, associator_options,
+                                            repick=bool(self.config.get("catalog.repick", True)))
+        except VelocityModelError as exc:
+            self.log.error("%s", exc)
+            return False
+        if self.pipeline.repicker is not None:
+            _ = self.pipeline.repicker.head  # siamese mode: fail here, before any work
+        return True
+
+    def read_stream(self):
+        from obspy import Stream, UTCDateTime
+
+        t0 = self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN)
+        t1 = self.end if self.end is not None else UTCDateTime(_ALL_END)
+        stream = Stream()
+        available = self.record_stream.available_streams(self.begin, self.end)
+        for net, sta, loc, cha in sorted(set(available)):
+            stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
+        return stream
+
+    def run(self) -> bool:
+        from seqt_plugins.catalog import summarize, write_csv_summary
+        from seqt_plugins.catalog.pipeline import station_coordinates
+        from seqt_plugins.io.records import RecordStreamError
+        from seqt_plugins.picks import EventParameters
+
+        try:
+            stream = self.read_stream()
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return False
+        if not len(stream):
+            self.log.warning("no waveforms in %s: writing an empty catalog", self.config.get("recordstream"))
+            ep = EventParameters()
+        else:
+            ep = self.pipeline.run(stream, self.inventory, starttime=self.begin, endtime=self.end)
+            st = self.pipeline.stages
+            self.log.info("%d EqT pick(s), %d first-pass event(s), %d re-pick(s), %d event(s)", len(st.picks),
+                          len(st.first.events) if st.first else 0, len(st.repick_results), len(ep.events))
+            for s in summarize(ep):
+                o = s.origin
+                self.log.info("event %s %.4f %.4f %.1f km P %d S %d re-picks %d", o.time, o.latitude, o.longitude,
+                              (o.depth or 0.0) / 1000.0, s.n_p, s.n_s, s.n_repicks)
+        self.write_output(ep)
+        if self.args.csv:
+            write_csv_summary(ep, self.args.csv)
+            self.log.info("wrote %d event(s) to %s", len(ep.events), self.args.csv)
+        if self.args.plot and len(stream):
+            self.plot(ep, stream, station_coordinates(self.inventory))
+        return True
+
+    def plot(self, ep, stream, coordinates) -> None:
+        try:
+            from seqt_plugins.catalog.plot import plot_catalog
+
+            paths = plot_catalog(ep, stream, self.args.plot, coordinates)
+            self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
+        except Exception as exc:
+            self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
+            self.log.debug("traceback", exc_info=True)
+
+    def write_output(self, ep) -> None:
+        from seqt_plugins.io.xml import write_event_parameters
+
+        fmt = self.config.get("output.format")
+        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
+        pretty = bool(self.config.get("output.formatted"))
+        if self.args.output:
+            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+            self.log.info("wrote %d event(s), %d pick(s) to %s", len(ep.events), len(ep.picks), self.args.output)
+        else:
+            target = getattr(self.stdout, "buffer", self.stdout)
+            write_event_parameters(ep, target, format=fmt, version=version, pretty=pretty)
+            target.flush()
+
+
+def main(argv=None) -> int:
+    return run_application(SeqtCatalog, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
