@@ -46,6 +46,22 @@ def test_enhance_template_formula():
     np.testing.assert_allclose(enhance_template(x, divide=False), v)
 
 
+def test_enhance_template_divide_first():
+    """The authors' training order (/Lt before the ε test): same result unless a channel is near-flat."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(20, 3))
+    x[:, 2] = 1e-3 * x[:, 2]  # max|y| ≈ 3e-3: above ε = 1e-3, below ε·Lt = 0.02
+    spec, first = enhance_template(x), enhance_template(x, divide_first=True)
+    np.testing.assert_allclose(first[:, :2], spec[:, :2], atol=1e-15)
+    v = -(x[:, 2] - x[:, 2].max())
+    v -= v.mean()
+    assert np.abs(v).max() > 1e-3
+    np.testing.assert_allclose(spec[:, 2], v / np.abs(v).max() / 20)
+    np.testing.assert_allclose(first[:, 2], v / 20 / 20)  # /Lt, ε test fails (divide by 1), /Lt
+    # without /Lt there is nothing to do first (tutorial_02)
+    np.testing.assert_array_equal(enhance_template(x, divide=False, divide_first=True), enhance_template(x, divide=False))
+
+
 def test_correlation_formula_and_batch():
     rng = np.random.default_rng(3)
     S = rng.normal(size=(4, 188, 5))

@@ -1,10 +1,20 @@
-"""S-EqT's template cut, enhancement and correlation (spec ``seqt.md`` §3–4), batched and per pair.
+"""S-EqT's template cut, enhancement and correlation (spec ``seqt.md`` §3–4): the one implementation.
+
+Both template-matching paths use these functions: the training-free correlation mode
+(``scoring``) and the Siamese head's input preparation (``siamese.head_inputs``).
 
 Feature maps are (L, C) arrays (time, channel) of one tapped layer. ``correlate_pair`` is the
 reference: the spec's formula, one template and one search window at a time, by direct sums.
-``correlate_batch`` scores all templates × all search windows of an event in one call through
-FFTs, templates zero-padded to the longest (padding at the end leaves every template's centre
-``⌊(Lt−1)/2⌋`` unchanged, because the output index is shifted per template).
+``correlate`` shares one template among any number of search maps (FFT); ``correlate_batch``
+scores all templates × all search windows of an event in one call through FFTs, templates
+zero-padded to the longest (padding at the end leaves every template's centre ``⌊(Lt−1)/2⌋``
+unchanged, because the output index is shifted per template).
+
+Template enhancement order: spec §3 tests ``max|y| < ε`` on the cut as it is and divides by Lt
+at the end (``divide_first=False``, the default, used by the correlation mode). The authors'
+training code divides the cut by Lt *before* that test as well (``divide_first=True``): the
+per-channel scaling cancels for every channel except near-flat ones (max|y| < ε·Lt), which are
+then left unscaled. The published Siamese heads were trained that way, so the Siamese path uses it.
 """
 
 from __future__ import annotations
@@ -18,15 +28,28 @@ from scipy import fft as sfft
 WINDOW = 6000
 
 
-def cut_bounds(start_frac: float, end_frac: float, L: int) -> Tuple[int, int]:
+def cut_bounds(start_frac: float, end_frac: float, L: int, strict: bool = False) -> Tuple[int, int]:
     """Template cut [s, e) in a tap of length L from window fractions (spec §3).
 
     For a P→S template ``start_frac``/``end_frac`` are tP/tS (pick sample / 6000):
-    s = ⌊tP·L⌋ − 1, e = ⌊tS·L⌋ + 1, clipped to [0, L].
+    s = ⌊tP·L⌋ − 1, e = ⌊tS·L⌋ + 1, clipped to [0, L]; with ``strict`` a cut that needs
+    clipping (or is shorter than 2) raises ValueError instead (the Siamese head's inputs).
     """
     s = int(math.floor(start_frac * L)) - 1
     e = int(math.floor(end_frac * L)) + 1
+    if strict:
+        if s < 0 or e > L or e - s < 2:
+            raise ValueError(
+                f"template picks at {start_frac * WINDOW:g} and {end_frac * WINDOW:g} samples give cut [{s}, {e}) "
+                f"outside a tap of length {L}")
+        return s, e
     return max(0, s), min(L, e)
+
+
+def cut_template(F: np.ndarray, start_frac: float, end_frac: float, strict: bool = False) -> np.ndarray:
+    """``F[s:e]`` of a tap map (L, C) for the cut of ``cut_bounds`` (at least one sample)."""
+    s, e = cut_bounds(start_frac, end_frac, F.shape[0], strict)
+    return np.asarray(F[s : max(e, s + 1)])
 
 
 def edge_width(L: int) -> int:
@@ -58,13 +81,21 @@ def enhance_search(F: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     return _unit(y, eps)
 
 
-def enhance_template(T: np.ndarray, eps: float = 1e-3, divide: bool = True) -> np.ndarray:
-    """Template enhancement: as the search's without edge clamping, then / Lt (training)."""
+def enhance_template(T: np.ndarray, eps: float = 1e-3, divide: bool = True, divide_first: bool = False) -> np.ndarray:
+    """Template enhancement: as the search's without edge clamping, then / Lt (training).
+
+    ``divide=False``: no /Lt (tutorial_02). ``divide_first`` (only with ``divide``): also divide
+    the cut by Lt before the enhancement, as the authors' training code does, so the ``max|y| < ε``
+    test sees x/Lt (see the module doc). ``T``: (..., Lt, C); returns float64 of the same shape.
+    """
     y = np.asarray(T, dtype=np.float64)
+    lt = y.shape[-2]
+    if divide and divide_first:
+        y = y / lt
     y = y - y.max(axis=-2, keepdims=True)
     y = _unit(y, eps)
     if divide:
-        y = y / y.shape[-2]
+        y = y / lt
     return y
 
 
@@ -83,6 +114,27 @@ def correlate_pair(T: np.ndarray, S: np.ndarray) -> np.ndarray:
         if i1 > i0:
             out[i0:i1] += T[k] * S[i0 + shift : i1 + shift]
     return out
+
+
+def correlate(T: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """``correlate_pair`` of one template with many search maps at once, via FFT.
+
+    ``T`` (Lt, C); ``S`` (..., L, C), every leading index a search map sharing the template.
+    Returns float64 (..., L, C).
+    """
+    t = np.asarray(T, dtype=np.float64)
+    s = np.asarray(S, dtype=np.float64)
+    lt, L = t.shape[0], s.shape[-2]
+    n = sfft.next_fast_len(L + lt, real=True)
+    # r[d] = Σ_k T[k]·S[k + d]; the output is r[i − m] (negative lags wrap to the end, unmixed
+    # because n ≥ L + Lt).
+    r = sfft.irfft(np.conj(sfft.rfft(t, n=n, axis=0)) * sfft.rfft(s, n=n, axis=-2), n=n, axis=-2)
+    return np.take(r, _lag_index(L, lt, n), axis=-2)
+
+
+def _lag_index(L: int, lt: int, n: int) -> np.ndarray:
+    """Indices into a circular correlation of length n giving outputs i = 0 … L−1 (lag i − m)."""
+    return (np.arange(L) - (lt - 1) // 2) % n
 
 
 def correlate_batch(templates: Sequence[np.ndarray], searches: np.ndarray, channel_mean: bool = True) -> np.ndarray:
@@ -112,8 +164,6 @@ def correlate_batch(templates: Sequence[np.ndarray], searches: np.ndarray, chann
         prod = Tf[:, None] * Sf[None]
         r = np.moveaxis(sfft.irfft(prod, n=n, axis=2), 2, -2)  # (nT, nS, n, C)
     out = np.empty((nT, nS, L) + (() if channel_mean else (C,)))
-    idx = np.arange(L)
     for j, t in enumerate(templates):
-        m = (t.shape[0] - 1) // 2
-        out[j] = np.take(r[j], (idx - m) % n, axis=1)
+        out[j] = np.take(r[j], _lag_index(L, t.shape[0], n), axis=1)
     return out
