@@ -27,13 +27,15 @@ loader reads both the published files and heads trained here (``seqt-train``).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from . import correlation as _corr
+from .correlation import correlate, edge_width, enhance_search
 
 log = logging.getLogger("seqt_plugins.repicker.siamese")
 
@@ -94,66 +96,31 @@ def _branch(branch: str) -> str:
     return b
 
 
-# -- pair preparation (spec §3–4, as the authors' training code does it) ----------------------
+# -- pair preparation (spec §3–4; the implementation is ``correlation``'s) ----------------------
+# edge_width, enhance_search and correlate are correlation's (re-exported here); the wrappers below
+# take pick samples instead of window fractions and default to the authors' training order.
 def cut_bounds(tP: float, tS: float, L: int) -> Tuple[int, int]:
     """Template cut [s, e) in a tap of length ``L`` for picks at samples tP < tS of the window.
 
-    s = ⌊(tP/6000)·L⌋ − 1, e = ⌊(tS/6000)·L⌋ + 1 (the authors' float arithmetic).
+    s = ⌊(tP/6000)·L⌋ − 1, e = ⌊(tS/6000)·L⌋ + 1; ValueError when the cut leaves the tap.
     """
-    s = int(math.floor(float(tP) / WINDOW * L)) - 1
-    e = int(math.floor(float(tS) / WINDOW * L)) + 1
-    if s < 0 or e > L or e - s < 2:
-        raise ValueError(f"template picks P={tP} S={tS} give cut [{s}, {e}) outside a tap of length {L}")
-    return s, e
+    return _corr.cut_bounds(float(tP) / WINDOW, float(tS) / WINDOW, L, strict=True)
 
 
 def cut_template(feat: np.ndarray, tP: float, tS: float) -> np.ndarray:
     """The P→S template cut of one tap's map ``feat`` (L, C) (spec §3); both branches use it."""
-    s, e = cut_bounds(tP, tS, feat.shape[0])
-    return np.asarray(feat[s:e])
-
-
-def edge_width(L: int) -> int:
-    """h = ⌊200·L/6000⌋ + 1 (2, 4, 7, 13, 26, 51, 101, 201 for L = 47 … 6000)."""
-    return int(200.0 * L / WINDOW) + 1
-
-
-def _unit_channels(y: np.ndarray, eps: float) -> np.ndarray:
-    y = -y
-    y = y - y.mean(axis=-2, keepdims=True)
-    m = np.abs(y).max(axis=-2, keepdims=True)
-    return y / np.where(m < eps, 1.0, m)
-
-
-def enhance_search(feat: np.ndarray, eps: float = 1e-3) -> np.ndarray:
-    """Search-map enhancement per channel, (..., L, C) → float32 of the same shape.
-
-    y = x − max x; y[:h] = y[h], y[L−h:] = y[L−h]; y = −y; y −= mean y; y /= max|y| (1 if < eps).
-    """
-    y = np.asarray(feat, dtype=np.float32)
-    y = y - y.max(axis=-2, keepdims=True)
-    L = y.shape[-2]
-    h = edge_width(L)
-    y[..., :h, :] = y[..., h : h + 1, :]
-    y[..., L - h :, :] = y[..., L - h : L - h + 1, :]
-    return _unit_channels(y, eps).astype(np.float32)
+    return _corr.cut_template(feat, float(tP) / WINDOW, float(tS) / WINDOW, strict=True)
 
 
 def enhance_template(cut: np.ndarray, eps: float = 1e-3, divide: bool = True) -> np.ndarray:
-    """Template enhancement of a cut (Lt, C) → float32 (Lt, C).
+    """Template enhancement of a cut (Lt, C) as the authors' training code does it.
 
-    As the authors' training code: the cut is first divided by Lt, then per channel y = x − max x,
-    y = −y, y −= mean y, y /= max|y| (1 if < eps; the pre-division makes this test see x/Lt), then
-    y /= Lt. ``divide=False`` is tutorial_02's variant (no /Lt anywhere; use eps=0.01 with it).
+    The cut is first divided by Lt, then per channel y = x − max x, y = −y, y −= mean y,
+    y /= max|y| (1 if < eps; the pre-division makes this test see x/Lt), then y /= Lt
+    (``correlation.enhance_template`` with ``divide_first=True``). ``divide=False`` is
+    tutorial_02's variant (no /Lt anywhere; use eps=0.01 with it).
     """
-    y = np.asarray(cut, dtype=np.float32)
-    lt = float(y.shape[-2])
-    if divide:
-        y = y / lt
-    y = _unit_channels(y - y.max(axis=-2, keepdims=True), eps)
-    if divide:
-        y = y / lt
-    return y.astype(np.float32)
+    return _corr.enhance_template(cut, eps, divide, divide_first=True)
 
 
 def enhance(feat: np.ndarray, template: bool = False, eps: float = 1e-3, divide: bool = True) -> np.ndarray:
@@ -161,54 +128,42 @@ def enhance(feat: np.ndarray, template: bool = False, eps: float = 1e-3, divide:
     return enhance_template(feat, eps, divide) if template else enhance_search(feat, eps)
 
 
-def correlate(template: np.ndarray, search: np.ndarray) -> np.ndarray:
-    """Per-channel correlation, zero padding, output length L (spec §4), via FFT.
-
-    C[i, c] = Σ_k T[k, c]·S[i + k − ⌊(Lt−1)/2⌋, c]. ``template`` (Lt, C), ``search`` (..., L, C)
-    → float32 (..., L, C) (the template is shared by all leading search dimensions).
-    """
-    from scipy import fft as sfft
-
-    t = np.asarray(template, dtype=np.float64)
-    s = np.asarray(search, dtype=np.float64)
-    lt, L = t.shape[0], s.shape[-2]
-    m = (lt - 1) // 2
-    n = sfft.next_fast_len(L + lt, real=True)
-    # r[d] = Σ_k T[k]·S[k + d]; the output is r[i − m] (negative lags wrap to the end, unmixed
-    # because n ≥ L + Lt).
-    r = sfft.irfft(np.conj(sfft.rfft(t, n=n, axis=0)) * sfft.rfft(s, n=n, axis=-2), n=n, axis=-2)
-    idx = (np.arange(L) - m) % n
-    return np.take(r, idx, axis=-2).astype(np.float32)
-
-
 def head_inputs(template_feats: Mapping[str, np.ndarray], search_feats: Mapping[str, np.ndarray],
                 tP, tS, branch: str, eps: float = 1e-3, divide: bool = True) -> List[np.ndarray]:
     """The head's 17 inputs for n pairs: list of float32 (n, L_i, 2C_i), in input order.
 
     ``template_feats`` / ``search_feats``: tap name → (n, L, C) EqT maps of the template and the
-    search windows of each pair (a leading dimension of 1 is shared by all pairs); ``tP``, ``tS``:
-    the template's P and S pick samples (scalars or (n,)). The encoder taps are cut at the
-    template's picks too (the authors' training used the search's there, a bug; spec §7).
+    search windows of each pair (a leading dimension of 1 is shared by all pairs, so one template
+    can be scored against n search windows and vice versa); ``tP``, ``tS``: the template's P and S
+    pick samples (scalars or (n,)). A template shared by several pairs is cut, enhanced and
+    correlated once with all their search maps. The encoder taps are cut at the template's picks
+    too (the authors' training used the search's there, a bug; spec §7).
     """
     names = tap_names(branch)
-    n = max(len(np.asarray(template_feats[names[0]])), len(np.asarray(search_feats[names[0]])))
-    tP = np.broadcast_to(np.asarray(tP, dtype=np.float64), (n,))
-    tS = np.broadcast_to(np.asarray(tS, dtype=np.float64), (n,))
+    nt, ns = len(np.asarray(template_feats[names[0]])), len(np.asarray(search_feats[names[0]]))
+    n = max(nt, ns)
+    if nt not in (1, n) or ns not in (1, n):
+        raise ValueError(f"{nt} template and {ns} search maps: give equal numbers, or one of either")
+    try:
+        tP = np.broadcast_to(np.asarray(tP, dtype=np.float64), (n,))
+        tS = np.broadcast_to(np.asarray(tS, dtype=np.float64), (n,))
+    except ValueError:
+        raise ValueError(f"tP/tS must be scalars or have {n} values") from None
+    groups: Dict[tuple, List[int]] = {}
+    for j in range(n):
+        groups.setdefault((j if nt > 1 else 0, tP[j], tS[j]), []).append(j)
     out = []
     for name, (L, c2) in zip(names, input_shapes()):
         tf_, sf = np.asarray(template_feats[name]), np.asarray(search_feats[name])
         if tf_.shape[1:] != (L, c2 // 2) or sf.shape[1:] != (L, c2 // 2):
             raise ValueError(f"tap {name}: expected maps (n, {L}, {c2 // 2}), got {tf_.shape} and {sf.shape}")
-        s_hat = enhance_search(np.broadcast_to(sf, (n,) + sf.shape[1:]).copy(), eps)
-        corr = np.empty_like(s_hat)
-        templates: Dict[tuple, np.ndarray] = {}
-        for j in range(n):
-            key = (j if len(tf_) > 1 else 0, tP[j], tS[j])
-            if key not in templates:
-                cut = cut_template(tf_[key[0]], tP[j], tS[j])
-                templates[key] = enhance_template(cut, eps, divide)
-            corr[j] = correlate(templates[key], s_hat[j])
-        out.append(np.concatenate([corr, s_hat], axis=-1))
+        s_hat = np.broadcast_to(enhance_search(sf, eps), (n, L, c2 // 2))
+        x = np.empty((n, L, c2), dtype=np.float32)
+        x[..., c2 // 2 :] = s_hat
+        for (k, p, s), js in groups.items():
+            t_hat = enhance_template(cut_template(tf_[k], p, s), eps, divide)
+            x[js, :, : c2 // 2] = correlate(t_hat, s_hat[js])
+        out.append(x)
     return out
 
 
