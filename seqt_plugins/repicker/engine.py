@@ -25,9 +25,14 @@ Per origin (the preferred origin of each event, or every origin when there are n
    best template's pick as reference, evaluation mode automatic, and an arrival of the origin.
 
 Siamese mode uses ``seqt_plugins.repicker.siamese`` (``load_siamese_head(path)`` per branch,
-``tap_names(branch)``, ``score_pairs(head, template_feats, search_feats, tP, tS, branch)``) through
-``_SiameseAdapter``: every template × search pair of a phase in one call per template; the
-fused traces of the templates are combined by their maximum, kept when > ``siamese_threshold``.
+``tap_names(branch)``: the branch's 7 decoder and the 10 encoder taps, ``score_pairs(head,
+template_feats, search_feats, tP, tS, branch)``) through ``_SiameseAdapter``: one call per template
+scores it against all search windows of the phase (``batched=False``: one pair per call); the fused
+traces of the templates are combined by their maximum, kept when > ``siamese_threshold``. The head
+was trained on P→S template cuts only, so phase-only templates and the best-pick fallback are not
+used in this mode; the template's P pick must lie at least one sample into the shortest tap (47).
+The template enhancement follows the authors' training order (Lt division first, see
+``correlation``); with ``divide_by_length`` false, ε = 0.01 as tutorial_02.
 """
 
 from __future__ import annotations
@@ -310,7 +315,7 @@ class Repicker:
             full.sort(key=lambda s: (-_prob(s.picks[ph]), s.key))
             single.sort(key=lambda s: (-_prob(s.picks[ph]), s.key))
             chosen = [(s, True) for s in full[: o.max_templates]]
-            if o.phase_only_templates:
+            if o.phase_only_templates and o.mode == "correlation":  # the head knows P→S cuts only
                 chosen += [(s, False) for s in single[: max(0, o.max_templates - len(chosen))]]
             if not chosen and full + single == [] and o.mode == "correlation":
                 # no pick reaches the threshold: the best one (spec §11)
@@ -407,7 +412,8 @@ class Repicker:
             s0, s1 = st.frac(st.picks["P"].time), st.frac(st.picks["S"].time)
         else:
             s0, s1 = pf - o.phase_only_before * FS / WINDOW, pf + o.phase_only_after * FS / WINDOW
-        if not (0 < s0 and s1 < 1) or s0 * 94 < 1:
+        shortest = min(m.shape[0] for m in maps.values())  # 94 (decoder taps), 47 with encoder taps
+        if not (0 < s0 and s1 < 1) or s0 * shortest < 1:
             log.debug("%s: %s template outside its window: not used", st.key, ph)
             return None
         return Template(st.key, ph, p.public_id, _prob(p), s0, s1, pf, maps, full)
@@ -420,7 +426,7 @@ class Repicker:
         if tmpl and o.correlation:
             searches = [feats[st.key].taps for st in srch]
             if o.mode == "siamese":
-                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches)).max(axis=0)
+                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches, batched)).max(axis=0)
             else:
                 prepared = [prepare_template(t, names, divide=o.divide_by_length) for t in tmpl]
                 if batched:
@@ -477,15 +483,26 @@ class _SiameseAdapter:
     def tap_names(self, phase: str) -> List[str]:
         return list(self.module.tap_names(phase))
 
-    def predict(self, phase: str, templates: Sequence[Template], searches: Sequence[Dict[str, np.ndarray]]) -> np.ndarray:
+    def predict(self, phase: str, templates: Sequence[Template], searches: Sequence[Dict[str, np.ndarray]],
+                batched: bool = True) -> np.ndarray:
+        """Fused traces (nT, nS, 6000) of full (P→S) templates × search windows' tap maps.
+
+        ``batched``: one head call per template over all searches, else one call per pair.
+        """
         names = self.tap_names(phase)
-        sf = {n: np.stack([s[n] for s in searches]) for n in names}
-        out = []
-        for t in templates:
+        eps = 1e-3 if self.divide else 1e-2  # training / tutorial_02 (spec §3)
+        out = np.zeros((len(templates), len(searches), WINDOW), dtype=np.float32)
+        for j, t in enumerate(templates):
+            if not t.full:
+                raise ValueError(f"{t.station}: the Siamese head needs a P→S template")
             tf = {n: t.maps[n][None] for n in names}
-            out.append(self.module.score_pairs(self.heads[phase], tf, sf, t.start_frac * WINDOW, t.end_frac * WINDOW,
-                                               phase, divide=self.divide))
-        return np.stack(out) if out else np.zeros((0, len(searches), WINDOW))
+            tP, tS = t.start_frac * WINDOW, t.end_frac * WINDOW  # the template's P and S pick samples
+            groups = [list(range(len(searches)))] if batched else [[k] for k in range(len(searches))]
+            for ks in groups:
+                sf = {n: np.stack([searches[k][n] for k in ks]) for n in names}
+                out[j, ks] = self.module.score_pairs(self.heads[phase], tf, sf, tP, tS, phase, eps=eps,
+                                                     divide=self.divide)
+        return out
 
 
 def _prob(p: Pick) -> float:
