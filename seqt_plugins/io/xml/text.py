@@ -17,6 +17,7 @@ from lxml import etree
 
 from ...picks.model import Amplitude, CreationInfo, Pick
 from .common import format_float, format_time, to_quakeml_id
+from .quakeml import AMPLITUDE_UNITS
 
 _CACHE_LIMIT = 10_000
 
@@ -217,8 +218,6 @@ class Renderer:
         nl1, nl2 = self.nl1, self.nl2
         qml = self.qml
         if qml:
-            from .quakeml import AMPLITUDE_UNITS
-
             pid = to_quakeml_id(pid)
         parts = [f'<amplitude publicID="{escape_attr(pid)}">']
         value = None
