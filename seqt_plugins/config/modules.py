@@ -92,6 +92,22 @@ def seqtpick_schema() -> ModuleSchema:
         Parameter("streams.perCall", "int", 16, range="1:",
                   description="Sensors read and picked together: their windows share the model's "
                               "batches. Bounds the memory of long runs."),
+        Parameter("reprocess.outputDir", "directory", "seqtpick-reprocess",
+                  description="Archive reprocessing (--stations): one XML file per station-day and the "
+                              "ledger (ledger.sqlite) that lets a rerun resume where a run stopped."),
+        Parameter("reprocess.shardLength", "double", 86400.0, unit="s", range="60:",
+                  description="Length of one reprocessing task (a station-day by default)."),
+        Parameter("reprocess.retries", "int", 3, range="0:",
+                  description="Retries of a failed fetch before the station-day is recorded as failed."),
+        Parameter("reprocess.backoff", "double", 1.0, unit="s", range="0:",
+                  description="First retry delay; doubled at each retry."),
+        Parameter("reprocess.timeout", "double", 120.0, unit="s", range="1:",
+                  description="Timeout of one request to a record stream server."),
+        Parameter("reprocess.workers", "int", 1, range="1:",
+                  description="Station-days processed in parallel; more than 1 runs Ray actors (a local "
+                              "Ray instance unless reprocess.cluster is set)."),
+        Parameter("reprocess.cluster", "string", "",
+                  description="Ray cluster to join: 'auto' or 'ray://host:port'. Empty: local."),
     ]
     params += output_parameters()
     options = generic_options() + verbosity_options() + records_options() + [
@@ -113,6 +129,15 @@ def seqtpick_schema() -> ModuleSchema:
                param_ref="picker.model"),
         Option("plot", "Output", "Write a PNG per detection (three components and the D/P/S "
                "probability traces) into this directory.", argument="dir"),
+        Option("stations", "Reprocess", "Reprocess these stations (NET.STA or NET.STA.LOC, comma "
+               "separated) over --begin/--end by station-days, resumably (see reprocess.*); -o then "
+               "receives all picks merged.", argument="list"),
+        Option("output-dir", "Reprocess", "Directory of the station-day files and the ledger.",
+               argument="dir", param_ref="reprocess.outputDir"),
+        Option("workers", "Reprocess", "Station-days in parallel (Ray actors when more than 1).",
+               argument="n", param_ref="reprocess.workers"),
+        Option("cluster", "Reprocess", "Ray cluster to join: auto or ray://host:port.", argument="address",
+               param_ref="reprocess.cluster"),
     ] + output_options()
     return ModuleSchema(
         name="seqtpick",

@@ -6,6 +6,16 @@ Offline use, as ``scautopick --playback --ep``::
     seqtpick --ep -I sdsarchive:///archive --begin 2024-03-01T00:00:00 --end 2024-03-02 -o picks.xml
     seqtpick --ep -I data.mseed --format quakeml --picker.pThreshold=0.2 --plot plots/
 
+Archive reprocessing by station-days, resumable after a crash (``--stations``), optionally on
+Ray (``--workers N``, ``--cluster auto|ray://host:port``)::
+
+    seqtpick -I fdsnws://host:8080 --stations XX.ABC,XX.DEF --begin 2024-01-01 --end 2024-02-01 -o all.xml
+
+Real time from SeedLink (``slink://`` or ``combined://``; ``--begin/--end`` replay a time window): each pick is logged
+(and kept for ``--ep``) once, as soon as its window closes, with its latency::
+
+    seqtpick -I slink://host:18000 --stations XX.ABC --ep -o picks.xml
+
 The record stream is read by sensor (network, station, location and the first two channel
 letters), ``streams.perCall`` sensors at a time, whose windows share the model's batches. The
 probabilities use the module's options; each station is then triggered with its own thresholds
@@ -43,6 +53,8 @@ class SeqtPick(Application):
         self.end = None
         self.picks: list = []
         self.amplitudes: list = []
+        self.stations: List[str] = []
+        self.realtime = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def validateParameters(self) -> bool:  # noqa: N802
@@ -70,7 +82,22 @@ class SeqtPick(Application):
             self.log.error("--end must be later than --begin")
             return False
         scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
-        if scheme != "file" and (self.begin is None or self.end is None):
+        self.stations = [s.strip() for s in (args.stations or "").split(",") if s.strip()]
+        for code in self.stations:
+            if not 2 <= len(code.split(".")) <= 3 or not all(code.split(".")[:2]):
+                self.log.error("--stations %s: expected NET.STA or NET.STA.LOC", code)
+                return False
+        self.realtime = scheme in ("slink", "combined")
+        if self.realtime:
+            if not self.realtime_selectors():
+                self.log.error("real-time record streams need --stations or streams.codes naming "
+                               "network and station (e.g. XX.ABC.*.HH?)")
+                return False
+        elif self.stations:
+            if self.begin is None or self.end is None:
+                self.log.error("--stations (reprocessing) needs --begin and --end")
+                return False
+        elif scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
             return False
         if not args.ep and not args.test:
@@ -86,10 +113,26 @@ class SeqtPick(Application):
             return False
         return True
 
+    def realtime_selectors(self) -> List[str]:
+        """SeedLink selectors NET.STA.LOC.CHA from --stations or explicit streams.codes."""
+        if self.stations:
+            return [code + (".*.*" if code.count(".") == 1 else ".*") for code in self.stations]
+        codes = [c.strip() for c in self.config.get("streams.codes") or [] if c.strip()]
+        return [c for c in codes if len(c.split(".")) >= 2 and not any(ch in "*?" for ch in "".join(c.split(".")[:2]))]
+
     def init(self) -> bool:
         from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
 
         url = self.config.get("recordstream")
+        if self.stations and not self.realtime:
+            # Reprocessing opens its own record streams per task (and per Ray worker).
+            try:
+                if self.args.inventory_xml:
+                    self.inventory = load_inventory(self.args.inventory_xml)
+            except RecordStreamError as exc:
+                self.log.error("%s", exc)
+                return False
+            return True
         try:
             self.record_stream = open_record_stream(url)
             if self.args.inventory_xml:
@@ -105,6 +148,69 @@ class SeqtPick(Application):
         return True
 
     def run(self) -> bool:
+        if self.realtime:
+            return self.run_realtime()
+        if self.stations:
+            return self.run_reprocess()
+        return self.run_playback()
+
+    def creation_info(self) -> Dict[str, str]:
+        return {k: v for k, v in (("agency_id", self.config.get("agencyID", None)),
+                                  ("author", self.config.get("author", None))) if v}
+
+    def run_reprocess(self) -> bool:
+        """Station-day reprocessing with the ledger (resumable; Ray when workers > 1)."""
+        from seqt_plugins.scale.reprocess import reprocess
+
+        fmt = self.config.get("output.format")
+        cluster = self.config.get("reprocess.cluster") or None
+        summary = reprocess(
+            self.config.get("recordstream"), self.stations, self.begin, self.end,
+            self.config.get("reprocess.outputDir"),
+            picker_options=dataclasses.asdict(self.config.picker_options()),
+            merged_output=self.args.output or None, format=fmt,
+            version=self.config.get("output.scmlVersion") if fmt == "scml" else None,
+            pretty=bool(self.config.get("output.formatted")),
+            retries=int(self.config.get("reprocess.retries")),
+            backoff=float(self.config.get("reprocess.backoff")),
+            timeout=float(self.config.get("reprocess.timeout")),
+            shard=float(self.config.get("reprocess.shardLength")),
+            inventory=self.inventory, creation_info=self.creation_info(),
+            workers=int(self.config.get("reprocess.workers")), cluster=cluster)
+        self.log.info("%d station-days: %d done now, %d done before, %d without data, %d failed; "
+                      "%d picks; ledger %s", summary.tasks, summary.done, summary.skipped, summary.nodata,
+                      summary.failed, summary.picks, summary.ledger)
+        for key, message in summary.failures:
+            self.log.error("%s: %s", key, message)
+        if summary.merged_output:
+            self.log.info("merged picks written to %s", summary.merged_output)
+        return summary.failed == 0
+
+    def run_realtime(self) -> bool:
+        """Real-time picking: picks are logged once as their windows close (with latency)."""
+        from seqt_plugins.io.records import RecordStreamError
+        from seqt_plugins.picker import amplitudes_of
+        from seqt_plugins.scale.realtime import run_realtime
+
+        selectors = self.realtime_selectors()
+        try:
+            for pick in run_realtime(self.record_stream, selectors, self.picker,
+                                     starttime=self.begin, endtime=self.end, inventory=self.inventory):
+                self.log.info("pick %s %s %s p=%s", pick.waveform_id.nslc, pick.phase_hint, pick.time,
+                              "%.2f" % pick.probability if pick.probability is not None else "-")
+                self.picks.append(pick)
+        except KeyboardInterrupt:
+            self.log.info("interrupted: stopping real-time picking")
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return False
+        finally:
+            if self.args.ep:
+                self.amplitudes = amplitudes_of(self.picks)
+                self.write_output()
+        return True
+
+    def run_playback(self) -> bool:
         from obspy import Stream, UTCDateTime
 
         from seqt_plugins.io.records import RecordStreamError

@@ -1,0 +1,79 @@
+"""seqtpick's archive-reprocessing and real-time modes, end to end through the command line.
+
+Reprocessing reads an SDS archive built from ../shared/data/hengill in 1-minute "station-days"
+(reprocess.shardLength=60, the same edge logic as real days) and must resume from its ledger:
+a second run picks nothing again and writes the same merged file. Real time reads the SeedLink
+test double of tests/servers.py (no SeedLink server can be installed here).
+"""
+
+import sqlite3
+
+import pytest
+from obspy import Stream, UTCDateTime, read
+
+from conftest import require_shared
+from seqt_plugins.io.xml import read_event_parameters, validate
+from seqt_plugins.modules.seqtpick import main
+from servers import SeedLinkServer, build_sds, records_512
+
+STATIONS = "2C.GAN02,ON.NESJV"
+BEGIN, END = "2018-12-30T03:00:00", "2018-12-30T03:05:00"
+
+
+def picks_of(path):
+    return sorted((p.public_id, p.time, p.phase_hint) for p in read_event_parameters(path).picks)
+
+
+@pytest.fixture(scope="module")
+def sds(tmp_path_factory):
+    return build_sds(require_shared("data", "hengill", "mseed"), tmp_path_factory.mktemp("sds"))
+
+
+def test_reprocess_by_station_days_resumes_from_the_ledger(sds, tmp_path):
+    out, merged = tmp_path / "days", tmp_path / "all.xml"
+    argv = ["-I", f"sdsarchive://{sds}", "--stations", STATIONS, "--begin", BEGIN, "--end", END,
+            "--output-dir", str(out), "-o", str(merged), "--reprocess.shardLength=60",
+            "--picker.model=conservative"]
+    assert main(argv) == 0
+    validate(merged, "scml")
+    first = picks_of(merged)
+    assert first and len({p[0] for p in first}) == len(first)
+    stations = {f"{p.waveform_id.network}.{p.waveform_id.station}" for p in read_event_parameters(merged).picks}
+    assert stations == {"2C.GAN02", "ON.NESJV"}
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        statuses = dict(db.execute("select status, count(*) from tasks group by status").fetchall())
+    assert statuses.get("done", 0) + statuses.get("nodata", 0) == 10  # 2 stations x 5 minutes
+
+    before = merged.stat().st_mtime_ns
+    assert main(argv) == 0  # everything is in the ledger: nothing is picked again
+    assert picks_of(merged) == first
+    assert merged.stat().st_mtime_ns >= before
+
+
+def test_reprocess_needs_a_time_span(sds, tmp_path, capsys):
+    assert main(["-I", f"sdsarchive://{sds}", "--stations", STATIONS, "-o", str(tmp_path / "x.xml")]) == 2
+    assert "--begin and --end" in capsys.readouterr().err
+    assert not (tmp_path / "x.xml").exists()
+
+
+def test_bad_station_code_is_rejected(sds, tmp_path, capsys):
+    assert main(["-I", f"sdsarchive://{sds}", "--stations", "GAN02", "--begin", BEGIN, "--end", END]) == 2
+    assert "--stations GAN02" in capsys.readouterr().err
+
+
+def test_realtime_from_seedlink_writes_each_pick_once(tmp_path):
+    mseed = require_shared("data", "hengill", "mseed")
+    st = Stream()
+    for f in sorted(mseed.glob("2C.GAN02.*.mseed")):
+        st += read(str(f))
+    out = tmp_path / "rt.xml"
+    with SeedLinkServer(rec for _t, _id, rec in records_512(st)) as server:
+        code = main(["-I", f"slink://{server.address}?timeout=10&retries=1", "--stations", "2C.GAN02",
+                     "--begin", BEGIN, "--end", END, "--ep", "-o", str(out), "--picker.model=conservative"])
+    assert code == 0
+    validate(out, "scml")
+    picks = read_event_parameters(out).picks
+    ids = [p.public_id for p in picks]
+    assert picks and len(ids) == len(set(ids))
+    assert all(UTCDateTime(BEGIN) <= p.time < UTCDateTime(END) for p in picks)
+    assert {p.phase_hint for p in picks} == {"P", "S"}
