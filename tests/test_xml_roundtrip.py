@@ -456,3 +456,21 @@ def test_format_time_cache_does_not_leak_between_values():
     for t in ts:
         assert format_time(UTCDateTime(t)) == t
     assert format_time(UTCDateTime("2024-03-01T10:15:02.9999996Z")) == "2024-03-01T10:15:03Z"
+
+
+@pytest.mark.parametrize("fmt", ["scml:0.11", "scml:0.13", "scml:0.14", "quakeml"])
+def test_empty_network_code_round_trips(tmp_path, fmt):
+    """Recordings of old or temporary stations often carry no network code; it is legal XML."""
+    from obspy import UTCDateTime
+
+    from seqt_plugins.io.xml import read_event_parameters, validate, write_event_parameters
+    from seqt_plugins.picks import EventParameters, Pick, WaveformID
+
+    pick = Pick("20050723.145213.23-SEQT-P-.CER.00.BHZ", UTCDateTime("2005-07-23T14:52:13.23"),
+                WaveformID("", "CER", "00", "BHZ"), phase_hint="P", probability=0.35)
+    path = tmp_path / "cer.xml"
+    kind, _, version = fmt.partition(":")
+    write_event_parameters(EventParameters(picks=[pick]), path, format=kind, version=version or None)
+    validate(path, kind, version or None)
+    (back,) = read_event_parameters(path).picks
+    assert back.waveform_id == pick.waveform_id and back.time == pick.time

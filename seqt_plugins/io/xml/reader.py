@@ -139,7 +139,7 @@ def _real_text(d: _Dialect, el, what: str) -> str:
 def _waveform_id(d: _Dialect, el, owner: str) -> WaveformID:
     net = el.get("networkCode")
     sta = el.get("stationCode")
-    if not net or not sta:
+    if net is None or not sta:  # an empty network code is legal (old or temporary stations)
         raise d.error(el, f"{owner} has a waveformID without networkCode/stationCode")
     return WaveformID(net, sta, el.get("locationCode") or "", el.get("channelCode") or "")
 
@@ -223,7 +223,7 @@ def parse_pick(d: _Dialect, el) -> Pick:
             get = c.get
             net = get("networkCode")
             sta = get("stationCode")
-            if not net or not sta:
+            if net is None or not sta:
                 raise d.error(c, f"pick {pid!r} has a waveformID without networkCode/stationCode")
             wid = WaveformID(net, sta, get("locationCode") or "", get("channelCode") or "")
         elif n == "phaseHint":

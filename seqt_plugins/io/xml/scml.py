@@ -78,7 +78,7 @@ def check_pick(p: Pick):
         raise ValueError("pick without publicID")
     if p.time is None:
         raise ValueError(f"pick {p.public_id!r} has no time")
-    if p.waveform_id is None or not p.waveform_id.network or not p.waveform_id.station:
+    if p.waveform_id is None or p.waveform_id.network is None or not p.waveform_id.station:
         raise ValueError(f"pick {p.public_id!r} has no waveform ID (network and station)")
 
 
