@@ -33,9 +33,11 @@ setup(
             "mseedindex",
             "ray",
             "pyocto",
+            "pyrocko",
         ],
         "ray": ["ray"],
-        "catalog": ["pyocto"],
+        # PyOcto builds its 1-D travel-time tables through pyrocko.
+        "catalog": ["pyocto", "pyrocko"],
     },
     entry_points={
         "console_scripts": [
