@@ -50,6 +50,30 @@ def records_options() -> List[Option]:
     ]
 
 
+def messaging_options() -> List[Option]:
+    """SeisComP's standard messaging options; used only when seiscomp.client is importable."""
+    return [
+        Option("user", "Messaging", "Client name used when connecting to the messaging server.", flag="u",
+               argument="arg", ref="messaging#user", param_ref="connection.username"),
+        Option("host", "Messaging", "Messaging server (host[:port][/queue]).", flag="H", argument="arg",
+               ref="messaging#host", param_ref="connection.server"),
+        Option("primary-group", "Messaging", "The primary group of the connection.", flag="g",
+               argument="arg", ref="messaging#primary-group", param_ref="connection.primaryGroup"),
+        Option("subscribe-group", "Messaging", "A group to subscribe to (accepted; nothing is received).",
+               flag="S", argument="arg", ref="messaging#subscribe-group", param_ref="connection.subscriptions"),
+    ]
+
+
+def messaging_parameters(amplitudes: bool = True) -> List[Parameter]:
+    params = [Parameter("messaging.pickGroup", "string", "PICK",
+                        description="Messaging group the picks are sent to (messaging mode only: "
+                                    "without --offline, -o or --ep and with SeisComP's Python API).")]
+    if amplitudes:
+        params.append(Parameter("messaging.amplitudeGroup", "string", "AMPLITUDE",
+                                description="Messaging group the pick amplitudes (snr) are sent to."))
+    return params
+
+
 def output_options() -> List[Option]:
     return [
         Option("output", "Output", "Write the event parameters to this file (atomically) instead of "
@@ -109,8 +133,8 @@ def seqtpick_schema() -> ModuleSchema:
         Parameter("reprocess.cluster", "string", "",
                   description="Ray cluster to join: 'auto' or 'ray://host:port'. Empty: local."),
     ]
-    params += output_parameters()
-    options = generic_options() + verbosity_options() + records_options() + [
+    params += output_parameters() + messaging_parameters()
+    options = generic_options() + verbosity_options() + messaging_options() + records_options() + [
         Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file.",
                argument="file"),
         Option("bindings-dir", "Input", "Directory laid out as $SEISCOMP_ROOT/etc/key (station_NET_STA "
@@ -118,8 +142,8 @@ def seqtpick_schema() -> ModuleSchema:
                "$SEISCOMP_ROOT/etc/key when it exists.", argument="dir"),
         Option("begin", "Input", "Start time of the data to process (ISO 8601).", argument="time"),
         Option("end", "Input", "End time of the data to process (ISO 8601).", argument="time"),
-        Option("offline", "Mode", "Do not connect to a messaging server (always the case in this "
-               "version, see the documentation)."),
+        Option("offline", "Mode", "Do not connect to a messaging server (messaging needs SeisComP's "
+               "Python API, seiscomp.client; without it the module runs offline)."),
         Option("playback", "Mode", "Process the record stream as it is (no start at now - leadTime); "
                "needed for files."),
         Option("ep", "Mode", "Offline: write all picks as event parameters XML to stdout (or -o FILE) "
@@ -161,13 +185,14 @@ def seqtrepick_schema() -> ModuleSchema:
     from seqt_plugins.repicker.options import RepickerOptions
 
     params = parameters_from_dataclass(RepickerOptions, "repicker") + output_parameters()
-    options = generic_options() + verbosity_options() + records_options() + [
+    params += messaging_parameters(amplitudes=False)
+    options = generic_options() + verbosity_options() + messaging_options() + records_options() + [
         Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file; its "
                "coordinates enable the geometric search windows.", argument="file"),
         Option("ep", "Input", "Event parameters (SCML or QuakeML) with origins and their associated "
                "picks to re-pick around; - for stdin.", argument="file"),
-        Option("offline", "Mode", "Do not connect to a messaging server (always the case in this "
-               "version, see the documentation)."),
+        Option("offline", "Mode", "Do not connect to a messaging server (messaging needs SeisComP's "
+               "Python API, seiscomp.client; without it the module runs offline)."),
         Option("mode", "Repicker", "Re-picking method: correlation or siamese.", argument="arg",
                param_ref="repicker.mode"),
         Option("plot", "Output", "Write a PNG per origin (record section with template picks and "

@@ -18,15 +18,16 @@ carries XML only). Levels: 1 error, 2 warning (default), 3 info, 4 debug (``--ve
 commands, not daemons, so console logging is on by default (``--console 0`` turns it off);
 ``--log-file F`` adds a file.
 
-Messaging: connecting to a SeisComP messaging server is not implemented. Without ``--offline``
-the application warns and runs offline when the ``seiscomp`` Python package is missing; when it
-is present the application still runs offline, with the same warning (see the README).
+Messaging (:mod:`seqt_plugins.host.messaging`): without ``--offline`` (or the module's other
+offline switches, ``offline_switches``) and with SeisComP's Python API importable, the module
+sends its picks to the messaging group ``messaging.pickGroup`` (PICK) instead of writing XML.
+Without that API, a messaging option given explicitly (``-H``, ``-u``, ``-g``, ``-S``) is a
+one-line error (exit 2); otherwise the application warns and runs offline.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import sys
@@ -82,6 +83,12 @@ class Application:
     #: The module (and configuration) name; the config name is basename(argv[0]) in SeisComP,
     #: but an entry point's argv[0] can be anything, so the class fixes it.
     module_name: str = ""
+    #: Options that mean "no messaging" (seqtrepick's --ep is its input, not one of them).
+    offline_switches: Tuple[str, ...] = ("offline", "ep", "output")
+    #: The standard messaging options (dest, flags), an error without seiscomp.client.
+    messaging_flags: Tuple[Tuple[str, str], ...] = (
+        ("host", "-H/--host"), ("user", "-u/--user"), ("primary_group", "-g/--primary-group"),
+        ("subscribe_group", "-S/--subscribe-group"))
 
     def __init__(self, argv: Optional[Sequence[str]] = None, stdout=None, stderr=None):
         self.argv: List[str] = list(sys.argv[1:] if argv is None else argv)
@@ -93,6 +100,7 @@ class Application:
         self.config = None
         self.verbosity = 2
         self.offline = True
+        self.sender = None  # seqt_plugins.host.PickSender in messaging mode
         self.log = logging.getLogger(f"seqt_plugins.modules.{self.name()}")
         self._handlers: List[logging.Handler] = []
 
@@ -131,15 +139,41 @@ class Application:
     def validateParameters(self) -> bool:  # noqa: N802
         """Check the parameters' combination; False → exit 2."""
         args = self.args
-        self.offline = bool(getattr(args, "offline", False) or getattr(args, "ep", False)
-                            or getattr(args, "output", None))
-        if not self.offline:
-            if messaging_available():
-                self.log.warning("messaging mode is not implemented: running offline")
-            else:
+        self.offline = any(getattr(args, name, None) for name in self.offline_switches)
+        explicit = [flags for dest, flags in self.messaging_flags if getattr(args, dest, None) is not None]
+        if self.offline:
+            if explicit:
+                self.log.info("offline: %s ignored", ", ".join(explicit))
+        elif messaging_available():
+            self.log.info("messaging mode: picks are sent to group %s", self.config.get("messaging.pickGroup", "PICK"))
+        elif explicit:
+            self.log.error("%s: messaging needs SeisComP's Python API, but seiscomp.client is not importable "
+                           "(drop the option or add --offline)", explicit[0])
+            return False
+        else:
+            if "ep" in self.offline_switches:  # seqtrepick (--ep is its input) never warned
                 self.log.warning("the seiscomp Python package is not importable: running offline")
             self.offline = True
         return True
+
+    def open_sender(self, test: bool = False):
+        """The messaging sender (messaging mode only; connects in ``init``, exit 1 on failure)."""
+        from seqt_plugins.host import PickSender
+
+        cfg = self.config
+        subscriptions = cfg.get("connection.subscriptions", None) or []
+        if isinstance(subscriptions, str):
+            subscriptions = [s.strip() for s in subscriptions.split(",")]
+        explicit = any(getattr(self.args, dest, None) is not None for dest, _ in self.messaging_flags)
+        self.sender = PickSender(
+            self.name(), host=cfg.get("connection.server", "") if explicit else "",
+            user=cfg.get("connection.username", "") or "", primary_group=cfg.get("connection.primaryGroup", "") or "",
+            subscriptions=subscriptions, pick_group=cfg.get("messaging.pickGroup", "PICK"),
+            amplitude_group=cfg.get("messaging.amplitudeGroup", "AMPLITUDE"),
+            scml_version=cfg.get("output.scmlVersion", "0.13"), test=test)
+        if not test:
+            self.sender.connect()
+        return self.sender
 
     def init(self) -> bool:
         return True
@@ -148,6 +182,9 @@ class Application:
         return True
 
     def done(self) -> None:
+        if self.sender is not None:
+            self.sender.close()
+            self.sender = None
         for h in self._handlers:
             logging.getLogger().removeHandler(h)
             h.close()
@@ -332,11 +369,9 @@ def _is_global(key: str) -> bool:
 
 def messaging_available() -> bool:
     """Whether SeisComP's Python client (``seiscomp.client``) can be imported (lazily checked)."""
-    try:
-        return importlib.util.find_spec("seiscomp") is not None and \
-            importlib.util.find_spec("seiscomp.client") is not None
-    except (ImportError, ValueError):
-        return False
+    from seqt_plugins.host.messaging import messaging_available as available
+
+    return available()
 
 
 def run_application(cls, argv=None) -> int:

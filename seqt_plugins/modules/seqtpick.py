@@ -100,7 +100,7 @@ class SeqtPick(Application):
         elif scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
             return False
-        if not args.ep and not args.test:
+        if self.offline and not args.ep and not args.test:
             self.log.warning("offline without --ep: the picks are only logged (use --ep to write them)")
         if args.plot:
             try:
@@ -132,7 +132,11 @@ class SeqtPick(Application):
             except RecordStreamError as exc:
                 self.log.error("%s", exc)
                 return False
+            if not self.offline:
+                self.log.warning("--stations reprocessing writes files: nothing is sent to the messaging")
             return True
+        if not self.offline:
+            self.open_sender(test=bool(self.args.test))  # MessagingError: exit 1
         try:
             self.record_stream = open_record_stream(url)
             if self.args.inventory_xml:
@@ -199,6 +203,8 @@ class SeqtPick(Application):
                 self.log.info("pick %s %s %s p=%s", pick.waveform_id.nslc, pick.phase_hint, pick.time,
                               "%.2f" % pick.probability if pick.probability is not None else "-")
                 self.picks.append(pick)
+                if self.sender is not None:
+                    self.sender.send([pick], amplitudes_of([pick]))
         except KeyboardInterrupt:
             self.log.info("interrupted: stopping real-time picking")
         except RecordStreamError as exc:
@@ -299,6 +305,8 @@ class SeqtPick(Application):
                               "%.2f" % p.probability if p.probability is not None else "-")
             self.picks.extend(picks)
             self.amplitudes.extend(amplitudes)
+            if self.sender is not None:  # messaging mode: each station's picks as they are made
+                self.sender.send(picks, amplitudes)
             if self.args.plot and detections:
                 self.plot_station(stream, result, picks, detections)
         return True

@@ -24,6 +24,7 @@ PRE, POST = 60.0, 120.0
 
 class SeqtRepick(Application):
     module_name = "seqtrepick"
+    offline_switches = ("offline", "output")  # --ep is the input here
 
     def __init__(self, argv=None, stdout=None, stderr=None):
         super().__init__(argv, stdout, stderr)
@@ -83,6 +84,8 @@ class SeqtRepick(Application):
         self.log.info("re-picker options: %s", dataclasses.asdict(options))
         self.repicker = Repicker(options=options)
         _ = self.repicker.head  # siamese mode: fail here, before any work
+        if not self.offline:
+            self.open_sender()  # MessagingError: exit 1
         return True
 
     def run(self) -> bool:
@@ -91,6 +94,7 @@ class SeqtRepick(Application):
         from seqt_plugins.io.records import RecordStreamError
 
         out = self.ep
+        repicks = []
         origins = self.repicker.origins_to_process(self.ep)
         if not origins:
             self.log.warning("the event parameters hold no origin: nothing to re-pick; writing the input unchanged")
@@ -110,13 +114,18 @@ class SeqtRepick(Application):
                                  self.config.get("recordstream"))
             else:
                 out = self.repicker.repick(self.ep, stream, inventory=self.inventory)
+                repicks = [r.pick for r in self.repicker.last_results]
                 for r in self.repicker.last_results:
                     p = r.pick
                     self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
                                   p.time, p.probability, r.path, r.origin_id)
                 if self.args.plot:
                     self.plot(out, stream)
-        self.write_output(out)
+        if self.sender is not None:  # messaging mode: the re-picks only (not the arrivals)
+            self.sender.send(repicks)
+            self.log.info("sent %d re-pick(s) to %s", len(repicks), self.sender.pick_group)
+        else:
+            self.write_output(out)
         return True
 
     def plot(self, ep, stream) -> None:
