@@ -22,6 +22,14 @@ from .quakeml import AMPLITUDE_UNITS
 _CACHE_LIMIT = 10_000
 
 
+def _remember(cache: dict, key, value):
+    """Store ``value`` under ``key`` in a bounded cache (emptied when it grows past the limit)."""
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def escape_text(s: str) -> str:
     """XML character data as lxml writes it for printable strings: ``& < >`` escaped."""
     if "&" in s:
@@ -35,12 +43,7 @@ def escape_text(s: str) -> str:
 
 def escape_attr(s: str) -> str:
     """An attribute value (in double quotes) as lxml writes it for printable strings."""
-    if "&" in s:
-        s = s.replace("&", "&amp;")
-    if "<" in s:
-        s = s.replace("<", "&lt;")
-    if ">" in s:
-        s = s.replace(">", "&gt;")
+    s = escape_text(s)
     if '"' in s:
         s = s.replace('"', "&quot;")
     return s
@@ -79,9 +82,7 @@ class Renderer:
     def _qml_id(self, s: str) -> str:
         q = self._qid.get(s)
         if q is None:
-            if len(self._qid) > _CACHE_LIMIT:
-                self._qid.clear()
-            q = self._qid[s] = to_quakeml_id(s)
+            q = _remember(self._qid, s, to_quakeml_id(s))
         return q
 
     def _waveform(self, w) -> Optional[str]:
@@ -95,9 +96,7 @@ class Renderer:
                 return None
             text = (f'{self.nl1}<waveformID networkCode="{escape_attr(net)}" stationCode="{escape_attr(sta)}" '
                     f'locationCode="{escape_attr(loc)}" channelCode="{escape_attr(cha)}"/>')
-            if len(self._wid) > _CACHE_LIMIT:
-                self._wid.clear()
-            self._wid[key] = text
+            _remember(self._wid, key, text)
         return text
 
     def _creation(self, ci: CreationInfo) -> Optional[str]:
@@ -119,9 +118,7 @@ class Renderer:
                 parts += [nl2, "<creationTime>", format_time(ct), "</creationTime>"]
             parts += [nl1, "</creationInfo>"]
             text = "".join(parts)
-            if len(self._ci) > _CACHE_LIMIT:
-                self._ci.clear()
-            self._ci[key] = text
+            _remember(self._ci, key, text)
         return text
 
     def _simple(self, tag: str, v) -> Optional[str]:
@@ -134,9 +131,7 @@ class Renderer:
             if self.qml and tag in ("methodID", "filterID"):
                 v = self._qml_id(v)
             text = f"{self.nl1}<{tag}>{escape_text(v)}</{tag}>"
-            if len(self._elem) > _CACHE_LIMIT:
-                self._elem.clear()
-            self._elem[key] = text
+            _remember(self._elem, key, text)
         return text
 
     def _comment_wrap(self, cid) -> Optional[tuple]:
@@ -223,28 +218,23 @@ class Renderer:
         value = None
         if a.value is not None:
             value = f"{nl2}<value>{format_float(a.value)}</value>{nl1}"
+        type_t = f"{nl1}<type>{escape_text(atype)}</type>"
+        snr_t = "" if a.snr is None else f"{nl1}<snr>{format_float(a.snr)}</snr>"
+        unit_t = ""
+        if a.unit is not None:
+            unit_t = self._simple("unit", a.unit if not qml or a.unit in AMPLITUDE_UNITS else "other")
+            if unit_t is None:
+                return None
+        # the order each XSD fixes (as in the scml/quakeml builders)
         if qml:
             if value is not None:
                 parts.append(f"{nl1}<genericAmplitude>{value}</genericAmplitude>")
-            parts.append(f"{nl1}<type>{escape_text(atype)}</type>")
-            if a.unit is not None:
-                t = self._simple("unit", a.unit if a.unit in AMPLITUDE_UNITS else "other")
-                if t is None:
-                    return None
-                parts.append(t)
-            if a.snr is not None:
-                parts.append(f"{nl1}<snr>{format_float(a.snr)}</snr>")
+            parts += [type_t, unit_t, snr_t]
         else:
-            parts.append(f"{nl1}<type>{escape_text(atype)}</type>")
+            parts.append(type_t)
             if value is not None:
                 parts.append(f"{nl1}<amplitude>{value}</amplitude>")
-            if a.snr is not None:
-                parts.append(f"{nl1}<snr>{format_float(a.snr)}</snr>")
-            if a.unit is not None:
-                t = self._simple("unit", a.unit)
-                if t is None:
-                    return None
-                parts.append(t)
+            parts += [snr_t, unit_t]
         if a.pick_id is not None:
             v = a.pick_id
             if not (isinstance(v, str) and v and v.isprintable()):
