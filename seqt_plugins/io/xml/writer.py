@@ -30,6 +30,7 @@ from .common import (
     parse_format,
     to_quakeml_id,
 )
+from .elements import require_id
 from .text import Renderer, element_text, start_tag
 
 _DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -152,8 +153,7 @@ class EventParametersWriter:
 
     def _amplitude_text(self, amplitude: Amplitude) -> str:
         builder = _scml if self.format == "scml" else _qml
-        if not amplitude.public_id:
-            raise ValueError("amplitude without publicID")
+        require_id(amplitude, "amplitude")
         text = self._render.amplitude(amplitude)
         if text is None:
             text = element_text(builder.amplitude(amplitude), self.pretty)
@@ -176,16 +176,21 @@ class EventParametersWriter:
         self._write_loose(element_text(build(origin), self.pretty))
         self.counts["origin"] += 1
 
+    def _add_loose(self, picks: Iterable[Pick] = (), amplitudes: Iterable[Amplitude] = (),
+                    origins: Iterable[Origin] = ()) -> None:
+        """Picks, then amplitudes, then origins, each as :meth:`add_pick` etc. would write it."""
+        for p in picks:
+            self.add_pick(p)
+        for a in amplitudes:
+            self.add_amplitude(a)
+        for o in origins:
+            self.add_origin(o)
+
     def add_event(self, event: Event, origins: Iterable[Origin] = (), picks: Iterable[Pick] = (),
                   amplitudes: Iterable[Amplitude] = ()) -> None:
         """Write an event; in QuakeML the given objects are nested in it, in SCML written beside."""
         if self.format == "scml":
-            for p in picks:
-                self.add_pick(p)
-            for a in amplitudes:
-                self.add_amplitude(a)
-            for o in origins:
-                self.add_origin(o)
+            self._add_loose(picks, amplitudes, origins)
             self._write(element_text(_scml.event(event), self.pretty))
         else:
             # render everything first: a bad object must not leave a half-written event
@@ -213,14 +218,12 @@ class EventParametersWriter:
         self._xf.write(text)
 
     def _write_loose(self, text: str) -> None:
-        if self._xf is None:
-            raise RuntimeError("EventParametersWriter used outside its 'with' block")
-        if self.format == "quakeml" and not self._in_unassoc:
+        if self.format == "quakeml" and not self._in_unassoc and self._xf is not None:
             self._unassoc_count += 1
             pid = QML_UNASSOCIATED_EVENT if self._unassoc_count == 1 else f"{QML_UNASSOCIATED_EVENT}/{self._unassoc_count}"
             self._xf.write(start_tag("event", {"publicID": pid}) + self._nl)
             self._in_unassoc = True
-        self._xf.write(text)
+        self._write(text)
 
     def _close_unassociated(self) -> None:
         if self._in_unassoc:
@@ -268,21 +271,11 @@ def write_event_parameters(ep: EventParameters, target, format: str = "scml",
     with EventParametersWriter(target, format=format, version=version, pretty=pretty,
                                public_id=ep.public_id) as w:
         if w.format == "scml":
-            for p in ep.picks:
-                w.add_pick(p)
-            for a in ep.amplitudes:
-                w.add_amplitude(a)
-            for o in ep.origins:
-                w.add_origin(o)
+            w._add_loose(ep.picks, ep.amplitudes, ep.origins)
             for e in ep.events:
                 w.add_event(e)
         else:
             groups, (picks, amps, origins) = _event_groups(ep)
             for ev, ev_origins, ev_picks, ev_amps in groups:
                 w.add_event(ev, origins=ev_origins, picks=ev_picks, amplitudes=ev_amps)
-            for p in picks:
-                w.add_pick(p)
-            for a in amps:
-                w.add_amplitude(a)
-            for o in origins:
-                w.add_origin(o)
+            w._add_loose(picks, amps, origins)
