@@ -381,12 +381,24 @@ class Repicker:
         step_ns = int(round(self.options.window_step * 1e9))
         start_ns = int(round(((centre - WINDOW / FS / 2).ns) / step_ns)) * step_ns
         start_ns = (start_ns // (NS_PER_SAMPLE)) * NS_PER_SAMPLE
+        # a window already encoded (another event's) that covers the span with the edge margin
+        # on both sides is reused: same grid, no new EqT pass
+        margin_ns = int(round((self.options.edge + 1.0) * 1e9))
+        lo_ns, hi_ns = a.ns - margin_ns, b.ns + margin_ns
+        grid = [g * step_ns for g in range(-(-(hi_ns - WINDOW * NS_PER_SAMPLE) // step_ns), lo_ns // step_ns + 1)]
+        grid.sort(key=lambda g: abs(g - start_ns))
         for i, seg in enumerate(st.data.segments):
             if seg.npts < WINDOW or not (seg.start <= centre <= seg.end):
                 continue
             g0 = (seg.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE
-            k = int(start_ns // NS_PER_SAMPLE - g0)
-            st.segment, st.start = i, min(max(k, 0), seg.npts - WINDOW)
+            k = min(max(int(start_ns // NS_PER_SAMPLE - g0), 0), seg.npts - WINDOW)
+            if self._cache is not None:
+                for g in [start_ns] + grid:  # the usual window first when it is there
+                    kg = int(g // NS_PER_SAMPLE - g0)
+                    if 0 <= kg <= seg.npts - WINDOW and self._cache.has(window_key(st.key, seg, kg)):
+                        k = kg
+                        break
+            st.segment, st.start = i, k
             return True
         log.debug("%s: no data segment around %s", st.key, centre)
         return False

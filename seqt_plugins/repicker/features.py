@@ -97,5 +97,8 @@ class FeatureCache:
         while len(self._store) > self.size:
             self._store.popitem(last=False)
 
+    def has(self, key: WindowKey) -> bool:
+        return key in self._store
+
     def __len__(self) -> int:
         return len(self._store)
