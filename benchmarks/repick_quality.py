@@ -23,6 +23,7 @@ in the geometry window), phase-only templates, thresholds.
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import os
 import sys
@@ -175,6 +176,31 @@ def score(results, hidden, reference):
     return rec["P"], tot["P"], rec["S"], tot["S"], wrong, len(results)
 
 
+def scarce(ep, hidden, phase, k):
+    """The events with ``phase`` picks kept at only the k most probable stations of each origin.
+
+    Removed picks leave the input (picks and arrivals) and become hidden arrivals themselves (they
+    are confident EqT picks). Returns (event parameters, hidden, extra reference picks).
+    """
+    out = copy.deepcopy(ep)
+    by_id = {p.public_id: p for p in out.picks}
+    drop, extra, new_hidden = set(), [], list(hidden)
+    for o in out.origins:
+        xs = [a for a in o.arrivals if a.phase == phase and a.pick_id in by_id]
+        xs.sort(key=lambda a: (-(by_id[a.pick_id].probability or 1.0), by_id[a.pick_id].waveform_id.station))
+        for a in xs[k:]:
+            drop.add(a.pick_id)
+            new_hidden.append((o.public_id, by_id[a.pick_id]))
+            extra.append(by_id[a.pick_id])
+        o.arrivals = [a for a in o.arrivals if a.pick_id not in drop]
+    out.picks = [p for p in out.picks if p.public_id not in drop]
+    return out, new_hidden, extra
+
+
+SCENARIOS = [("all picks", None, 0)] + [(f"S at {k} sta.", "S", k) for k in (0, 1, 2)] + \
+    [(f"P at {k} sta.", "P", k) for k in (0, 1, 2)]
+
+
 CONFIGS = [
     ("correlation", dict(correlation=True, eqt_max=False, phase_only_templates=False)),
     ("correlation+phase-only", dict(correlation=True, eqt_max=False, phase_only_templates=True)),
@@ -189,6 +215,8 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("SEQT_SHARED", Path(__file__).resolve().parents[2] / "shared")))
     ap.add_argument("--quick", action="store_true", help="only the default configuration")
     ap.add_argument("--sweep", action="store_true", help="also sweep zThreshold and eqtThreshold")
+    ap.add_argument("--scarce", action="store_true",
+                    help="phase-only experiment: S (or P) picks kept at only k = 0, 1, 2 stations per event")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from seqt_plugins.eqt import load_eqt
@@ -216,6 +244,17 @@ def main(argv=None) -> int:
         cache = rp.cache
         rp_, tp, rs, ts, wrong, n = score(rp.last_results, hidden, ref)
         print(f"{name:28s} {rp_:>6d}/{tp:<6d} {rs:>6d}/{ts:<6d} {wrong:>7d}/{n:<7d} {dt:6.1f}")
+    if args.scarce:
+        print("\nphase-only experiment: the input keeps one phase at only k stations per event")
+        print(f"{'scenario':14s} {'configuration':24s} {'P rec/hidden':>13s} {'S rec/hidden':>13s} {'wrong/re-picks':>15s}")
+        for sname, phase, k in SCENARIOS:
+            ep_s, hid_s, extra = (ep, hidden, []) if phase is None else scarce(ep, hidden, phase, k)
+            for name, kw in CONFIGS:
+                rp = Repicker(model=model, **kw)
+                rp._cache = cache
+                rp.repick(ep_s, stream, inventory=inv)
+                rp_, tp, rs, ts, wrong, n = score(rp.last_results, hid_s, list(ref) + extra)
+                print(f"{sname:14s} {name:24s} {rp_:>6d}/{tp:<6d} {rs:>6d}/{ts:<6d} {wrong:>7d}/{n:<7d}")
     return 0
 
 
