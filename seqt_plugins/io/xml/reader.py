@@ -104,7 +104,8 @@ def _time(d: _Dialect, el):
         raise d.error(el, f"<{etree.QName(el).localname}>: {err}") from None
 
 
-def _time_quantity(d: _Dialect, el, owner: str):
+def _time_quantity(d: _Dialect, el, what: str, pid: str):
+    """(value, uncertainty, lowerUncertainty, upperUncertainty) of a TimeQuantity."""
     value = unc = lower = upper = None
     names = d.names
     for c in el:
@@ -118,7 +119,7 @@ def _time_quantity(d: _Dialect, el, owner: str):
         elif n == "upperUncertainty":
             upper = _float(d, c)
     if value is None:
-        raise d.error(el, f"{owner} has a time without value")
+        raise d.error(el, f"{what} {pid!r} has a time without value")
     return value, unc, lower, upper
 
 
@@ -136,24 +137,34 @@ def _real_text(d: _Dialect, el, what: str) -> str:
     raise d.error(el, f"<{what}> without value")
 
 
-def _waveform_id(d: _Dialect, el, owner: str) -> WaveformID:
-    net = el.get("networkCode")
-    sta = el.get("stationCode")
+def _waveform_id(d: _Dialect, el, what: str, pid: str) -> WaveformID:
+    get = el.get
+    net = get("networkCode")
+    sta = get("stationCode")
     if net is None or not sta:  # an empty network code is legal (old or temporary stations)
-        raise d.error(el, f"{owner} has a waveformID without networkCode/stationCode")
-    return WaveformID(net, sta, el.get("locationCode") or "", el.get("channelCode") or "")
+        raise d.error(el, f"{what} {pid!r} has a waveformID without networkCode/stationCode")
+    return WaveformID(net, sta, get("locationCode") or "", get("channelCode") or "")
 
 
 def _creation_info(d: _Dialect, el) -> CreationInfo:
     ci = CreationInfo()
+    names = d.names
     for c in el:
-        n = d.names.get(c.tag)
+        n = names.get(c.tag)
         if n == "agencyID":
             ci.agency_id = c.text or ""
         elif n == "author":
             ci.author = c.text or ""
-        elif n == "creationTime":
-            ci.creation_time = _time(d, c)
+        elif n == "creationTime":  # objects of one run share it: cached by text
+            text = c.text
+            ns = d.time_cache.get(text)
+            if ns is None:
+                ci.creation_time = _time(d, c)
+                if len(d.time_cache) > 1000:
+                    d.time_cache.clear()
+                d.time_cache[text] = ci.creation_time.ns
+            else:
+                ci.creation_time = utc_from_ns(ns)
     return ci
 
 
@@ -187,8 +198,8 @@ _PICK_FIELDS = {
 
 
 def parse_pick(d: _Dialect, el) -> Pick:
-    # The hot path of reading: the helpers above are inlined for time, waveformID, the simple
-    # fields and creationInfo; errors are the same as theirs.
+    # The hot path of reading: the publicID check and the simple fields are inlined; errors are
+    # the same as the helpers'.
     pid = el.get("publicID")
     if pid is None or not pid.strip():
         raise d.error(el, "pick without publicID")
@@ -204,28 +215,9 @@ def parse_pick(d: _Dialect, el) -> Pick:
         if n is None:
             continue
         if n == "time":
-            for v in c:
-                vn = names.get(v.tag)
-                if vn == "value":
-                    try:
-                        time = parse_time(v.text)
-                    except ValueError as err:
-                        raise d.error(v, f"<value>: {err}") from None
-                elif vn == "uncertainty":
-                    unc = _float(d, v)
-                elif vn == "lowerUncertainty":
-                    lower = _float(d, v)
-                elif vn == "upperUncertainty":
-                    upper = _float(d, v)
-            if time is None:
-                raise d.error(c, f"pick {pid!r} has a time without value")
+            time, unc, lower, upper = _time_quantity(d, c, "pick", pid)
         elif n == "waveformID":
-            get = c.get
-            net = get("networkCode")
-            sta = get("stationCode")
-            if net is None or not sta:
-                raise d.error(c, f"pick {pid!r} has a waveformID without networkCode/stationCode")
-            wid = WaveformID(net, sta, get("locationCode") or "", get("channelCode") or "")
+            wid = _waveform_id(d, c, "pick", pid)
         elif n == "phaseHint":
             kw["phase_hint"] = (c.text or "").strip()
         elif n in _PICK_FIELDS:
@@ -235,27 +227,7 @@ def parse_pick(d: _Dialect, el) -> Pick:
             text = text.strip()
             kw[_PICK_FIELDS[n]] = idin(text) if n in ("methodID", "filterID") else text
         elif n == "creationInfo":
-            ci = CreationInfo()
-            for v in c:
-                vn = names.get(v.tag)
-                if vn == "agencyID":
-                    ci.agency_id = v.text or ""
-                elif vn == "author":
-                    ci.author = v.text or ""
-                elif vn == "creationTime":  # picks of one run share it: cached by text
-                    text = v.text
-                    ns = d.time_cache.get(text)
-                    if ns is None:
-                        try:
-                            ci.creation_time = parse_time(text)
-                        except ValueError as err:
-                            raise d.error(v, f"<creationTime>: {err}") from None
-                        if len(d.time_cache) > 1000:
-                            d.time_cache.clear()
-                        d.time_cache[text] = ci.creation_time.ns
-                    else:
-                        ci.creation_time = utc_from_ns(ns)
-            kw["creation_info"] = ci
+            kw["creation_info"] = _creation_info(d, c)
         elif n == "comment":
             comments.append(_comment(d, c))
     if time is None:
@@ -301,7 +273,7 @@ def parse_amplitude(d: _Dialect, el) -> Amplitude:
         elif n == "pickID":
             kw["pick_id"] = d.idin(_text(d, c, n))
         elif n == "waveformID":
-            kw["waveform_id"] = _waveform_id(d, c, f"amplitude {pid!r}")
+            kw["waveform_id"] = _waveform_id(d, c, "amplitude", pid)
         elif n == "creationInfo":
             kw["creation_info"] = _creation_info(d, c)
         elif n == "comment" and d.qml:
@@ -352,7 +324,7 @@ def parse_origin(d: _Dialect, el) -> Origin:
     for c in el:
         n = d.names.get(c.tag)
         if n == "time":
-            time = _time_quantity(d, c, owner)[0]
+            time = _time_quantity(d, c, "origin", pid)[0]
         elif n == "latitude":
             lat = _real_value(d, c, n)
         elif n == "longitude":
