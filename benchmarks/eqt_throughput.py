@@ -39,13 +39,15 @@ def main():
     x = normalize_windows(rng.standard_normal((args.windows, 6000, 3)).astype(np.float32))
     batches = [int(b) for b in args.batches.split(",")]
     fast = load_eqt(args.model)
-    print(f"EqT {args.model}: {os.cpu_count()} CPUs, {args.windows} windows per figure")
-    print(f"{'batch':>6} {'eager model(x)':>16} {'predict':>10} {'speed-up':>9}")
+    no_xla = load_eqt(args.model, xla=False, cache=False)
+    print(f"EqT {args.model}: {os.cpu_count()} CPUs, {args.windows} windows per figure (batch 1: 32)")
+    print(f"{'batch':>6} {'eager model(x)':>15} {'graph, no XLA':>14} {'predict (XLA)':>14} {'speed-up':>9}")
     for batch in batches:
-        n_small = min(len(x), max(batch, 32)) if batch == 1 else len(x)
+        n_small = min(len(x), 32) if batch == 1 else len(x)
         eager = windows_per_second(lambda c: fast.keras_model(c, training=False), x[:n_small], batch, 1)
+        graph = windows_per_second(lambda c: no_xla.predict(c, batch_size=batch), x[:n_small], batch, 1)
         compiled = windows_per_second(lambda c: fast.predict(c, batch_size=batch), x[:n_small], batch, 1)
-        print(f"{batch:>6} {eager:>13.1f}w/s {compiled:>7.1f}w/s {compiled / eager:>8.2f}x")
+        print(f"{batch:>6} {eager:>11.1f} w/s {graph:>10.1f} w/s {compiled:>10.1f} w/s {compiled / eager:>8.2f}x")
 
     bf16 = load_eqt(args.model, precision="bfloat16")
     batch = 64

@@ -31,6 +31,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration, module_schema
@@ -155,6 +156,65 @@ class Application:
                 self.log.warning("the seiscomp Python package is not importable: running offline")
             self.offline = True
         return True
+
+    # -- checks shared by the modules' validateParameters (each logs one line, False on error) --
+    def check_record_url(self) -> bool:
+        if not self.config.get("recordstream", ""):
+            self.log.error("no record stream: give -I URL or set recordstream")
+            return False
+        return True
+
+    def record_scheme(self) -> str:
+        url = self.config.get("recordstream", "")
+        return url.split("://", 1)[0].lower() if "://" in url else "file"
+
+    def check_time_span(self) -> bool:
+        """Parse --begin/--end into ``self.begin``/``self.end`` (None when not given)."""
+        from obspy import UTCDateTime
+
+        for attr in ("begin", "end"):
+            text = getattr(self.args, attr, None)
+            setattr(self, attr, None)
+            if text:
+                try:
+                    setattr(self, attr, UTCDateTime(text))
+                except Exception:
+                    self.log.error("--%s %r is not a time (e.g. 2024-03-01T10:15:00)", attr, text)
+                    return False
+        if self.begin is not None and self.end is not None and self.end <= self.begin:
+            self.log.error("--end must be later than --begin")
+            return False
+        return True
+
+    def check_input_file(self, option: str, path) -> bool:
+        if path and not Path(path).is_file():
+            self.log.error("%s %s: file not found", option, path)
+            return False
+        return True
+
+    def check_output_dir(self, option: str, path) -> bool:
+        if path:
+            try:
+                Path(path).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.log.error("%s %s: %s", option, path, exc.strerror or exc)
+                return False
+        return True
+
+    def write_event_parameters(self, ep) -> None:
+        """The module's XML output (output.* keys): atomically to -o FILE, else to stdout."""
+        from seqt_plugins.io.xml import write_event_parameters
+
+        fmt = self.config.get("output.format")
+        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
+        pretty = bool(self.config.get("output.formatted"))
+        if self.args.output:
+            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+            self.log.info("wrote %d event(s), %d pick(s) to %s", len(ep.events), len(ep.picks), self.args.output)
+        else:
+            target = getattr(self.stdout, "buffer", self.stdout)
+            write_event_parameters(ep, target, format=fmt, version=version, pretty=pretty)
+            target.flush()
 
     def open_sender(self, test: bool = False):
         """The messaging sender (messaging mode only; connects in ``init``, exit 1 on failure)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
 from seqt_plugins.modules.app import Application, run_application
 
@@ -37,47 +36,23 @@ class SeqtCatalog(Application):
         self.end = None
 
     def validateParameters(self) -> bool:  # noqa: N802
-        from obspy import UTCDateTime
-
         if not super().validateParameters():
             return False
         args = self.args
-        url = self.config.get("recordstream", "")
-        if not url:
-            self.log.error("no record stream: give -I URL or set recordstream")
+        if not (self.check_record_url() and self.check_time_span()):
             return False
         if not args.inventory_xml:
             self.log.error("no station coordinates: give --inventory-xml FILE (the associator needs them)")
             return False
-        if not Path(args.inventory_xml).is_file():
-            self.log.error("--inventory-xml %s: file not found", args.inventory_xml)
+        if not (self.check_input_file("--inventory-xml", args.inventory_xml)
+                and self.check_input_file("--velocity-model", self.config.get("associator.velocityModel", ""))):
             return False
-        model = self.config.get("associator.velocityModel", "")
-        if model and not Path(model).is_file():
-            self.log.error("--velocity-model %s: file not found", model)
-            return False
-        for attr in ("begin", "end"):
-            text = getattr(args, attr)
-            if text:
-                try:
-                    setattr(self, attr, UTCDateTime(text))
-                except Exception:
-                    self.log.error("--%s %r is not a time (e.g. 2024-03-01T10:15:00)", attr, text)
-                    return False
-        if self.begin is not None and self.end is not None and self.end <= self.begin:
-            self.log.error("--end must be later than --begin")
-            return False
-        scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
+        scheme = self.record_scheme()
         if scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
             return False
-        for attr in ("plot",):
-            if getattr(args, attr):
-                try:
-                    Path(getattr(args, attr)).mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    self.log.error("--%s %s: %s", attr, getattr(args, attr), exc.strerror or exc)
-                    return False
+        if not self.check_output_dir("--plot", args.plot):
+            return False
         return True
 
     def init(self) -> bool:
@@ -148,7 +123,7 @@ class SeqtCatalog(Application):
                 o = s.origin
                 self.log.info("event %s %.4f %.4f %.1f km P %d S %d re-picks %d", o.time, o.latitude, o.longitude,
                               (o.depth or 0.0) / 1000.0, s.n_p, s.n_s, s.n_repicks)
-        self.write_output(ep)
+        self.write_event_parameters(ep)
         if self.args.csv:
             write_csv_summary(ep, self.args.csv)
             self.log.info("wrote %d event(s) to %s", len(ep.events), self.args.csv)
@@ -165,20 +140,6 @@ class SeqtCatalog(Application):
         except Exception as exc:
             self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
             self.log.debug("traceback", exc_info=True)
-
-    def write_output(self, ep) -> None:
-        from seqt_plugins.io.xml import write_event_parameters
-
-        fmt = self.config.get("output.format")
-        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
-        pretty = bool(self.config.get("output.formatted"))
-        if self.args.output:
-            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
-            self.log.info("wrote %d event(s), %d pick(s) to %s", len(ep.events), len(ep.picks), self.args.output)
-        else:
-            target = getattr(self.stdout, "buffer", self.stdout)
-            write_event_parameters(ep, target, format=fmt, version=version, pretty=pretty)
-            target.flush()
 
 
 def main(argv=None) -> int:

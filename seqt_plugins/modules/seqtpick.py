@@ -29,8 +29,7 @@ import dataclasses
 import fnmatch
 import sys
 from collections import OrderedDict
-from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from seqt_plugins.modules.app import Application, run_application
 
@@ -58,30 +57,15 @@ class SeqtPick(Application):
 
     # -- lifecycle -------------------------------------------------------------------------
     def validateParameters(self) -> bool:  # noqa: N802
-        from obspy import UTCDateTime
-
         if not super().validateParameters():
             return False
         args = self.args
         if args.output and not args.ep:
             self.log.info("-o given: writing event parameters as with --ep")
             args.ep = True
-        url = self.config.get("recordstream", "")
-        if not url:
-            self.log.error("no record stream: give -I URL or set recordstream")
+        if not (self.check_record_url() and self.check_time_span()):
             return False
-        for attr in ("begin", "end"):
-            text = getattr(args, attr)
-            if text:
-                try:
-                    setattr(self, attr, UTCDateTime(text))
-                except Exception:
-                    self.log.error("--%s %r is not a time (e.g. 2024-03-01T10:15:00)", attr, text)
-                    return False
-        if self.begin is not None and self.end is not None and self.end <= self.begin:
-            self.log.error("--end must be later than --begin")
-            return False
-        scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
+        scheme = self.record_scheme()
         self.stations = [s.strip() for s in (args.stations or "").split(",") if s.strip()]
         for code in self.stations:
             if not 2 <= len(code.split(".")) <= 3 or not all(code.split(".")[:2]):
@@ -102,16 +86,7 @@ class SeqtPick(Application):
             return False
         if self.offline and not args.ep and not args.test:
             self.log.warning("offline without --ep: the picks are only logged (use --ep to write them)")
-        if args.plot:
-            try:
-                Path(args.plot).mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                self.log.error("--plot %s: %s", args.plot, exc.strerror or exc)
-                return False
-        if args.inventory_xml and not Path(args.inventory_xml).is_file():
-            self.log.error("--inventory-xml %s: file not found", args.inventory_xml)
-            return False
-        return True
+        return self.check_output_dir("--plot", args.plot) and self.check_input_file("--inventory-xml", args.inventory_xml)
 
     def realtime_selectors(self) -> List[str]:
         """SeedLink selectors NET.STA.LOC.CHA from --stations or explicit streams.codes."""
@@ -327,22 +302,10 @@ class SeqtPick(Application):
             self.log.debug("traceback", exc_info=True)
 
     def write_output(self) -> None:
-        from seqt_plugins.io.xml import write_event_parameters
         from seqt_plugins.picks import EventParameters
 
         self.amplitudes.sort(key=lambda a: a.public_id)
-        ep = EventParameters(picks=self.picks, amplitudes=self.amplitudes)
-        fmt = self.config.get("output.format")
-        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
-        pretty = bool(self.config.get("output.formatted"))
-        if self.args.output:
-            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
-            self.log.info("wrote %d picks to %s", len(self.picks), self.args.output)
-        else:
-            out = getattr(self.stdout, "buffer", self.stdout)
-            write_event_parameters(ep, out, format=fmt, version=version, pretty=pretty)
-            out.flush()
-
+        self.write_event_parameters(EventParameters(picks=self.picks, amplitudes=self.amplitudes))
 
 def select_sensors(available, patterns) -> List[SensorKey]:
     """Sensors (NET, STA, LOC, two channel letters) with a component matching a pattern."""

@@ -39,19 +39,8 @@ class SeqtRepick(Application):
         if not self.args.ep:
             self.log.error("no event parameters: give --ep FILE (or --ep - for stdin)")
             return False
-        if not self.config.get("recordstream", ""):
-            self.log.error("no record stream: give -I URL or set recordstream")
-            return False
-        if self.args.inventory_xml and not Path(self.args.inventory_xml).is_file():
-            self.log.error("--inventory-xml %s: file not found", self.args.inventory_xml)
-            return False
-        if self.args.plot:
-            try:
-                Path(self.args.plot).mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                self.log.error("--plot %s: %s", self.args.plot, exc.strerror or exc)
-                return False
-        return True
+        return (self.check_record_url() and self.check_input_file("--inventory-xml", self.args.inventory_xml)
+                and self.check_output_dir("--plot", self.args.plot))
 
     def init(self) -> bool:
         from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
@@ -125,7 +114,7 @@ class SeqtRepick(Application):
             self.sender.send(repicks)
             self.log.info("sent %d re-pick(s) to %s", len(repicks), self.sender.pick_group)
         else:
-            self.write_output(out)
+            self.write_event_parameters(out)
         return True
 
     def plot(self, ep, stream) -> None:
@@ -136,20 +125,6 @@ class SeqtRepick(Application):
             self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
         except Exception as exc:
             self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
-
-    def write_output(self, ep) -> None:
-        from seqt_plugins.io.xml import write_event_parameters
-
-        fmt = self.config.get("output.format")
-        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
-        pretty = bool(self.config.get("output.formatted"))
-        if self.args.output:
-            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
-            self.log.info("wrote %d pick(s) to %s", len(ep.picks), self.args.output)
-        else:
-            target = getattr(self.stdout, "buffer", self.stdout)
-            write_event_parameters(ep, target, format=fmt, version=version, pretty=pretty)
-            target.flush()
 
 
 def main(argv=None) -> int:
