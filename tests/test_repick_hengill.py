@@ -20,8 +20,9 @@ def test_recovers_hidden_arrivals(eqt_conservative):
     out = rp.repick(ep, stream, inventory=inv)
     rec_p, tot_p, rec_s, tot_s, wrong, n = score(rp.last_results, hidden, ref)
     print(f"recovered P {rec_p}/{tot_p}, S {rec_s}/{tot_s}; wrong {wrong}/{n}")
-    # measured with the defaults (benchmarks/repick_quality.py --quick): 11/19 P, 23/24 S, 27 wrong of 61
-    assert rec_p + rec_s >= 30
+    # measured with the defaults (benchmarks/repick_quality.py --quick): 12/19 P, 24/24 S, 26 wrong of 62;
+    # 15 of the 26 "wrong" coincide with an EqT pick at threshold 0.05 (weak arrivals the reference missed)
+    assert rec_p + rec_s >= 34
     assert wrong <= 0.5 * n
     new = [p for p in out.picks if p.method_id == METHOD_ID]
     assert len(new) == n
