@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import fields
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 from obspy import UTCDateTime
 
-from ..picks.model import Arrival, Comment, CreationInfo, Event, EventParameters, Origin, Pick
+from ..picks.model import Arrival, Comment, Event, EventParameters, Origin, Pick
+from ..options import option_values
 from .options import AssociatorOptions
 from .velocity import LayeredModel, pyocto_velocity_model, read_layered_model
 
@@ -87,14 +86,7 @@ class Associator:
 
     def __init__(self, options: Optional[AssociatorOptions] = None, layered_model: Optional[LayeredModel] = None,
                  **kwargs):
-        known = {f.name for f in fields(AssociatorOptions)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(f"unknown associator option(s): {', '.join(unknown)}")
-        base = options if options is not None else AssociatorOptions()
-        values = {f.name: getattr(base, f.name) for f in fields(AssociatorOptions)}
-        values.update(kwargs)
-        self.options = AssociatorOptions(**values)
+        self.options = AssociatorOptions(**option_values(AssociatorOptions, options, kwargs, "associator"))
         self.options.validate()
         if layered_model is None and self.options.velocity_model:
             layered_model = read_layered_model(self.options.velocity_model)

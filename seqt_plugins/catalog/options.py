@@ -9,11 +9,9 @@ bounding box plus ``margin``, the octree stops at ``minNodeSize`` km and an even
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-
-def opt(default, description: str, unit: str = "", values: str = "", range: str = ""):
-    return field(default=default, metadata={"description": description, "unit": unit, "values": values, "range": range})
+from ..options import opt
 
 
 @dataclass

@@ -42,7 +42,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -52,6 +52,7 @@ from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData, prepare_str
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
 from .features import FeatureCache, tap_names, window_key
 from .geometry import coordinates_from_inventory, predicted_window, station_geometry
+from ..options import option_values
 from .options import RepickerOptions
 from .scoring import Template, prepare_template, probability_from_z, score_batched, score_pair
 
@@ -108,13 +109,7 @@ class Repicker:
     """Re-picking engine (see module doc). ``model``: weight name/path or a loaded ``EqTModel``."""
 
     def __init__(self, model=None, options: Optional[RepickerOptions] = None, **kwargs):
-        known = {f.name for f in fields(RepickerOptions)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(f"unknown re-picker option(s): {', '.join(unknown)}")
-        base = options if options is not None else RepickerOptions()
-        values = {f.name: getattr(base, f.name) for f in fields(RepickerOptions)}
-        values.update(kwargs)
+        values = option_values(RepickerOptions, options, kwargs, "re-picker")
         self._model = None
         if model is not None and not isinstance(model, str):
             self._model = model
@@ -433,7 +428,6 @@ class Repicker:
     def _search_phase(self, origin, ph, tmpl: List[Template], srch: List[_Station], feats, batched) -> List[RepickResult]:
         o = self.options
         names = self.names(ph)
-        n_s = len(srch)
         tpl_trace = None
         if tmpl and o.correlation:
             searches = [feats[st.key].taps for st in srch]

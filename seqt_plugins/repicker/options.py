@@ -9,11 +9,9 @@ search half-widths 6 s / 12 s, keep threshold 0.1 for the Siamese head) and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-
-def opt(default, description: str, unit: str = "", values: str = "", range: str = ""):
-    return field(default=default, metadata={"description": description, "unit": unit, "values": values, "range": range})
+from ..options import opt
 
 
 @dataclass

@@ -1,0 +1,31 @@
+"""The one way engine options are declared and overridden (picker, re-picker, associator).
+
+Each engine's options are a dataclass whose fields carry ``metadata`` (description, unit,
+allowed values, range); the configuration schema derives the cfg keys, the description XML and
+the command line from those fields (see :mod:`seqt_plugins.config`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import field, fields
+from typing import Any, Dict, Mapping, Optional
+
+
+def opt(default, description: str, unit: str = "", values: str = "", range: str = ""):
+    """A dataclass field with the metadata the configuration schema reads."""
+    return field(default=default, metadata={"description": description, "unit": unit, "values": values, "range": range})
+
+
+def option_values(cls, base: Optional[Any], overrides: Mapping[str, Any], what: str) -> Dict[str, Any]:
+    """Field values of ``base`` (or ``cls()``) updated by keyword ``overrides``.
+
+    An unknown keyword is a ``TypeError`` naming it, so a misspelt option never passes silently.
+    """
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(f"unknown {what} option(s): {', '.join(unknown)}")
+    base = base if base is not None else cls()
+    values = {f.name: getattr(base, f.name) for f in fields(cls)}
+    values.update(overrides)
+    return values
