@@ -7,7 +7,7 @@ and detections right at a boundary are exercised. Real model, real weights.
 """
 
 import numpy as np
-from obspy import Stream, UTCDateTime
+from obspy import Stream, Trace, UTCDateTime
 
 from seqt_plugins.picker import Picker
 from test_picker_shards import HOUR, TILE, _tiled
@@ -68,6 +68,24 @@ def test_chunks_cover_the_span_once():
     assert list(Picker(model="conservative")._chunks(Stream())) == [(Stream(), None, None)]
 
 
+def test_chunks_of_sparse_records_cut_in_gaps():
+    """Records days apart: pieces hold ≤ chunk_length of data and are cut where data resume."""
+    t0 = UTCDateTime("2020-01-01")
+    st = Stream()
+    for k in range(5):
+        for c in "ZNE":
+            st += Trace(np.zeros(100_000, dtype=np.int32), header={"station": "A", "channel": f"HH{c}",
+                                                                  "sampling_rate": 100.0, "starttime": t0 + k * 864000.0})
+    picker = Picker(model="conservative", chunk_length=2500.0)
+    pieces = list(picker._chunks(st))
+    assert [p[1] for p in pieces[1:]] == [t0 + 2 * 864000.0, t0 + 4 * 864000.0]  # 2 + 2 + 1 records
+    # traces: two records, plus the first `margin` seconds of the record after the cut
+    assert [len(p[0]) for p in pieces] == [9, 9, 3]
+    assert max(tr.stats.endtime for tr in pieces[0][0]) == t0 + 2 * 864000.0 + picker.options.margin
+    # a few sparse records (5 × 1000 s ≤ chunk_length) are picked in one go, however far apart
+    assert len(list(Picker(model="conservative", chunk_length=5000.0)._chunks(st))) == 1
+
+
 def test_chunk_length_validated():
     import pytest
 
@@ -75,3 +93,19 @@ def test_chunk_length_validated():
         Picker(model="conservative", chunk_length=-1.0)
     with pytest.raises(ValueError):
         Picker(model="conservative", chunk_length=10.0)
+
+
+def test_plain_graph_with_unpadded_tail_equals_xla(eqt_conservative):
+    """The Picker's own models are plain graphs (no XLA) fed unpadded tail batches; same picks."""
+    from conftest import require_shared
+    from obspy import read
+
+    from seqt_plugins.eqt import load_eqt
+
+    st = read(str(require_shared("data", "hengill", "mseed") / "*.mseed"))  # 20 stations, 5 min
+    plain = load_eqt("conservative", xla=False)
+    assert eqt_conservative.xla and not plain.xla
+    a = Picker(model=[eqt_conservative], batch_size=64).pick(st)  # 200 windows: a tail batch of 8
+    b = Picker(model=[plain], batch_size=64).pick(st)
+    assert len(a) > 100, len(a)
+    _same(a, b)

@@ -111,7 +111,9 @@ class Picker:
 
             name = self.options.model
             names = list(PUBLISHED) if name == "both" else [name]
-            self._models = [load_eqt(n) for n in names]
+            # Plain compiled graphs, not XLA: on the 2-core CPUs this runs on, XLA took ~25 % more
+            # CPU time per window and ~150 MB more memory (measured with benchmarks/throughput.py).
+            self._models = [load_eqt(n, xla=False) for n in names]
         return self._models
 
     # -- core ----------------------------------------------------------------------------------
@@ -145,8 +147,11 @@ class Picker:
         refs = plan_windows(segments, self.step)
         log.info("%d station(s), %d window(s) of %d samples", len(stations), len(refs), WINDOW)
         progress = _progress(len(refs))
+        # XLA graphs are compiled for one batch shape, so they get the zero-padded tail batch;
+        # plain graphs take any batch size, so padding rows would be wasted model time.
+        pad = any(getattr(m, "xla", True) for m in self.models) if refs else True
         for x, chunk in batches(segments, refs, o.batch_size):
-            out = self._predict(x)
+            out = self._predict(x if pad else x[: len(chunk)])
             for k, r in enumerate(chunk):
                 stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
             if progress is not None:
@@ -192,32 +197,63 @@ class Picker:
         return picks, detections
 
     def _chunks(self, stream: Stream, starttime=None, endtime=None):
-        """(stream piece, start, end) to pick; the whole stream when it is short enough.
+        """(stream piece, start, end) to pick; the whole stream when its data are short enough.
 
-        Pieces are ``chunk_length`` long, counted from the requested start (or the data's), and
-        each is sliced with ``margin`` seconds on both sides: the shard property makes their
-        picks in [start, end) equal those of the whole run. Open ends stay open (None).
+        Cuts are placed so that each piece holds at most ``chunk_length`` seconds of covered
+        time (the union of the traces' spans within [starttime, endtime)): inside a long span
+        every ``chunk_length`` seconds from its start, and otherwise at the start of the span
+        that would overflow the piece (in a gap). Each piece is sliced with ``margin`` seconds
+        on both sides; the shard property makes its picks in [start, end) equal those of the
+        whole run. Open ends stay open (None). Sparse records (e.g. event files years apart)
+        stay together in few pieces, so their windows still share batches.
         """
         o = self.options
-        traces = [tr for tr in stream if tr.stats.npts > 0]
-        if o.chunk_length <= 0 or not traces:
+        lo = UTCDateTime(starttime).ns if starttime is not None else None
+        hi = UTCDateTime(endtime).ns if endtime is not None else None
+        spans = []
+        for tr in stream:
+            if tr.stats.npts == 0:
+                continue
+            a, b = tr.stats.starttime.ns, tr.stats.endtime.ns
+            a, b = max(a, lo) if lo is not None else a, min(b, hi) if hi is not None else b
+            if a < b:
+                spans.append((a, b))
+        limit = int(round(o.chunk_length * 1e9))
+        if limit <= 0 or not spans:
             yield stream, starttime, endtime
             return
-        lo = min(tr.stats.starttime for tr in traces)
-        hi = max(tr.stats.endtime for tr in traces)
-        t0 = max(lo, UTCDateTime(starttime)) if starttime is not None else lo
-        t1 = min(hi, UTCDateTime(endtime)) if endtime is not None else hi
-        if t1 - t0 <= o.chunk_length:
+        spans.sort()
+        merged = [list(spans[0])]
+        for a, b in spans[1:]:
+            if a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        cuts, filled = [], 0
+        for a, b in merged:
+            if filled > 0 and filled + (b - a) > limit:
+                cuts.append(a)  # in the gap before this span
+                filled = 0
+            pos = a
+            while filled + (b - pos) > limit:
+                pos += limit - filled
+                cuts.append(pos)
+                filled = 0
+            filled += b - pos
+        if not cuts:
             yield stream, starttime, endtime
             return
-        n = int(np.ceil((t1 - t0) / o.chunk_length))
-        for k in range(n):
-            a = t0 + k * o.chunk_length
-            b = t0 + (k + 1) * o.chunk_length
-            start = starttime if k == 0 else a
-            end = endtime if k == n - 1 else b
-            piece = stream.slice(a - o.margin, (b if k < n - 1 else t1) + o.margin)
-            log.debug("chunk %d/%d: %s – %s", k + 1, n, a, b)
+        margin = o.margin
+        bounds = [None] + [UTCDateTime(ns=c) for c in cuts] + [None]
+        for k in range(len(bounds) - 1):
+            a, b = bounds[k], bounds[k + 1]
+            start = starttime if a is None else a
+            end = endtime if b is None else b
+            piece = stream.slice(
+                UTCDateTime(start) - margin if start is not None else None,
+                UTCDateTime(end) + margin if end is not None else None,
+            )
+            log.debug("chunk %d/%d: %s – %s", k + 1, len(bounds) - 1, start, end)
             yield piece, start, end
 
     def picks_from_probabilities(self, results, starttime=None, endtime=None) -> Tuple[List[Pick], List[StationDetection]]:

@@ -123,15 +123,26 @@ def _merge_component(traces: Sequence, max_gap: float, label: str) -> Tuple[floa
     valid = np.zeros(n, dtype=bool)
     for tr in traces:
         i0 = int(round((tr.stats.starttime - t0) * sr))
-        data = np.ma.masked_invalid(np.ma.asarray(tr.data, dtype=np.float64))
-        good = ~np.ma.getmaskarray(data)
-        values = np.ma.getdata(data)
+        raw = tr.data
+        values = np.ma.getdata(raw)
         stop = min(n, i0 + len(values))
-        values, good = values[: stop - i0], good[: stop - i0]
-        # overlaps: later traces win where they have data
-        seg = buf[i0:stop]
-        seg[good] = values[good]
-        valid[i0:stop] |= good
+        values = values[: stop - i0]
+        # masked, NaN and inf samples are gaps; integer data without a mask (the usual case)
+        # has none, and is copied in one assignment without boolean indexing
+        good = None
+        if np.ma.isMaskedArray(raw) and np.ma.getmask(raw) is not np.ma.nomask:
+            good = ~np.ma.getmaskarray(raw)[: stop - i0]
+        if values.dtype.kind not in "iub":
+            finite = np.isfinite(values)
+            good = finite if good is None else good & finite
+        if good is None or good.all():
+            buf[i0:stop] = values
+            valid[i0:stop] = True
+        else:
+            # overlaps: later traces win where they have data
+            seg = buf[i0:stop]
+            seg[good] = values[good]
+            valid[i0:stop] |= good
     return sr, _split_gaps(t0, sr, buf, valid, max_gap, label)
 
 
