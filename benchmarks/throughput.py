@@ -1,15 +1,21 @@
-"""Throughput of ``Picker.pick`` (and SeisBench's EqT ``classify`` when installed), and peak RSS.
+"""Throughput of ``Picker.pick`` against SeisBench's EqT ``classify``, and peak RSS of a station-day.
 
-    PYTHONPATH=. python benchmarks/throughput.py [--hours 6] [--stations 1] [--model conservative]
-                                                 [--no-rss] [--shared ../shared]
+    PYTHONPATH=. python benchmarks/throughput.py [--hours 6] [--stations 1] [--model both]
+        [--seisbench-python /work/venv-sb/bin/python] [--threads 2] [--no-rss] [--shared ../shared]
 
 Data: 3-component 100 Hz recordings built by tiling the 5-minute Hengill recording of the
 100 Hz station ON.NESJV (real noise and ten local events every 5 minutes), ``--stations``
-copies under different station codes. Prints station-days per hour of wall time for
-``Picker.pick`` and, when ``seisbench`` is importable (optional, benchmark only), for
-SeisBench's ``EQTransformer.classify`` at the same overlap (SeisBench has no local weights
-here, so its model is untrained: random weights cost the same time), and the ratio.
-Then, in a fresh process, the peak RSS of picking one 24-hour station-day.
+copies under different station codes. Prints station-days per hour of wall time (and of CPU
+time) for ``Picker.pick`` and, in a separate process, for SeisBench's ``EQTransformer.classify``
+on the same data at the same overlap with ``--threads`` torch threads, and the ratio.
+SeisBench (optional, benchmark only) runs with the interpreter given by ``--seisbench-python``
+(e.g. a separate venv with torch + seisbench), or with this one when it can import seisbench.
+Its weights are random: pretrained weights cannot be fetched here (no hub access), and the
+time of the same architecture does not depend on the weight values.
+
+Then, in a fresh process, the peak RSS of picking one 24-hour station-day, and what the same
+process held before picking it (TensorFlow, the compiled model(s), the day's input Stream),
+so that the part due to the data is visible.
 """
 
 from __future__ import annotations
@@ -44,36 +50,66 @@ def make_stream(shared: Path, hours: float, stations: int = 1) -> Stream:
     return st
 
 
-def run_picker(st: Stream, model: str, overlap: float, batch_size: int):
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_picker(st: Stream, model: str, overlap: float, batch_size: int, before=None):
+    """(wall s, CPU s, picks) of one ``Picker.pick`` over ``st``, after a warm-up."""
     from seqt_plugins.picker import Picker
 
     picker = Picker(model=model, overlap=overlap, batch_size=batch_size)
     # warm-up: load the model and compile the graph outside the timing
     picker.pick(st.slice(T0, T0 + 70))
-    t = time.perf_counter()
+    if before is not None:
+        before.append(_peak_mb())
+    c, t = time.process_time(), time.perf_counter()
     picks = picker.pick(st)
-    return time.perf_counter() - t, len(picks)
+    return time.perf_counter() - t, time.process_time() - c, len(picks)
 
 
-def run_seisbench(st: Stream, overlap: float, batch_size: int):
+def run_seisbench(st: Stream, overlap: float, batch_size: int, threads: int):
+    """(wall s, CPU s, picks) of SeisBench's EQTransformer.classify over ``st`` (random weights)."""
     import seisbench.models as sbm
     import torch
 
-    model = sbm.EQTransformer()  # untrained: no hub access; same graph, same cost
+    torch.set_num_threads(threads)
+    model = sbm.EQTransformer()  # untrained: no hub access here; same architecture, same cost
     model.eval()
     kw = dict(overlap=int(round(6000 * overlap)), batch_size=batch_size)
-    model.classify(st.slice(T0, T0 + 70), **kw)
-    t = time.perf_counter()
     with torch.no_grad():
+        model.classify(st.slice(T0, T0 + 70), **kw)
+        c, t = time.process_time(), time.perf_counter()
         out = model.classify(st, **kw)
-    return time.perf_counter() - t, len(getattr(out, "picks", []))
+    return time.perf_counter() - t, time.process_time() - c, len(getattr(out, "picks", []))
+
+
+def seisbench_child(args) -> None:
+    import seisbench
+    import torch
+
+    st = make_stream(Path(args.shared), args.hours, args.stations)
+    elapsed, cpu, n = run_seisbench(st, args.overlap, args.batch_size, args.threads)
+    print(f"SB {elapsed:.3f} {cpu:.3f} {n} seisbench-{seisbench.__version__} torch-{torch.__version__} "
+          f"threads-{torch.get_num_threads()}")
+
+
+def seisbench_python(option):
+    """The interpreter to run SeisBench with, or None."""
+    if option:
+        return option
+    try:
+        import seisbench  # noqa: F401
+    except ImportError:
+        return None
+    return sys.executable
 
 
 def rss_child(shared: Path, model: str, overlap: float, batch_size: int) -> None:
     st = make_stream(shared, 24.0, 1)
-    elapsed, n = run_picker(st, model, overlap, batch_size)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"RSS {peak_mb:.0f} {elapsed:.1f} {n}")
+    before = []
+    elapsed, _cpu, n = run_picker(st, model, overlap, batch_size, before)
+    print(f"RSS {_peak_mb():.0f} {before[0]:.0f} {elapsed:.1f} {n}")
 
 
 def main(argv=None):
@@ -81,13 +117,25 @@ def main(argv=None):
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(ROOT.parent / "shared")))
     ap.add_argument("--hours", type=float, default=6.0)
     ap.add_argument("--stations", type=int, default=1)
-    ap.add_argument("--model", default="conservative")
+    ap.add_argument("--model", default="both", help="Picker model: both (the default), conservative, original")
     ap.add_argument("--overlap", type=float, default=0.5)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the Picker's (PickerOptions.batch_size)")
+    ap.add_argument("--seisbench-python", default=os.environ.get("SEQT_SEISBENCH_PYTHON"),
+                    help="interpreter with torch + seisbench for the comparison (default: this one, if it has seisbench)")
+    ap.add_argument("--seisbench-batch-size", type=int, default=None, help="default: same as --batch-size")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for SeisBench")
     ap.add_argument("--no-rss", action="store_true")
     ap.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--seisbench-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.batch_size is None:
+        from seqt_plugins.picker import PickerOptions
+
+        args.batch_size = PickerOptions().batch_size
     shared = Path(args.shared)
+    if args.seisbench_child:
+        seisbench_child(args)
+        return
     if args.rss_child:
         rss_child(shared, args.model, args.overlap, args.batch_size)
         return
@@ -97,29 +145,45 @@ def main(argv=None):
     logging.basicConfig(level=logging.ERROR)
     st = make_stream(shared, args.hours, args.stations)
     station_days = args.hours / 24.0 * args.stations
+    load = os.getloadavg()
     print(f"data: {args.stations} station(s) x {args.hours:g} h, 3 components, 100 Hz; overlap {args.overlap}; "
-          f"model {args.model}; batch {args.batch_size}; CPU cores available: {len(os.sched_getaffinity(0))}")
-    elapsed, n = run_picker(st, args.model, args.overlap, args.batch_size)
+          f"model {args.model}; batch {args.batch_size}; CPU cores available: {len(os.sched_getaffinity(0))}; "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    elapsed, cpu, n = run_picker(st, args.model, args.overlap, args.batch_size)
+    del st
     ours = station_days / (elapsed / 3600.0)
-    print(f"seqt_plugins Picker.pick: {elapsed:.1f} s, {n} picks -> {ours:.1f} station-days/hour")
-    try:
-        import seisbench  # noqa: F401
-    except ImportError:
-        print("SeisBench: not installed (optional); no comparison")
+    print(f"seqt_plugins Picker.pick ({args.model}): {elapsed:.1f} s wall, {cpu:.1f} s CPU, {n} picks -> "
+          f"{ours:.1f} station-days/hour")
+    python = seisbench_python(args.seisbench_python)
+    if python is None:
+        print("SeisBench: not installed (optional; give --seisbench-python); no comparison")
     else:
-        sb_elapsed, sb_n = run_seisbench(st, args.overlap, args.batch_size)
-        theirs = station_days / (sb_elapsed / 3600.0)
-        print(f"SeisBench EQTransformer.classify (untrained weights, same overlap): {sb_elapsed:.1f} s -> "
-              f"{theirs:.1f} station-days/hour")
-        print(f"ratio: {ours / theirs:.2f}x")
+        sb_batch = args.seisbench_batch_size or args.batch_size
+        cmd = [python, str(Path(__file__).resolve()), "--seisbench-child", "--shared", str(shared),
+               "--hours", str(args.hours), "--stations", str(args.stations), "--overlap", str(args.overlap),
+               "--batch-size", str(sb_batch), "--threads", str(args.threads)]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("SB ")]
+        if not line:
+            tail = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+            print(f"SeisBench ({python}) failed: {tail}")
+        else:
+            _, sb_elapsed, sb_cpu, sb_n, versions = line[0].split(maxsplit=4)
+            theirs = station_days / (float(sb_elapsed) / 3600.0)
+            print(f"SeisBench EQTransformer.classify ({versions.replace(' ', ', ')}; batch {sb_batch}; RANDOM weights: "
+                  f"pretrained weights cannot be fetched here, and throughput does not depend on weight values): "
+                  f"{float(sb_elapsed):.1f} s wall, {float(sb_cpu):.1f} s CPU, {sb_n} picks -> {theirs:.1f} station-days/hour")
+            print(f"ratio ({args.model} / SeisBench): {ours / theirs:.2f}x")
     if not args.no_rss:
-        cmd = [sys.executable, __file__, "--rss-child", "--shared", str(shared), "--model", args.model,
-               "--overlap", str(args.overlap), "--batch-size", str(args.batch_size)]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", "--shared", str(shared),
+               "--model", args.model, "--overlap", str(args.overlap), "--batch-size", str(args.batch_size)]
         out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("RSS ")]
         if line:
-            _, mb, secs, npk = line[0].split()
-            print(f"one 24-hour station-day: peak RSS {mb} MB (whole process, incl. TensorFlow), {secs} s, {npk} picks")
+            _, mb, before_mb, secs, npk = line[0].split()
+            print(f"one 24-hour station-day ({args.model}): peak RSS {mb} MB (whole process); {before_mb} MB before "
+                  f"picking it (TensorFlow, compiled model(s), the day's input Stream), so the picking itself "
+                  f"adds {int(mb) - int(before_mb)} MB; {secs} s, {npk} picks")
         else:
             print("RSS child failed:", out.stderr.strip().splitlines()[-1:] or out.returncode)
 
