@@ -96,16 +96,17 @@ def test_chunk_length_validated():
 
 
 def test_plain_graph_with_unpadded_tail_equals_xla(eqt_conservative):
-    """The Picker's own models are plain graphs (no XLA) fed unpadded tail batches; same picks."""
+    """Plain graphs (no XLA, the default) are fed unpadded tail batches, XLA graphs a padded one;
+    both give the same picks."""
     from conftest import require_shared
     from obspy import read
 
     from seqt_plugins.eqt import load_eqt
 
     st = read(str(require_shared("data", "hengill", "mseed") / "*.mseed"))  # 20 stations, 5 min
-    plain = load_eqt("conservative", xla=False)
-    assert eqt_conservative.xla and not plain.xla
-    a = Picker(model=[eqt_conservative], batch_size=64).pick(st)  # 200 windows: a tail batch of 8
-    b = Picker(model=[plain], batch_size=64).pick(st)
+    xla = load_eqt("conservative", xla=True, cache=False)
+    assert xla.xla and not eqt_conservative.xla
+    a = Picker(model=[xla], batch_size=64).pick(st)  # 200 windows: a tail batch of 8
+    b = Picker(model=[eqt_conservative], batch_size=64).pick(st)
     assert len(a) > 100, len(a)
     _same(a, b)

@@ -39,8 +39,12 @@ def _recurrent(spec: GraphSpec):
     return keras2_hard_sigmoid if spec.recurrent_activation == "hard_sigmoid" else "sigmoid"
 
 
-def build_graph(spec: GraphSpec, mc_dropout: bool = False, extra_outputs=()) -> keras.Model:
+def build_graph(spec: GraphSpec, mc_dropout: bool = False, extra_outputs=(), conv_dtype=None) -> keras.Model:
     """Build the functional model: outputs (detector, picker_P, picker_S) + ``extra_outputs``.
+
+    ``conv_dtype``: a Keras dtype policy (e.g. "mixed_bfloat16") for the convolutions and
+    batch norms of the encoder, residual blocks and decoders, where nearly all the arithmetic
+    is; the recurrent, attention, normalisation and output layers stay float32.
 
     ``mc_dropout`` inserts the published graph's always-on spatial dropout (Monte-Carlo
     passes); without it the graph is the deterministic one the golden vectors use.
@@ -49,19 +53,19 @@ def build_graph(spec: GraphSpec, mc_dropout: bool = False, extra_outputs=()) -> 
     inp = keras.Input(shape=(WINDOW, 3), name="input", dtype="float32")
     x = inp
     for i, (f, k) in enumerate(zip(ENCODER_FILTERS, ENCODER_KERNELS), start=1):
-        x = layers.Conv1D(f, k, padding="same", activation="relu", name=f"conv1d_{i}")(x)
+        x = layers.Conv1D(f, k, padding="same", activation="relu", name=f"conv1d_{i}", dtype=conv_dtype)(x)
         x = layers.MaxPooling1D(2, strides=2, padding="same", name=f"max_pooling1d_{i}")(x)
 
     for b, k in enumerate(RESIDUAL_KERNELS, start=1):
         y = x
         for half in (0, 1):
             n = 2 * b - 1 + half
-            y = layers.BatchNormalization(epsilon=1e-3, name=f"batch_normalization_{n}")(y)
+            y = layers.BatchNormalization(epsilon=1e-3, name=f"batch_normalization_{n}", dtype=conv_dtype)(y)
             y = layers.Activation("relu", name=f"activation_{n}")(y)
             if mc_dropout:
                 y = MCSpatialDropout1D(spec.dropout_rate, name=f"spatial_dropout1d_{n}")(y)
-            y = layers.Conv1D(64, k, padding="same", name=f"conv1d_{6 + 2 * b + half}")(y)
-        x = layers.Add(name=f"add_{b}")([x, y])
+            y = layers.Conv1D(64, k, padding="same", name=f"conv1d_{6 + 2 * b + half}", dtype=conv_dtype)(y)
+        x = layers.Add(name=f"add_{b}", dtype=conv_dtype)([x, y])
 
     for j in range(1, spec.n_bilstm + 1):
         lstm = layers.LSTM(16, return_sequences=True, recurrent_activation=_recurrent(spec), name=f"lstm_{j}")
@@ -95,7 +99,7 @@ def build_graph(spec: GraphSpec, mc_dropout: bool = False, extra_outputs=()) -> 
             y = layers.UpSampling1D(2, name=f"up_sampling1d_{7 * bi + i + 1}")(y)
             if i == 3:
                 y = layers.Cropping1D((1, 1), name=f"cropping1d_{bi + 1}")(y)
-            y = layers.Conv1D(f, k, padding="same", activation="relu", name=name)(y)
+            y = layers.Conv1D(f, k, padding="same", activation="relu", name=name, dtype=conv_dtype)(y)
         heads.append(layers.Conv1D(1, 11, padding="same", activation="sigmoid", name=head)(y))
 
     model = keras.Model(inp, heads, name="eqtransformer")

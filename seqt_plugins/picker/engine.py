@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
 from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
+from ..options import option_values
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
 from .stack import STACKING, Stack, effective_blind
@@ -59,13 +60,7 @@ class Picker:
     """
 
     def __init__(self, model=None, options: Optional[PickerOptions] = None, **kwargs):
-        known = {f.name for f in fields(PickerOptions)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(f"unknown picker option(s): {', '.join(unknown)}")
-        base = options if options is not None else PickerOptions()
-        values = {f.name: getattr(base, f.name) for f in fields(PickerOptions)}
-        values.update(kwargs)
+        values = option_values(PickerOptions, options, kwargs, "picker")
         self._models = None
         if model is not None and not isinstance(model, str):
             self._models = list(model) if isinstance(model, (list, tuple)) else [model]
@@ -94,6 +89,8 @@ class Picker:
             raise ValueError(f"chunk_length must be 0 or at least one window ({WINDOW / FS:g} s)")
         if o.mc_passes < 0:
             raise ValueError("mc_passes must be ≥ 0")
+        if o.precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', not {o.precision!r}")
         if o.blinding < 0 or o.max_gap < 0 or o.min_separation < 0:
             raise ValueError("blinding, max_gap and min_separation must be ≥ 0")
         self.step = step_samples(o.overlap)
@@ -113,7 +110,7 @@ class Picker:
             names = list(PUBLISHED) if name == "both" else [name]
             # Plain compiled graphs, not XLA: on the 2-core CPUs this runs on, XLA took ~25 % more
             # CPU time per window and ~150 MB more memory (measured with benchmarks/throughput.py).
-            self._models = [load_eqt(n, xla=False) for n in names]
+            self._models = [load_eqt(n, precision=self.options.precision, xla=False) for n in names]
         return self._models
 
     # -- core ----------------------------------------------------------------------------------
