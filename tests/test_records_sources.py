@@ -242,3 +242,24 @@ def test_combined_backfills_then_switches(sds, seedlink, file_stream):
     # get_waveforms splits the same way
     assert rs.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1) == \
         file_stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
+
+
+def test_same_picks_from_file_sds_fdsnws_and_slink(file_stream, sds, fdsn, seedlink, eqt_conservative):
+    """The picker sees the same data, so it makes the same picks, whatever the record stream."""
+    from seqt_plugins.picker import Picker
+
+    ws, station = fdsn
+    sources = {
+        "file": file_stream,
+        "sds": open_record_stream(f"sdsarchive://{sds}"),
+        "fdsnws": open_record_stream(f"fdsnws://{ws.address}?station={station.address}&retries=0"),
+        "slink": open_record_stream(f"slink://{seedlink.address}?timeout=20&retries=0"),
+    }
+    picker = Picker(model=eqt_conservative)
+    results = {}
+    for name, rs in sources.items():
+        st = rs.get_waveforms("2C", "BIT06", "", "HH?", DAY0, DAY1)
+        results[name] = [(p.public_id, p.time, p.probability, p.time_uncertainty) for p in picker.pick(st)]
+    assert len(results["file"]) >= 4  # P and S of several of the listed events
+    for name, picks in results.items():
+        assert picks == results["file"], name
