@@ -32,12 +32,13 @@ setup(
             "portable-fdsnws-dataselect",
             "mseedindex",
             "ray",
-            "pyocto",
-            "pyrocko",
+            "pyocto>=0.2.2",
+            "pyrocko>=2025.1.21",
         ],
         "ray": ["ray"],
-        # PyOcto builds its 1-D travel-time tables through pyrocko.
-        "catalog": ["pyocto", "pyrocko"],
+        # PyOcto builds its 1-D travel-time tables through pyrocko. Older releases of either
+        # declare no numpy bound but are built against numpy 1, and fail to import under 2.
+        "catalog": ["pyocto>=0.2.2", "pyrocko>=2025.1.21"],
     },
     entry_points={
         "console_scripts": [

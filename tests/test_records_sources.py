@@ -61,14 +61,19 @@ def seedlink(file_stream):
         yield server
 
 
-def test_same_stream_from_file_sds_fdsnws_and_slink(file_stream, sds, fdsn, seedlink):
+@pytest.fixture(scope="module")
+def sources(file_stream, sds, fdsn, seedlink):
+    """The same hengill data behind the four record-stream kinds."""
     ws, station = fdsn
-    sources = {
+    return {
         "file": file_stream,
         "sds": open_record_stream(f"sdsarchive://{sds}"),
         "fdsnws": open_record_stream(f"fdsnws://{ws.address}?station={station.address}&retries=0"),
         "slink": open_record_stream(f"slink://{seedlink.address}?timeout=20&retries=0"),
     }
+
+
+def test_same_stream_from_file_sds_fdsnws_and_slink(file_stream, sources):
     for req in REQUESTS:
         ref = file_stream.get_waveforms(*req, DAY0, DAY1)
         assert len(ref) == (3 if req[3].endswith("?") else 1)
@@ -244,17 +249,10 @@ def test_combined_backfills_then_switches(sds, seedlink, file_stream):
         file_stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
 
 
-def test_same_picks_from_file_sds_fdsnws_and_slink(file_stream, sds, fdsn, seedlink, eqt_conservative):
+def test_same_picks_from_file_sds_fdsnws_and_slink(sources, eqt_conservative):
     """The picker sees the same data, so it makes the same picks, whatever the record stream."""
     from seqt_plugins.picker import Picker
 
-    ws, station = fdsn
-    sources = {
-        "file": file_stream,
-        "sds": open_record_stream(f"sdsarchive://{sds}"),
-        "fdsnws": open_record_stream(f"fdsnws://{ws.address}?station={station.address}&retries=0"),
-        "slink": open_record_stream(f"slink://{seedlink.address}?timeout=20&retries=0"),
-    }
     picker = Picker(model=eqt_conservative)
     results = {}
     for name, rs in sources.items():

@@ -37,10 +37,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple
 from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration, module_schema
 from seqt_plugins.config.modules import all_schemas
 
-EXIT_OK = 0
-EXIT_RUN = 1
-EXIT_VALIDATE = 2
-EXIT_USAGE = 255
+from seqt_plugins.modules.cli import EXIT_OK, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
 
 LOG_FORMAT = "%(asctime)s [%(sclevel)s/%(component)s] %(message)s"
 LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"

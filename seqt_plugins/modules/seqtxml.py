@@ -17,16 +17,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 255
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, SeisComP exit code for a bad command line
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+from seqt_plugins.modules.cli import EXIT_OK, EXIT_USAGE
+from seqt_plugins.modules.cli import EXIT_RUN as EXIT_FAILED
+from seqt_plugins.modules.cli import ToolArgumentParser as _Parser
 
 
 def _format_arg(value: str):

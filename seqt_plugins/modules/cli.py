@@ -1,0 +1,23 @@
+"""Exit codes and the argument parser of the standalone tools (seqt-xml, seqt-train).
+
+The codes are SeisComP's: 0 ok, 1 the run failed, 2 invalid parameters, 255 a bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK = 0
+EXIT_RUN = 1
+EXIT_VALIDATE = 2
+EXIT_USAGE = 255
+
+
+class ToolArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line and exits 255, not 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
