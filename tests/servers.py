@@ -87,7 +87,12 @@ def wait_http(url: str, proc: Optional[subprocess.Popen] = None, attempts: int =
 
 # -- real fdsnws-dataselect ------------------------------------------------------------------
 class PortableDataselect:
-    """``portable-fdsnws-dataselect`` over an ``mseedindex`` SQLite index, on 127.0.0.1."""
+    """``portable-fdsnws-dataselect`` over an ``mseedindex`` SQLite index, on 127.0.0.1.
+
+    The index is stock ``mseedindex -sqlite`` output (table ``tsindex``, absolute paths,
+    ``timeindex`` with the trailing ``latest=>0|1`` time-order flag). portable-fdsnws-dataselect
+    2.0.2 misreads that flag as a byte offset, so windows ending inside a row's last sub-index
+    interval ship at most one record: a server bug, deliberately not patched around here."""
 
     def __init__(self, sds_root: Path, workdir: Path):
         self.sds_root = Path(sds_root)
@@ -334,6 +339,8 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
             fault = owner.faults.pop(0) if owner.faults else owner.default
         if fault in ("400", "413", "500", "503"):
             return _send(self, int(fault), f"Error {fault}: injected by the test\n".encode())
+        if fault == "empty200":  # what portable-fdsnws-dataselect 2.0.2 sends for some windows
+            return _send(self, 200, b"", "application/vnd.fdsn.mseed")
         if fault == "slow":
             time.sleep(owner.slow_s)
         if fault == "drop":  # accept, then close without any reply
@@ -369,7 +376,8 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
 
 class FaultyDataselect(_LoopbackHTTP):
     """fdsnws-dataselect over an SDS archive; ``faults`` is a queue of behaviours for the next
-    requests ("400", "413", "500", "503", "slow", "drop", "corrupt", "truncate", "ok"); then ``default`` applies.
+    requests ("400", "413", "500", "503", "slow", "drop", "corrupt", "truncate", "empty200" (HTTP
+    200 with no body), "ok"); then ``default`` applies.
     Stations in ``nodata_stations`` ("NET.STA") answer 204."""
 
     handler_class = _FaultyHandler

@@ -85,6 +85,15 @@ def test_no_data_is_empty_stream(server, reference):
     assert len(server.requests) == 2  # 204 is an answer, not a failure
 
 
+def test_empty_200_is_reported_not_empty_stream(server):
+    """HTTP 200 without a body is not "no data" (that is 204): report it, do not retry it."""
+    server.default = "empty200"
+    with pytest.raises(RecordStreamError, match="HTTP 200 with an empty body") as err:
+        _open(server).get_waveforms(*REQ)
+    assert f"fdsnws://{server.address}" in str(err.value) and "\n" not in str(err.value)
+    assert len(server.requests) == 1
+
+
 def test_slow_server_times_out(server, reference):
     server.slow_s = 3.0
     server.faults = ["slow"]

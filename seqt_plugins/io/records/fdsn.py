@@ -9,7 +9,24 @@ portable-fdsnws-dataselect serves dataselect only), and ``dataselect=`` alike.
 
 Retried: connection failures, timeouts, HTTP 429/500/502/503/504, transfers cut short and
 responses that are not valid miniSEED. Not retried: 400, 401, 403, 404, 413 (the same request
-would fail the same way). 204 is "no data": an empty Stream, not an error.
+would fail the same way). 204 is "no data": an empty Stream, not an error. HTTP 200 with an
+empty body is neither data nor "no data" (FDSN answers no data with 204/404): it is reported
+as a RecordStreamError, not retried (the server answers the same request the same way).
+
+Known server bug, portable-fdsnws-dataselect 2.0.2 over an index made by ``mseedindex``
+(3.0.8): ``mseedindex`` ends every row's ``timeindex`` with ``latest=>N``, where N is a flag
+(1 when the row's records are in time order, else 0), not a byte offset. The server reads that
+entry as "byte offset N at the row's end time", so for a request that ends *after the last
+sub-index time* of a row (``mseedindex -si``, 3600 s by default: the last hour of a day file,
+or all of a short file) and *before the row's end*, the byte range it reads ends at offset 1:
+it ships at most the one record at the start offset, trimmed to the window. Symptoms:
+``2C BIT06 -- HHZ 2018-12-30T02:58:30 2018-12-30T03:03:30`` over a 03:00-03:05 file returns
+the first 512-byte record (412 samples); a window inside that file returns HTTP 200 with an
+empty body (reported, see above). The client cannot tell the one-record case from a real gap
+at the window's end (nothing in fdsnws-station says where data stop), so it is *not* detected:
+against such a server request windows that end at or after the end of the index row (e.g. a
+whole UTC day over an SDS archive), or fix the server. The request lines are correct FDSN
+(``NET STA LOC CHA START END``, ISO times); the index is stock ``mseedindex -sqlite`` output.
 """
 
 from __future__ import annotations
@@ -29,6 +46,10 @@ log = logging.getLogger("seqt_plugins.records.fdsnws")
 
 class _Retryable(Exception):
     pass
+
+
+class _EmptyOK(Exception):
+    """HTTP 200 with no body: a protocol violation (no data is 204/404), not retried."""
 
 
 def _service_url(value: str, scheme: str, service: str) -> str:
@@ -109,6 +130,12 @@ class FDSNRecordStream(RecordStream):
                     last = text
             except (http.client.HTTPException, ConnectionError, OSError) as exc:
                 last = f"transfer interrupted ({type(exc).__name__}: {one_line(exc)})"
+            except _EmptyOK as exc:
+                raise RecordStreamError(
+                    f"{self.url}: {what}: HTTP 200 with an empty body (no data would be 204): "
+                    "the server shipped nothing for data it indexed (portable-fdsnws-dataselect "
+                    "2.0.2 does this for windows ending inside its data; see the fdsnws "
+                    "record-stream documentation)") from exc
             except _Retryable as exc:
                 last = str(exc)
             if attempt < attempts:
@@ -126,6 +153,8 @@ class FDSNRecordStream(RecordStream):
             buf = io.BytesIO()
             self.client.get_waveforms_bulk(bulk, filename=buf)
             data = buf.getvalue()
+            if not data:
+                raise _EmptyOK()
             try:
                 st = parse_mseed(data, f"response of {self.service_mappings['dataselect']}")
             except RecordStreamError as exc:
