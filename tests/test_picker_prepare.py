@@ -164,3 +164,42 @@ def test_station_without_z_skipped_with_warning(caplog):
     stations = prepare_stream(st)
     assert [s.station for s in stations] == ["OK"]
     assert "NOZ" in caplog.text and "no vertical" in caplog.text
+
+
+@pytest.mark.parametrize("sr", [100.0, 200.0, 40.0])
+def test_cuts_sharing_an_edge_prepare_identically_away_from_the_other_edge(sr):
+    """A 10 min and a 20 min cut sharing the start edge: the prepared samples are bit-identical
+    except within EDGE_SETTLING s (taper + filter settling) of the 10 min cut's end, and the
+    same holds for cuts sharing the end edge (offset near the start, taper of fixed length)."""
+    from seqt_plugins.picker.prepare import EDGE_SETTLING, TAPER
+
+    start = T0 + 0.0025  # off the 10 ms grid: the resampled grid is anchored absolutely
+    n = int(1200 * sr)
+    rng = np.random.default_rng(7)
+    st = Stream()
+    for c in "ZNE":  # a large offset, a random walk and noise
+        x = 5e4 + 3 * np.cumsum(rng.standard_normal(n)) + 200 * rng.standard_normal(n)
+        st += Trace(x, header={"network": "XX", "station": "ABC", "location": "", "channel": "HH" + c,
+                               "sampling_rate": sr, "starttime": start})
+    [whole] = prepare_stream(st)
+    [head] = prepare_stream(st.slice(start, start + 600))
+    [tail] = prepare_stream(st.slice(start + 600, None))
+    w = whole.segments[0]
+    settle = int(EDGE_SETTLING * FS)
+
+    h = head.segments[0]
+    assert h.start == w.start
+    d = np.abs(w.data[: h.npts] - h.data).max(axis=1)
+    assert not d[: h.npts - settle].any()  # bit-identical, true start edge included
+    assert d[-settle:].any()  # (the cut edge itself is tapered in the cut only)
+
+    t = tail.segments[0]
+    off = int(round((t.start - w.start) * FS))
+    assert (t.start - w.start) * FS == pytest.approx(off, abs=1e-6)
+    assert off + t.npts == w.npts
+    d = np.abs(w.data[off:] - t.data).max(axis=1)
+    assert not d[settle:].any()  # bit-identical, true end edge included
+    # the true edges are tapered over TAPER s, whatever the cut's length
+    taper = int(TAPER * FS)
+    assert not h.data[0].any() and not t.data[-1].any()
+    assert np.abs(h.data[taper : taper + 100]).max() > 0

@@ -37,13 +37,10 @@ def offline(hengill_stream, picker):
     return picks
 
 
-def match_offline(picks, offline, lookahead):
+def match_offline(picks, offline):
     """Each pick equals one offline pick: same stream and phase, time within one sample (10 ms),
-    and the same ID wherever the pick is more than ``lookahead`` s from the data's ends.
-
-    (Within that distance of the ends, the real-time buffer and the offline stream share an
-    edge but differ in length, and the picker's taper, 0.1 % of the length, differs with it:
-    a pick can move by one sample there, and its time-derived ID with it.)
+    and the same ID, up to the data's ends (the real-time buffer and the offline stream share
+    an edge but differ in length; preparation does not depend on the length near an edge).
     """
     unmatched = list(offline)
     for p in picks:
@@ -52,8 +49,7 @@ def match_offline(picks, offline, lookahead):
         assert len(cands) == 1, f"{p.public_id}: {len(cands)} offline picks match"
         o = cands[0]
         unmatched.remove(o)
-        if T0 + lookahead <= p.time < T1 - lookahead:
-            assert p.public_id == o.public_id
+        assert p.public_id == o.public_id
     assert not unmatched, f"offline picks never emitted: {[o.public_id for o in unmatched]}"
 
 
@@ -71,7 +67,7 @@ def test_realtime_equals_offline_each_pick_once(hengill_stream, picker, offline,
     ids = [p.public_id for p in picks]
     assert len(ids) == len(set(ids)), "a pick was emitted twice"
     assert [p.public_id for p, _ in emitted] == ids  # the callback saw each pick once too
-    match_offline(picks, offline, lookahead=75.0)
+    match_offline(picks, offline)
     # picks came out while the stream was running, not only at the end
     latency_lines = [r.getMessage() for r in caplog.records if "latency" in r.getMessage()]
     assert len([m for m in latency_lines if m.startswith("pick ")]) == len(picks)
@@ -98,5 +94,4 @@ def test_ring_buffer_emits_before_the_end_and_stays_bounded(hengill_stream, pick
     assert early, "no pick was emitted before the end of the stream"
     assert widest <= rt.buffer_seconds + rt.step + 30  # whole packets of a few s each
     assert all(lat >= rt.lookahead for lat in rt.latencies[: len(early)])
-    match_offline(early + rest, [p for p in offline if p.waveform_id.station == "GAN02"],
-                  lookahead=rt.lookahead)
+    match_offline(early + rest, [p for p in offline if p.waveform_id.station == "GAN02"])

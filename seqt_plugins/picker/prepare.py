@@ -13,7 +13,9 @@ Steps, per station (network, station, location):
    Kaiser-windowed FIR, linear phase); the output samples are anchored to the absolute time
    grid so that any cut of the same data (hourly shards) gives the same samples;
 5. EqT's preprocessing (spec §2): demean, Butterworth bandpass 1–45 Hz (2 corners, zero
-   phase), cosine taper (0.1 %, at most 2 s);
+   phase), cosine taper; the offset removed and the taper depend only on samples near each
+   edge (see ``_preprocess``), so cuts of the same data that share an edge are prepared
+   identically except within ``EDGE_SETTLING`` seconds of an edge they do not share;
 6. the vertical's pieces define the segments; horizontals fill in where they have data, and
    are zero elsewhere (a missing horizontal is zero-filled with a warning, as EqT tolerates);
    segments shorter than one window (60 s) are skipped and logged.
@@ -37,6 +39,20 @@ FS = 100.0  # EqT's sampling rate
 NS_PER_SAMPLE = 10_000_000  # 10 ms
 WINDOW = 6000  # samples per EqT window
 FREQMIN, FREQMAX = 1.0, 45.0
+# Cosine taper at each edge of a piece: a fixed 2 s (the spec's "0.1 %, at most 2 s" cap, i.e.
+# what every piece of 2000 s or more always had), not a fraction of the piece's length, so a
+# shard, chunk or real-time buffer tapers a true data edge exactly as the whole run does.
+TAPER = 2.0  # s
+# Offset removal ("demean") uses the mean of the first OFFSET_SPAN seconds, not of the whole
+# piece: the bandpass removes any constant except for its step response at the start edge, and
+# a whole-piece mean would make that response (and every sample after it, by rounding) depend
+# on where the piece ends.
+OFFSET_SPAN = 2.0  # s
+# Beyond this distance from an edge the prepared samples no longer depend on that edge: the
+# taper (2 s) plus the settling of the zero-phase 1 Hz high-pass (its slowest poles decay as
+# exp(-4.4 t): 1e-16 after 8.3 s) plus the resampling FIR (< 0.2 s). The picker's ``margin``
+# (150 s) covers it with room to spare; tests/test_picker_prepare.py measures it.
+EDGE_SETTLING = 12.0  # s
 
 # Column order of EqT's input.
 E, N, Z = 0, 1, 2
@@ -200,19 +216,27 @@ def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple
     r = (-g0) % down
     if len(x) - r < 2:
         return start, x[:0]
-    y = resample_poly(x[r:], up, down, padtype="line")
+    # "edge" (the end samples extended) depends only on the samples near each end; "line"
+    # would subtract a line through both end samples, i.e. depend on where the piece ends.
+    y = resample_poly(x[r:], up, down, padtype="edge")
     return start + r / sr, y
 
 
 def _preprocess(x: np.ndarray) -> np.ndarray:
-    """Spec §2 at 100 Hz: demean, bandpass 1–45 Hz (2 corners, zero phase), taper 0.1 % ≤ 2 s."""
+    """Spec §2 at 100 Hz: remove the offset, bandpass 1–45 Hz (2 corners, zero phase), taper.
+
+    Every step depends only on the data near each edge, never on the piece's length: the
+    offset is the mean of the first ``OFFSET_SPAN`` s (the high-pass removes any constant; only
+    the forward pass's start transient sees which one), and the cosine taper is ``TAPER`` s
+    long at both ends (half the piece at most).
+    """
     from obspy.signal.filter import bandpass
 
-    x = x - x.mean()
-    x = bandpass(x, FREQMIN, FREQMAX, df=FS, corners=2, zerophase=True)
     n = len(x)
-    # obspy's taper: max_percentage 0.001 per side, at most 2 s (hann-shaped cosine taper)
-    wlen = min(int(n * 0.001), int(2.0 * FS))
+    x = x - x[: max(1, int(round(OFFSET_SPAN * FS)))].mean()
+    x = bandpass(x, FREQMIN, FREQMAX, df=FS, corners=2, zerophase=True)
+    # hann-shaped cosine taper, as obspy's Trace.taper("cosine"/"hann"), of fixed length
+    wlen = min(int(round(TAPER * FS)), n // 2)
     if wlen > 0:
         ramp = 0.5 * (1 - np.cos(np.pi * np.arange(wlen) / wlen))
         x[:wlen] *= ramp
