@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from seqt_plugins.repicker.plot import safe_name
+
 
 def _kind(trace) -> str:
     """'D', 'P' or 'S' for a probability trace (channel 'EQT_D', 'D', 'Detection', 'P', ...)."""
@@ -126,7 +128,7 @@ def plot_detections(stream, annotations, picks: Sequence, directory, threshold: 
         axes[0].set_title(f"{sensor}  detection {start.strftime('%Y-%m-%d %H:%M:%S')} – "
                           f"{end.strftime('%H:%M:%S')}  ({len(inside)} picks)")
         fig.tight_layout()
-        path = directory / f"{sensor}_{start.strftime('%Y%m%dT%H%M%S')}.png"
+        path = directory / f"{safe_name(sensor)}_{start.strftime('%Y%m%dT%H%M%S')}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
         paths.append(path)

@@ -35,8 +35,9 @@ def _phase(name: Optional[str]) -> Optional[str]:
 
 
 def safe_name(text: str) -> str:
-    """A file name from an ID: runs of characters other than letters, digits, '.', '-' → '_'."""
-    return re.sub(r"[^A-Za-z0-9.\-]+", "_", text).strip("_") or "origin"
+    """A file name from an ID: runs of characters other than letters, digits, '.', '-' → '_';
+    no leading dot (an empty network code must not make a hidden file)."""
+    return re.sub(r"[^A-Za-z0-9.\-]+", "_", text).lstrip(".").strip("_") or "origin"
 
 
 def _distance_km(origin, coords: Optional[Tuple[float, float, float]]) -> Optional[float]:
