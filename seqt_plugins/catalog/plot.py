@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..picks.model import EventParameters
-from ..repicker.plot import plot_record_section, safe_name
+from ..repicker.plot import plot_record_section, safe_name, save_figure
 
 Coordinates = Dict[str, Tuple[float, float, float]]
 
@@ -54,10 +54,7 @@ def plot_map(ep: EventParameters, coordinates: Coordinates, path, title: Optiona
         ax.set_title(title or f"{len(preferred)} event(s), {len(coordinates)} station(s)")
         ax.legend(loc="best", fontsize=8)
         ax.grid(color="0.9")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
+        path = save_figure(fig, path)
     finally:
         plt.close(fig)
     return path

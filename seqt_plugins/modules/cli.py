@@ -21,3 +21,10 @@ class ToolArgumentParser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+    def parse(self, argv):
+        """(namespace, None), or (None, exit code) after -h (0) or a bad command line (255)."""
+        try:
+            return self.parse_args(argv), None
+        except SystemExit as exc:
+            return None, int(exc.code or 0)

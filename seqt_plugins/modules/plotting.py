@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from seqt_plugins.repicker.plot import safe_name
+from seqt_plugins.repicker.plot import safe_name, save_figure
 
 
 def _kind(trace) -> str:
@@ -127,9 +127,7 @@ def plot_detections(stream, annotations, picks: Sequence, directory, threshold: 
         ax.set_xlabel(f"seconds after {t0.isoformat()}")
         axes[0].set_title(f"{sensor}  detection {start.strftime('%Y-%m-%d %H:%M:%S')} – "
                           f"{end.strftime('%H:%M:%S')}  ({len(inside)} picks)")
-        fig.tight_layout()
-        path = directory / f"{safe_name(sensor)}_{start.strftime('%Y%m%dT%H%M%S')}.png"
-        fig.savefig(path, dpi=90)
+        path = save_figure(fig, directory / f"{safe_name(sensor)}_{start.strftime('%Y%m%dT%H%M%S')}.png", dpi=90)
         plt.close(fig)
         paths.append(path)
     return paths

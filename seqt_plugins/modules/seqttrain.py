@@ -38,7 +38,7 @@ def _positive(kind):
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     p = _Parser(prog="seqt-train", description="Train an S-EqT Siamese head on STEAD-format HDF5 + CSV.")
     p.add_argument("--hdf5", required=True, help="STEAD-format HDF5 (data/<trace_name>, (6000, 3) E,N,Z + pick attributes)")
     p.add_argument("--csv", required=True, help="STEAD-format CSV (trace_name, source_id, [trace_category, receiver_code, network_code])")
@@ -58,11 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # -h → 0, errors → 255
-        return int(exc.code or 0)
+    args, code = build_parser().parse(argv)
+    if args is None:
+        return code
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from seqt_plugins.repicker.training import TrainConfig, train
 

@@ -31,7 +31,7 @@ def _format_arg(value: str):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog="seqt-xml", description="Convert and validate SCML / QuakeML pick files.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     conv = sub.add_parser("convert", help="convert between SCML and QuakeML")
@@ -91,10 +91,9 @@ def _validate(args) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # -h → 0, errors → 255
-        return int(exc.code or 0)
+    args, code = parser.parse(argv)
+    if args is None:
+        return code
     if args.command is None:
         parser.print_usage(sys.stderr)
         sys.stderr.write("seqt-xml: error: a command is required (convert, validate)\n")

@@ -34,6 +34,18 @@ def _phase(name: Optional[str]) -> Optional[str]:
     return c if c in ("P", "S") else None
 
 
+def save_figure(fig, path, dpi: int = 100) -> Path:
+    """Lay out and write a figure as PNG atomically (a crash never leaves half an image)."""
+    from seqt_plugins.io.atomic import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    with atomic_write(path) as handle:
+        fig.savefig(handle, format="png", dpi=dpi)
+    return path
+
+
 def safe_name(text: str) -> str:
     """A file name from an ID: runs of characters other than letters, digits, '.', '-' → '_';
     no leading dot (an empty network code must not make a hidden file)."""
@@ -151,10 +163,7 @@ def plot_record_section(path, stream, origin, picks: Dict[str, object],
                    for k in ("pick", "repick") for ph in ("P", "S")]
         ax.legend(handles=handles, loc="upper right", fontsize=7, ncol=2)
         ax.grid(axis="x", color="0.9")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
+        path = save_figure(fig, path)
     finally:
         plt.close(fig)
     return path
