@@ -180,15 +180,21 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             super().handle_error(request, client_address)  # a client that gave up is expected
 
 
+def serve_in_thread(owner, server_class, handler_class):
+    """Start ``server_class`` on a free loopback port in a daemon thread; sets owner.port/.thread."""
+    server = server_class(("127.0.0.1", 0), handler_class)
+    server.owner = owner
+    owner.port = server.server_address[1]
+    owner.thread = threading.Thread(target=server.serve_forever, daemon=True)
+    owner.thread.start()
+    return server
+
+
 class _LoopbackHTTP:
     handler_class: type = http.server.BaseHTTPRequestHandler
 
     def start(self):
-        self.httpd = _Server(("127.0.0.1", 0), self.handler_class)
-        self.httpd.owner = self
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = serve_in_thread(self, _Server, self.handler_class)
         return self
 
     @property
@@ -601,11 +607,7 @@ class SeedLinkServer:
             self.cond.notify_all()
 
     def start(self):
-        self.tcp = _TCPServer(("127.0.0.1", 0), _SeedLinkHandler)
-        self.tcp.owner = self
-        self.port = self.tcp.server_address[1]
-        self.thread = threading.Thread(target=self.tcp.serve_forever, daemon=True)
-        self.thread.start()
+        self.tcp = serve_in_thread(self, _TCPServer, _SeedLinkHandler)
         return self
 
     @property

@@ -10,18 +10,10 @@ import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
 from seqt_plugins.picker import Picker
-from test_picker_shards import HOUR, TILE, _tiled
+from test_picker_shards import HOUR, TILE, _tiled, assert_same_picks
 
 
-def _same(whole, chunked):
-    assert len(chunked) == len(whole)
-    for w, c in zip(whole, chunked):
-        assert (w.waveform_id.nslc, w.phase_hint) == (c.waveform_id.nslc, c.phase_hint)
-        # identical preparation away from the cuts (fixed taper, edge-local offset): the same
-        # pick, measured equal to the last digit
-        assert w.public_id == c.public_id and w.time == c.time
-        assert abs(w.probability - c.probability) <= 1e-6
-        assert abs((w.time_uncertainty or 0) - (c.time_uncertainty or 0)) <= 1e-6
+_same = assert_same_picks
 
 
 def test_chunked_equals_whole(eqt_conservative):

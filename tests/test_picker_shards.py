@@ -32,6 +32,18 @@ def _tiled(hours=2.5):
     return out, t0, first_hour
 
 
+
+def assert_same_picks(whole, pieces):
+    """Picks of a cut-up run equal those of the whole run (also used by the chunking tests)."""
+    assert len(pieces) == len(whole)
+    for w, c in zip(whole, pieces):
+        assert (w.waveform_id.nslc, w.phase_hint) == (c.waveform_id.nslc, c.phase_hint)
+        # identical preparation away from the cuts (fixed taper, edge-local offset): the same
+        # pick, measured equal to the last digit
+        assert w.public_id == c.public_id and w.time == c.time
+        assert abs(w.probability - c.probability) <= 1e-6
+        assert abs((w.time_uncertainty or 0) - (c.time_uncertainty or 0)) <= 1e-6
+
 def test_hourly_shards_equal_whole_run(eqt_conservative):
     st, t0, first_hour = _tiled()
     picker = Picker(model=eqt_conservative)
@@ -47,14 +59,7 @@ def test_hourly_shards_equal_whole_run(eqt_conservative):
         sharded += picker.pick(piece, starttime=a, endtime=b)
     sharded.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint))
 
-    assert len(sharded) == len(whole)
-    for w, s in zip(whole, sharded):
-        assert (w.waveform_id.nslc, w.phase_hint) == (s.waveform_id.nslc, s.phase_hint)
-        # identical preparation away from the cuts (fixed taper, edge-local offset): the same
-        # pick, measured equal to the last digit
-        assert w.public_id == s.public_id and w.time == s.time
-        assert abs(w.probability - s.probability) <= 1e-6
-        assert abs((w.time_uncertainty or 0) - (s.time_uncertainty or 0)) <= 1e-6
+    assert_same_picks(whole, sharded)
     # picks near the shard edges exist and survived
     near_edges = [p for p in whole if min(abs(p.time - first_hour), abs(p.time - first_hour - HOUR)) < 15]
     assert near_edges
