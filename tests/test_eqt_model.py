@@ -79,3 +79,27 @@ def test_normalisation_keeps_dead_channels_zero():
     np.testing.assert_allclose(y[0].std(axis=0), 1, rtol=1e-4)
     np.testing.assert_allclose(y[0].mean(axis=0), 0, atol=1e-4)
     assert np.all(y[1, :, 0] == 0)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 5, 7, 9, 11])
+@pytest.mark.parametrize("length", [47, 94])
+def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length):
+    """The folded layer computes UpSampling1D(2) + Conv1D('same') exactly (summation order aside)."""
+    import keras
+
+    from seqt_plugins.eqt.layers import UpsampledConv1D
+
+    rng = np.random.default_rng(kernel_size)
+    x = rng.standard_normal((3, length, 6)).astype(np.float32)
+    folded = UpsampledConv1D(4, kernel_size, activation="relu")
+    literal = keras.layers.Conv1D(4, kernel_size, padding="same", activation="relu")
+    folded.build(x.shape)
+    literal.build((3, 2 * length, 6))
+    kernel = rng.standard_normal((kernel_size, 6, 4)).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    folded.set_weights([kernel, bias])
+    literal.set_weights([kernel, bias])
+    want = np.asarray(literal(keras.layers.UpSampling1D(2)(x)))
+    got = np.asarray(folded(x))
+    assert got.shape == want.shape == (3, 2 * length, 4)
+    assert np.abs(got - want).max() < 1e-5

@@ -61,3 +61,23 @@ def test_bfloat16_mode_stays_close_to_float32(golden, eqt_conservative):
     for r, o in zip(ref[1:], out[1:]):  # P and S peaks of the real events (windows 0, 1, 4)
         for w in (0, 1, 4):
             assert abs(int(r[w].argmax()) - int(o[w].argmax())) <= 5
+
+
+@pytest.mark.parametrize("name", ["original", "conservative"])
+def test_folded_decoders_equal_the_published_layer_sequence(request, golden, name):
+    """The decoders' folded upsample-then-conv (the default) against the literal layers, taps included."""
+    from seqt_plugins.eqt.graph import build_graph
+    from seqt_plugins.eqt.weights import assign_weights
+
+    model = request.getfixturevalue(f"eqt_{name}")
+    taps = model.spec.decoder_conv_names("P") + model.spec.decoder_conv_names("S")
+    literal = build_graph(model.spec, extra_outputs=taps, fold_upsampling=False)
+    assign_weights(literal, model.weights_path)
+    assert any(layer.name.startswith("up_sampling1d") for layer in literal.layers)
+    want = [np.asarray(t) for t in literal(golden["inputs"], training=False)]
+    (det, p, s), maps = model.taps(taps, golden["inputs"])
+    got = [det, p, s] + [maps[n] for n in taps]
+    for g, w, label in zip(got, want, ["detector", "picker_P", "picker_S"] + taps):
+        w = w[..., 0] if g.ndim == 2 else w
+        assert g.shape == w.shape, label
+        assert np.abs(g - w).max() <= TOLERANCE * max(1.0, float(np.abs(w).max())), label

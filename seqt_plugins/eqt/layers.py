@@ -115,3 +115,70 @@ class MCSpatialDropout1D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
+
+
+def polyphase_selection(kernel_size: int):
+    """Selection matrices (2, D, k) folding a 'same' conv over a 2× nearest-upsampled input.
+
+    Output sample 2j + r of ``conv(upsample(x), W)`` reads ``x[j + d]`` with the summed taps
+    ``K_r[d] = Σ_t [⌊(r + t - p)/2⌋ = d] W[t]`` (p = (k - 1)/2); for odd k the offsets d are
+    symmetric, -D//2 … D//2, so both phases are one 'same' conv of kernel size D on x.
+    """
+    import numpy as np
+
+    if kernel_size % 2 != 1:
+        raise ValueError("polyphase folding needs an odd kernel size")
+    p = (kernel_size - 1) // 2
+    d_min, d_max = -((p + 1) // 2), (p + 1) // 2
+    size = d_max - d_min + 1
+    select = np.zeros((2, size, kernel_size), dtype="float32")
+    for r in (0, 1):
+        for t in range(kernel_size):
+            select[r, (r + t - p) // 2 - d_min, t] = 1.0
+    return select
+
+
+@keras.saving.register_keras_serializable(package="seqt_plugins")
+class UpsampledConv1D(keras.layers.Layer):
+    """``UpSampling1D(2)`` then ``Conv1D(filters, k, 'same')``, computed without upsampling.
+
+    Both phases of the output (even and odd samples) are a conv of the *un*-upsampled input
+    with folded kernels (``polyphase_selection``), run as one conv with 2·filters outputs and
+    a reshape. The decoders spend most of EqT's arithmetic here, and the folded conv needs
+    ~1.6× fewer multiply-adds for the same result (only the summation order differs). The
+    weights are the published Conv1D's kernel (k, C_in, filters) and bias, in that order.
+    """
+
+    def __init__(self, filters: int, kernel_size: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.activation = keras.activations.get(activation)
+        self._select = polyphase_selection(self.kernel_size)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.kernel = self.add_weight(shape=(self.kernel_size, channels, self.filters), name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), name="bias", initializer="zeros")
+
+    def call(self, x):
+        select = ops.cast(ops.convert_to_tensor(self._select), self.kernel.dtype)
+        folded = ops.einsum("rdt,tio->dior", select, self.kernel)  # (D, C_in, filters, 2)
+        folded = ops.reshape(ops.transpose(folded, (0, 1, 3, 2)), (folded.shape[0], folded.shape[1], 2 * self.filters))
+        y = ops.conv(x, folded, strides=1, padding="same")  # (B, L, 2·filters): phase-major
+        bias = ops.concatenate([self.bias, self.bias])
+        y = self.activation(y + bias)
+        shape = ops.shape(x)
+        return ops.reshape(y, (shape[0], 2 * shape[1], self.filters))
+
+    def compute_output_shape(self, input_shape):
+        length = None if input_shape[1] is None else 2 * input_shape[1]
+        return (input_shape[0], length, self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "activation": keras.activations.serialize(self.activation),
+        }
