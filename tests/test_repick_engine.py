@@ -5,9 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from seqt_plugins.repicker.correlation import (correlate_batch, correlate_pair, cut_bounds, edge_width,
-                                                enhance_search, enhance_template)
-from seqt_plugins.repicker.scoring import probability_from_z, to_arrival_trace, zscore
+from seqt_plugins.repicker.correlation import (correlate_batch, correlate_mean_cf, correlate_pair, cut_bounds,
+                                                edge_width, enhance_search, enhance_search_cf, enhance_template,
+                                                fft_length)
+from seqt_plugins.repicker.scoring import (Template, arrival_matrix, prepare_template, probability_from_z, score_batched,
+                                           score_pair, to_arrival_trace, zscore)
 
 
 def test_cut_bounds_and_edges():
@@ -82,6 +84,44 @@ def test_correlation_formula_and_batch():
             ref = correlate_pair(T, S[b])
             np.testing.assert_allclose(full[a, b], ref, atol=1e-10)
             np.testing.assert_allclose(mean[a, b], ref.mean(axis=1), atol=1e-10)
+
+
+def test_fast_paths_match_the_reference_formulas():
+    """Channels-first enhancement, padded batch correlation and the sparse resampling == the reference."""
+    rng = np.random.default_rng(5)
+    S = rng.normal(size=(3, 376, 4)).astype(np.float32)
+    cf = enhance_search_cf(np.ascontiguousarray(S.transpose(0, 2, 1), dtype=np.float64))
+    np.testing.assert_allclose(cf.transpose(0, 2, 1), enhance_search(S), atol=1e-13)
+    # the spec's step order (y = x − max x, clamp, negate, demean, /max|y|) for one channel
+    y = S[0, :, 0].astype(np.float64) - S[0, :, 0].max()
+    h = edge_width(376)
+    y[:h], y[376 - h:] = y[h], y[376 - h]
+    y = -y
+    y -= y.mean()
+    np.testing.assert_allclose(cf[0, 0], y / np.abs(y).max(), atol=1e-13)
+    Ts = [rng.normal(size=(n, 4)) for n in (1, 2, 30, 376)]
+    cuts = [np.ascontiguousarray(T.T) for T in Ts]
+    padded = np.zeros((3, 4, fft_length(376, cuts)))
+    padded[..., :376] = cf
+    for out in (correlate_mean_cf(cuts, cf), correlate_mean_cf(cuts, padded, 376)):
+        for a, T in enumerate(Ts):
+            for b in range(3):
+                np.testing.assert_allclose(out[a, b], correlate_pair(T, cf[b].T).mean(axis=1), atol=1e-12)
+    lengths, centres, offsets = [94, 188, 6000], [3, 0, 250], [2.5, 7.25, 300.0]
+    zs = [rng.normal(size=(2, L)) for L in lengths]
+    ref = sum(to_arrival_trace(z, c, o) for z, c, o in zip(zs, centres, offsets))
+    M = arrival_matrix(lengths, centres, offsets)
+    np.testing.assert_allclose((M @ np.concatenate(zs, axis=-1).T).T, ref, atol=1e-12)
+    # the whole batched rule against one pair at a time
+    maps = [{"a": rng.normal(size=(94, 8)).astype(np.float32), "b": rng.normal(size=(750, 4)).astype(np.float32)}
+            for _ in range(3)]
+    names = ["a", "b"]
+    tmpl = [prepare_template(Template("X", "P", "id", 1.0, sf, ef, pf, maps[k]), names)
+            for k, (sf, ef, pf) in enumerate([(0.2, 0.4, 0.2), (0.5, 0.52, 0.51)])]
+    batch = score_batched(tmpl, maps, names)
+    for a, t in enumerate(tmpl):
+        for b, m in enumerate(maps):
+            np.testing.assert_allclose(batch[a, b], score_pair(t, m, names), atol=1e-10)
 
 
 def test_lag_shift_and_zscore():

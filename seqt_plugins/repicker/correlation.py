@@ -8,7 +8,8 @@ reference: the spec's formula, one template and one search window at a time, by 
 ``correlate`` shares one template among any number of search maps (FFT); ``correlate_batch``
 scores all templates × all search windows of an event in one call through FFTs, templates
 zero-padded to the longest (padding at the end leaves every template's centre ``⌊(Lt−1)/2⌋``
-unchanged, because the output index is shifted per template).
+unchanged, because the output index is shifted per template). The correlation mode's hot path
+works channels first (``enhance_search_cf``, ``correlate_mean_cf``): time on contiguous rows.
 
 Template enhancement order: spec §3 tests ``max|y| < ε`` on the cut as it is and divides by Lt
 at the end (``divide_first=False``, the default, used by the correlation mode). The authors'
@@ -20,7 +21,7 @@ then left unscaled. The published Siamese heads were trained that way, so the Si
 from __future__ import annotations
 
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import fft as sfft
@@ -68,17 +69,31 @@ def _unit(y: np.ndarray, eps: float) -> np.ndarray:
 def enhance_search(F: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     """Search-map enhancement per channel: y = x − max x, clamp edges, negate, demean, /max|y|.
 
-    ``F``: (..., L, C); returns float64 of the same shape.
+    ``F``: (..., L, C); returns float64 of the same shape (a view of a channels-first array).
     """
-    y = np.asarray(F, dtype=np.float64)
-    y = y - y.max(axis=-2, keepdims=True)
-    L = y.shape[-2]
+    x = np.ascontiguousarray(np.swapaxes(np.asarray(F), -1, -2), dtype=np.float64)
+    return np.swapaxes(enhance_search_cf(x, eps), -1, -2)
+
+
+def enhance_search_cf(x: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+    """``enhance_search`` in place on a float64 channels-first array (..., C, L); returns ``x``.
+
+    The steps reduce to one affine map per channel: negating and subtracting max x cancel in the
+    demeaning, so y = (mean(x̃) − x̃) / max(mean − min x̃, max x̃ − mean) for the clamped x̃, whose
+    extrema are those of the unclamped interior. Channels-first keeps every reduction and the
+    FFT that follows on contiguous rows (the (L, C) layout made them strided, and slow).
+    """
+    L = x.shape[-1]
     h = edge_width(L)
     if 0 < h < L:
-        y = y.copy()
-        y[..., :h, :] = y[..., h : h + 1, :]
-        y[..., L - h :, :] = y[..., L - h : L - h + 1, :]
-    return _unit(y, eps)
+        x[..., :h] = x[..., h : h + 1]
+        x[..., L - h :] = x[..., L - h : L - h + 1]
+    mean = x.mean(axis=-1, keepdims=True)
+    m = np.maximum(mean - x.min(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True) - mean)
+    m = np.where(m < eps, 1.0, m)
+    x -= mean
+    x /= -m
+    return x
 
 
 def enhance_template(T: np.ndarray, eps: float = 1e-3, divide: bool = True, divide_first: bool = False) -> np.ndarray:
@@ -150,6 +165,9 @@ def correlate_batch(templates: Sequence[np.ndarray], searches: np.ndarray, chann
     if nT == 0 or nS == 0:
         shape = (nT, nS, L) if channel_mean else (nT, nS, L, C)
         return np.zeros(shape)
+    if channel_mean:
+        return correlate_mean_cf([np.asarray(t, dtype=np.float64).T for t in templates],
+                                 np.ascontiguousarray(searches.transpose(0, 2, 1)))
     lmax = max(t.shape[0] for t in templates)
     n = sfft.next_fast_len(L + lmax, real=True)
     tpad = np.zeros((nT, n, C))
@@ -157,13 +175,51 @@ def correlate_batch(templates: Sequence[np.ndarray], searches: np.ndarray, chann
         tpad[j, : t.shape[0]] = t
     Tf = np.conj(sfft.rfft(tpad, axis=1))
     Sf = sfft.rfft(searches, n=n, axis=1)
-    if channel_mean:
-        prod = np.einsum("tfc,sfc->tsf", Tf, Sf) / C
-        r = sfft.irfft(prod, n=n, axis=-1)  # r[d] = Σ_k T[k] S[k + d] (circular, no wrap overlap)
-    else:
-        prod = Tf[:, None] * Sf[None]
-        r = np.moveaxis(sfft.irfft(prod, n=n, axis=2), 2, -2)  # (nT, nS, n, C)
-    out = np.empty((nT, nS, L) + (() if channel_mean else (C,)))
+    prod = Tf[:, None] * Sf[None]
+    r = np.moveaxis(sfft.irfft(prod, n=n, axis=2), 2, -2)  # (nT, nS, n, C)
+    out = np.empty((nT, nS, L, C))
     for j, t in enumerate(templates):
         out[j] = np.take(r[j], _lag_index(L, t.shape[0], n), axis=1)
+    return out
+
+
+def fft_length(L: int, templates: Sequence[np.ndarray]) -> int:
+    """FFT length for correlating maps of length L with templates (..., Lt_j): no wrap-around mixing."""
+    return sfft.next_fast_len(L + max(t.shape[-1] for t in templates), real=True)
+
+
+def correlate_mean_cf(templates: Sequence[np.ndarray], searches: np.ndarray, L: Optional[int] = None) -> np.ndarray:
+    """Channel-mean ``correlate_pair`` of every template × search map, channels first.
+
+    ``templates``: list of (C, Lt_j); ``searches``: float64 (nS, C, L), or already zero-padded
+    to ``fft_length`` (then ``L`` gives the maps' length; padding in place saves a copy).
+    Returns (nT, nS, L). The channel sum of the spectral products is one small
+    (nT × C) · (C × nS) matrix product per frequency (a batched matmul, faster than the
+    equivalent einsum); templates are zero-padded at the end to the longest, which leaves each
+    template's centre ⌊(Lt−1)/2⌋ unchanged because the output lag is applied per template.
+    """
+    nS, C, n_in = searches.shape
+    L = n_in if L is None else L
+    nT = len(templates)
+    if nT == 0 or nS == 0:
+        return np.zeros((nT, nS, L))
+    n = fft_length(L, templates)
+    tpad = np.zeros((nT, C, n))
+    for j, t in enumerate(templates):
+        tpad[j, :, : t.shape[-1]] = t
+    Tf = sfft.rfft(tpad, axis=-1)
+    np.conjugate(Tf, out=Tf)
+    Sf = sfft.rfft(searches if n_in == n else searches[..., :L], n=n, axis=-1)
+    prod = np.matmul(np.ascontiguousarray(Tf.transpose(2, 0, 1)), np.ascontiguousarray(Sf.transpose(2, 1, 0)))
+    prod /= C
+    r = sfft.irfft(prod.transpose(1, 2, 0), n=n, axis=-1)  # r[d] = Σ_k T[k] S[k + d] (circular, no wrap overlap)
+    out = np.empty((nT, nS, L))
+    for j, t in enumerate(templates):
+        m = (t.shape[-1] - 1) // 2  # output i is lag i − m: negative lags wrap to the end of r
+        if m >= L:
+            out[j] = np.take(r[j], _lag_index(L, t.shape[-1], n), axis=-1)
+            continue
+        if m:
+            out[j, :, :m] = r[j, :, n - m :]
+        out[j, :, m:] = r[j, :, : L - m]
     return out

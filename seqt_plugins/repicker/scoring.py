@@ -20,12 +20,14 @@ The rule (a refinement of spec ``seqt.md`` §11, chosen with ``benchmarks/repick
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from dataclasses import dataclass, field
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
+from scipy import sparse
 
-from .correlation import WINDOW, correlate_batch, correlate_pair, cut_bounds, enhance_search, enhance_template
+from .correlation import (WINDOW, correlate_mean_cf, correlate_pair, cut_bounds, enhance_search, enhance_search_cf,
+                          enhance_template, fft_length)
 
 INNER = (200, 5800)
 
@@ -47,24 +49,40 @@ class Template:
 
 @dataclass
 class PreparedTemplate:
-    """Enhanced cut per tap and the lag offsets of step 3."""
+    """Enhanced cut per tap and the lag offsets of step 3.
+
+    ``cuts_cf``: the cuts channels first (C, Lt), as the batched correlation takes them;
+    ``lengths``: each tap's length L. ``arrival_matrix`` is built once per template and tap set.
+    """
 
     cuts: Dict[str, np.ndarray]
     centre: Dict[str, int]
     offset: Dict[str, float]
+    cuts_cf: Dict[str, np.ndarray] = field(default_factory=dict)
+    lengths: Dict[str, int] = field(default_factory=dict)
+    _arrival: Dict[Tuple[str, ...], sparse.csr_matrix] = field(default_factory=dict, repr=False)
+
+    def arrival_matrix(self, names: Sequence[str]) -> sparse.csr_matrix:
+        key = tuple(names)
+        if key not in self._arrival:
+            self._arrival[key] = arrival_matrix([self.lengths[n] for n in names], [self.centre[n] for n in names],
+                                                [self.offset[n] for n in names])
+        return self._arrival[key]
 
 
 def prepare_template(t: Template, names: Sequence[str], divide: bool = True, eps: float = 1e-3) -> PreparedTemplate:
-    cuts, centre, offset = {}, {}, {}
+    cuts, centre, offset, cuts_cf, lengths = {}, {}, {}, {}, {}
     for n in names:
         F = t.maps[n]
         L = F.shape[0]
         s, e = cut_bounds(t.start_frac, t.end_frac, L)
         e = max(e, s + 1)
         cuts[n] = enhance_template(F[s:e], eps=eps, divide=divide)
+        cuts_cf[n] = np.ascontiguousarray(cuts[n].T)
         centre[n] = (e - s - 1) // 2
         offset[n] = t.pick_frac * L - s
-    return PreparedTemplate(cuts, centre, offset)
+        lengths[n] = L
+    return PreparedTemplate(cuts, centre, offset, cuts_cf, lengths)
 
 
 def zscore(c: np.ndarray) -> np.ndarray:
@@ -99,20 +117,59 @@ def to_arrival_trace(z: np.ndarray, centre: int, offset: float) -> np.ndarray:
     return out.reshape(z.shape[:-1] + (WINDOW,))
 
 
+def arrival_matrix(lengths: Sequence[int], centres: Sequence[int], offsets: Sequence[float]) -> sparse.csr_matrix:
+    """``to_arrival_trace`` of several taps, summed, as one sparse (6000, ΣL) matrix.
+
+    Row u holds, for each tap, the two interpolation weights of the correlation samples whose
+    implied arrival is u (zero where it falls outside the trace), columns offset by the lengths
+    of the taps before. ``M @ concat(z_taps)`` resamples and sums all taps in one pass instead
+    of one gather-and-blend per tap and pair; each row has the same number of entries (2 per
+    tap), so the CSR arrays are built directly, without sorting.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    k = len(lengths)
+    if k == 0 or lengths.min() < 2:
+        raise ValueError(f"tap lengths must be at least 2, not {lengths.tolist()}")
+    u = np.arange(WINDOW, dtype=np.float64)
+    # the expression of to_arrival_trace, one row per tap: (u·L/6000 + centre) − offset
+    i = u * (lengths[:, None] / WINDOW) + np.asarray(centres, dtype=np.float64)[:, None] - np.asarray(offsets)[:, None]
+    valid = (i >= 0) & (i <= lengths[:, None] - 1)
+    j = np.clip(np.floor(i).astype(np.int64), 0, lengths[:, None] - 2)
+    w = np.where(valid, i - j, 0.0)
+    base = (np.cumsum(lengths) - lengths)[:, None]
+    cols = np.stack([base + j, base + j + 1], axis=-1)  # (taps, 6000, 2)
+    vals = np.stack([np.where(valid, 1.0 - w, 0.0), w], axis=-1)
+    indptr = np.arange(0, WINDOW * 2 * k + 1, 2 * k)
+    return sparse.csr_matrix((vals.transpose(1, 0, 2).ravel(), cols.transpose(1, 0, 2).ravel(), indptr),
+                             shape=(WINDOW, int(lengths.sum())))
+
+
 def score_batched(templates: Sequence[PreparedTemplate], searches: Sequence[Dict[str, np.ndarray]],
                   names: Sequence[str], eps: float = 1e-3) -> np.ndarray:
-    """All templates × searches: (nT, nS, 6000) tap-mean z traces (steps 1–4 without the template mean)."""
+    """All templates × searches: (nT, nS, 6000) tap-mean z traces (steps 1–4 without the template mean).
+
+    Per tap: the search maps are enhanced once (channels first) and correlated with every
+    template through FFTs, then z-scored; per template, one sparse product resamples and sums
+    the z traces of all taps (``arrival_matrix``).
+    """
     nT, nS = len(templates), len(searches)
     total = np.zeros((nT, nS, WINDOW))
     if nT == 0 or nS == 0:
         return total
+    zs = []
     for n in names:
-        S = enhance_search(np.stack([s[n] for s in searches]), eps=eps)
-        c = correlate_batch([t.cuts[n] for t in templates], S)  # (nT, nS, L)
-        z = zscore(c)
-        for j, t in enumerate(templates):
-            total[j] += to_arrival_trace(z[j], t.centre[n], t.offset[n])
-    return total / len(names)
+        L, C = searches[0][n].shape
+        cuts = [t.cuts_cf[n] for t in templates]
+        S = np.zeros((nS, C, fft_length(L, cuts)))  # zero-padded for the FFT, enhanced in place
+        for k, s in enumerate(searches):
+            S[k, :, :L] = s[n].T
+        enhance_search_cf(S[..., :L], eps)
+        zs.append(zscore(correlate_mean_cf(cuts, S, L)))  # (nT, nS, L)
+    for j, t in enumerate(templates):
+        z = np.concatenate([zn[j] for zn in zs], axis=-1)  # (nS, ΣL)
+        total[j] = (t.arrival_matrix(names) @ z.T).T
+    total /= len(names)
+    return total
 
 
 def score_pair(template: PreparedTemplate, search: Dict[str, np.ndarray], names: Sequence[str],
