@@ -136,3 +136,20 @@ def test_sdsarchive_record_stream(hengill, clean_env):
     assert {p.waveform_id.station for p in picks} == {"BIT06"}
     assert {p.phase_hint for p in picks} == {"P", "S"}
     assert all("2018-12-30T03:01:00" <= str(p.time) < "2018-12-30T03:02:30" for p in picks)
+
+
+def test_long_requests_are_read_in_pieces_with_the_same_picks(hengill, clean_env):
+    """A record stream that knows its extents is read piece by piece (bounded memory); the
+    picks equal those of one whole read, to the sample and the probability."""
+    base = ["--ep", "-I", str(hengill / "mseed"), "--streams.codes=2C.BIT06,2C.KAP01,ON.NESJV", "--debug"]
+    rc, whole_out, whole_err = _run(base + ["--picker.chunkLength=0"])
+    assert rc == 0, whole_err
+    assert "pieces" not in whole_err
+    rc, piece_out, piece_err = _run(base + ["--picker.chunkLength=90"])
+    assert rc == 0, piece_err
+    assert "3 sensors read in 4 pieces" in piece_err
+    whole = read_event_parameters(io.BytesIO(whole_out.buffer.getvalue())).picks
+    pieces = read_event_parameters(io.BytesIO(piece_out.buffer.getvalue())).picks
+    assert len(whole) >= 6
+    assert [(p.public_id, p.time, p.probability) for p in pieces] == [
+        (p.public_id, p.time, p.probability) for p in whole]

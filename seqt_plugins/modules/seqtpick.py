@@ -213,26 +213,49 @@ class SeqtPick(Application):
         failed = 0
         bar = self.progress(None, total=len(sensors), desc="sensors", unit="sensor")
         for chunk in chunks:
-            stream = Stream()
-            for net, sta, loc, band in chunk:
-                label = f"{net}.{sta}.{loc}.{band}?"
-                try:
-                    part = self.record_stream.get_waveforms(net, sta, loc, band + "?", t0, t1)
-                except RecordStreamError as exc:
-                    self.log.error("%s: %s", label, exc)
-                    failed += 1
-                    continue
-                if not len(part):
-                    self.log.info("%s: no data", label)
-                    continue
-                span = max(tr.stats.endtime for tr in part) - min(tr.stats.starttime for tr in part)
-                if span < min_duration:
-                    self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
-                    continue
-                stream += part
-            if len(stream):
-                if not self.pick_stream(stream):
-                    failed += len(chunk)
+            spans = self.sensor_spans(chunk, t0, t1)
+            short = set()
+            if spans is None:
+                pieces = [(self.begin, self.end)]
+            else:
+                for sensor, found in spans.items():
+                    covered = sum(min(e, t1) - max(b, t0) for b, e in found)
+                    if 0 < covered < min_duration:  # known too short: skip without reading
+                        self.log.info("%s.%s.%s.%s?: %.1f s of data, shorter than streams.minDuration: skipped",
+                                      *sensor, covered)
+                        short.add(sensor)
+                pieces = self.picker.pieces([sp for found in spans.values() for sp in found], self.begin, self.end)
+            if len(pieces) > 1:
+                self.log.debug("%d sensors read in %d pieces", len(chunk), len(pieces))
+            chunk_failed = set()
+            for a, b in pieces:
+                lo, hi = self.picker.read_span(a, b)
+                lo, hi = max(lo, t0) if lo is not None else t0, min(hi, t1) if hi is not None else t1
+                stream = Stream()
+                for sensor in chunk:
+                    net, sta, loc, band = sensor
+                    label = f"{net}.{sta}.{loc}.{band}?"
+                    if sensor in short or sensor in chunk_failed:
+                        continue
+                    try:
+                        part = self.record_stream.get_waveforms(net, sta, loc, band + "?", lo, hi)
+                    except RecordStreamError as exc:
+                        self.log.error("%s: %s", label, exc)
+                        chunk_failed.add(sensor)
+                        continue
+                    if not len(part):
+                        if len(pieces) == 1:
+                            self.log.info("%s: no data", label)
+                        continue
+                    span = max(tr.stats.endtime for tr in part) - min(tr.stats.starttime for tr in part)
+                    if len(pieces) == 1 and span < min_duration:
+                        self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
+                        short.add(sensor)
+                        continue
+                    stream += part
+                if len(stream) and not self.pick_stream(stream, a, b):
+                    chunk_failed.update(chunk)
+            failed += len(chunk_failed)
             bar.update(len(chunk))
         bar.close()
         self.picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
@@ -245,8 +268,26 @@ class SeqtPick(Application):
         return True
 
     # -- steps -----------------------------------------------------------------------------
-    def pick_stream(self, stream) -> bool:
+    def sensor_spans(self, sensors, t0, t1):
+        """sensor -> where it has data (record stream index); None when the stream can't say.
+
+        Long spans are then read and picked piece by piece (``picker.chunkLength`` plus
+        ``picker.margin`` on both sides), so memory stays bounded however long the request;
+        the pieces' picks equal those of one whole run (shard property).
+        """
+        spans = {}
+        for sensor in sensors:
+            net, sta, loc, band = sensor
+            found = self.record_stream.data_spans(net, sta, loc, band + "?", t0, t1)
+            if found is None:
+                return None
+            spans[sensor] = found
+        return spans
+
+    def pick_stream(self, stream, begin=None, end=None) -> bool:
         """Pick the sensors of ``stream`` together (their windows share the model's batches).
+
+        Picks are kept within [begin, end) (default: the module's --begin/--end).
 
         The probabilities are computed once with the module options; each station is then
         triggered with its own thresholds (bindings), which only the trigger stage uses.
@@ -268,7 +309,8 @@ class SeqtPick(Application):
             st = result[0]
             options = self.config.station_options(st.network, st.station)
             picker = self.picker if options == self.picker.options else Picker(options=options)
-            picks, detections = picker.picks_from_probabilities([result], self.begin, self.end)
+            picks, detections = picker.picks_from_probabilities(
+                [result], self.begin if begin is None else begin, self.end if end is None else end)
             amplitudes = amplitudes_of(picks)
             for obj in list(picks) + list(amplitudes):
                 ci = obj.creation_info or CreationInfo()

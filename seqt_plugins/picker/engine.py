@@ -196,32 +196,49 @@ class Picker:
     def _chunks(self, stream: Stream, starttime=None, endtime=None):
         """(stream piece, start, end) to pick; the whole stream when its data are short enough.
 
-        Cuts are placed so that each piece holds at most ``chunk_length`` seconds of covered
-        time (the union of the traces' spans within [starttime, endtime)): inside a long span
-        every ``chunk_length`` seconds from its start, and otherwise at the start of the span
-        that would overflow the piece (in a gap). Each piece is sliced with ``margin`` seconds
-        on both sides; the shard property makes its picks in [start, end) equal those of the
-        whole run. Open ends stay open (None). Sparse records (e.g. event files years apart)
-        stay together in few pieces, so their windows still share batches.
+        The pieces are those of ``pieces`` over the traces' spans; each is sliced with
+        ``margin`` seconds on both sides, and the shard property makes its picks in
+        [start, end) equal those of the whole run.
         """
-        o = self.options
-        lo = UTCDateTime(starttime).ns if starttime is not None else None
-        hi = UTCDateTime(endtime).ns if endtime is not None else None
-        spans = []
-        for tr in stream:
-            if tr.stats.npts == 0:
-                continue
-            a, b = tr.stats.starttime.ns, tr.stats.endtime.ns
-            a, b = max(a, lo) if lo is not None else a, min(b, hi) if hi is not None else b
-            if a < b:
-                spans.append((a, b))
-        limit = int(round(o.chunk_length * 1e9))
-        if limit <= 0 or not spans:
+        spans = [(tr.stats.starttime, tr.stats.endtime) for tr in stream if tr.stats.npts]
+        bounds = self.pieces(spans, starttime, endtime)
+        if len(bounds) == 1:
             yield stream, starttime, endtime
             return
-        spans.sort()
-        merged = [list(spans[0])]
-        for a, b in spans[1:]:
+        for k, (start, end) in enumerate(bounds):
+            piece = stream.slice(*self.read_span(start, end))
+            log.debug("chunk %d/%d: %s – %s", k + 1, len(bounds), start, end)
+            yield piece, start, end
+
+    def read_span(self, start, end):
+        """The data span a piece [start, end) needs: ``margin`` seconds more on both sides."""
+        margin = self.options.margin
+        return (UTCDateTime(start) - margin if start is not None else None,
+                UTCDateTime(end) + margin if end is not None else None)
+
+    def pieces(self, spans, starttime=None, endtime=None) -> List[Tuple[Optional[UTCDateTime], Optional[UTCDateTime]]]:
+        """Cut [starttime, endtime) into pieces of at most ``chunk_length`` s of covered time.
+
+        ``spans`` are (start, end) of the data (traces, or a record stream's index). Cuts fall
+        every ``chunk_length`` seconds inside a long span, and otherwise at the start of the
+        span that would overflow the piece (in a gap), so sparse records (event files years
+        apart) stay together in few pieces and still share batches. Open ends stay open
+        (None); one piece means "pick it whole".
+        """
+        lo = UTCDateTime(starttime).ns if starttime is not None else None
+        hi = UTCDateTime(endtime).ns if endtime is not None else None
+        clipped = []
+        for a, b in spans:
+            a, b = UTCDateTime(a).ns, UTCDateTime(b).ns
+            a, b = max(a, lo) if lo is not None else a, min(b, hi) if hi is not None else b
+            if a < b:
+                clipped.append((a, b))
+        limit = int(round(self.options.chunk_length * 1e9))
+        if limit <= 0 or not clipped:
+            return [(starttime, endtime)]
+        clipped.sort()
+        merged = [list(clipped[0])]
+        for a, b in clipped[1:]:
             if a <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], b)
             else:
@@ -237,21 +254,8 @@ class Picker:
                 cuts.append(pos)
                 filled = 0
             filled += b - pos
-        if not cuts:
-            yield stream, starttime, endtime
-            return
-        margin = o.margin
-        bounds = [None] + [UTCDateTime(ns=c) for c in cuts] + [None]
-        for k in range(len(bounds) - 1):
-            a, b = bounds[k], bounds[k + 1]
-            start = starttime if a is None else a
-            end = endtime if b is None else b
-            piece = stream.slice(
-                UTCDateTime(start) - margin if start is not None else None,
-                UTCDateTime(end) + margin if end is not None else None,
-            )
-            log.debug("chunk %d/%d: %s – %s", k + 1, len(bounds) - 1, start, end)
-            yield piece, start, end
+        bounds = [starttime] + [UTCDateTime(ns=c) for c in cuts] + [endtime]
+        return list(zip(bounds[:-1], bounds[1:]))
 
     def picks_from_probabilities(self, results, starttime=None, endtime=None) -> Tuple[List[Pick], List[StationDetection]]:
         """Trigger on the output of ``probabilities`` (lets one annotation serve many thresholds)."""

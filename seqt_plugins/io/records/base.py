@@ -117,6 +117,16 @@ class RecordStream:
                           endtime: Optional[UTCDateTime] = None) -> List[NSLC]:
         raise RecordStreamError(f"{self.url}: listing the available streams is not supported")
 
+    def data_spans(self, network: str, station: str, location: str, channel: str,
+                   starttime: Optional[UTCDateTime] = None,
+                   endtime: Optional[UTCDateTime] = None) -> Optional[List[Tuple[UTCDateTime, UTCDateTime]]]:
+        """Where the matching channels have data, as (start, end) spans; None when unknown.
+
+        Lets a long request be read in pieces (bounded memory) without reading it first; the
+        spans may be coarse (e.g. whole day files) but never miss data.
+        """
+        return None
+
     # -- real time -----------------------------------------------------------------------
     def stream_records(self, selectors: Sequence[Union[str, NSLC]],
                        starttime: Optional[UTCDateTime] = None,
