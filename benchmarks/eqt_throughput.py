@@ -3,7 +3,10 @@
 Prints, in one run: windows/s of ``EqTModel.predict`` (compiled graph, fixed signature,
 no XLA, the default) and with XLA at batch sizes 1, 16, 64 and 256; plain eager
 ``keras_model(x)`` calls at the same batch sizes (the baseline); and the opt-in bfloat16 mode with its largest output
-difference from float32. Usage: python benchmarks/eqt_throughput.py [--model conservative]
+difference from float32. Then the arithmetic ceiling: the model's multiply-adds per window
+(counted from the layers' shapes), the rate they run at, this machine's dense float32 matmul
+rate (the most its cores deliver), and the station-days per hour that rate would allow at 50 %
+overlap. Usage: python benchmarks/eqt_throughput.py [--model conservative]
 """
 
 import argparse
@@ -15,6 +18,49 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from seqt_plugins.eqt import load_eqt, normalize_windows  # noqa: E402
+
+
+def flops_per_window(keras_model) -> int:
+    """Floating-point operations (2 per multiply-add) of one window, from the layer shapes."""
+    import keras
+
+    from seqt_plugins.eqt.layers import FeedForward, SeqSelfAttention, UpsampledConv1D
+
+    total = 0
+    for layer in keras_model.layers:
+        if isinstance(layer, UpsampledConv1D):  # folded: a D-tap conv on the coarse signal, 2x filters
+            k, c_in, c_out = layer.kernel.shape
+            taps = 2 * (((k - 1) // 2 + 1) // 2) + 1
+            total += 2 * layer.input.shape[1] * taps * c_in * 2 * c_out
+        elif isinstance(layer, keras.layers.Conv1D):
+            k, c_in, c_out = layer.kernel.shape
+            total += 2 * layer.output.shape[1] * k * c_in * c_out
+        elif isinstance(layer, (keras.layers.Bidirectional, keras.layers.LSTM)):
+            steps, d = layer.input.shape[1], layer.input.shape[2]
+            directions = 2 if isinstance(layer, keras.layers.Bidirectional) else 1
+            total += directions * steps * 2 * 4 * 16 * (d + 16)
+        elif isinstance(layer, SeqSelfAttention):
+            steps, d = layer.input.shape[1], layer.input.shape[2]
+            total += 2 * 2 * steps * d * 32 + 4 * steps * steps * 32 + 2 * steps * steps * d
+        elif isinstance(layer, FeedForward):
+            steps, d = layer.input.shape[1], layer.input.shape[2]
+            total += 2 * 2 * steps * d * 128
+    return total
+
+
+def matmul_gflops(repeats: int = 5) -> float:
+    """Dense float32 matmul rate of this machine through TensorFlow (best of ``repeats``)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((2048, 2048))
+    f = tf.function(lambda u, v: tf.matmul(u, v))
+    f(a, a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f(a, a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best / 1e9
 
 
 def windows_per_second(call, x, batch, repeats):
@@ -58,6 +104,14 @@ def main():
     diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, out))
     print(f"bfloat16 (batch {batch}): {bf_rate:.1f} w/s vs float32 {f32_rate:.1f} w/s = {bf_rate / f32_rate:.2f}x; "
           f"max |output difference| {diff:.3g}")
+
+    flops = flops_per_window(fast.keras_model)
+    peak = matmul_gflops()
+    windows_per_day = 86400 * 100 / 3000  # 60 s windows at 50 % overlap
+    print(f"arithmetic: {flops / 1e6:.0f} MFLOP per window; predict at batch {batch} runs them at "
+          f"{flops * f32_rate / 1e9:.0f} GFLOP/s; dense float32 matmul on this machine: {peak:.0f} GFLOP/s")
+    print(f"ceiling at 50 % overlap if EqT ran at the matmul rate: {peak * 1e9 / flops / windows_per_day * 3600:.0f} "
+          f"station-days/hour for one model (now {f32_rate / windows_per_day * 3600:.0f} for the model alone)")
 
 
 if __name__ == "__main__":

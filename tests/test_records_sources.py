@@ -319,3 +319,19 @@ def test_same_picks_from_file_sds_fdsnws_and_slink(sources, eqt_conservative):
     assert len(results["file"]) >= 4  # P and S of several of the listed events
     for name, picks in results.items():
         assert picks == results["file"], name
+
+
+def test_data_spans_cover_the_data_and_unknown_is_none(file_stream, sds, fdsn):
+    """Extents let seqtpick read a long request in pieces: exact spans from a file index,
+    whole days from an SDS tree, None (read it whole) where the source can't say."""
+    ws, _station = fdsn
+    data = file_stream.get_waveforms("ON", "NESJV", "00", "HH?", T0, T1)
+    spans = file_stream.data_spans("ON", "NESJV", "00", "HH?")
+    assert len(spans) == 3
+    assert min(a for a, _ in spans) == min(tr.stats.starttime for tr in data)
+    assert max(b for _, b in spans) == max(tr.stats.endtime for tr in data)
+    assert file_stream.data_spans("ON", "NESJV", "00", "HH?", UTCDateTime(2019, 1, 1)) == []
+    days = open_record_stream(f"sdsarchive://{sds}").data_spans("ON", "NESJV", "00", "HH?")
+    day = UTCDateTime(T0.date)
+    assert len(days) == 1 and days[0][0] <= day and days[0][1] >= day + 86400
+    assert open_record_stream(f"fdsnws://{ws.address}").data_spans("ON", "NESJV", "00", "HH?") is None
