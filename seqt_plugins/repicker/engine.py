@@ -16,7 +16,10 @@ Per origin (the preferred origin of each event, or every origin when there are n
    where coordinates are known, else the template picks ± p_range/s_range;
 4. each station gets one 60 s window around its intervals, snapped to ``window_step`` so events
    close in time share windows; their EqT features come from the ``FeatureCache`` (one batched
-   EqT pass for all misses);
+   EqT pass for all misses). The windows' samples come from ``StreamWindows``: a first pass over
+   all origins (steps 1–4 without EqT) reserves the windows, and only stretches of the stream
+   around them are prepared, giving the samples of the whole stream's preparation there (up to
+   a rare float32 rounding, see ``StreamWindows``);
 5. template path (``correlation``): all templates × search windows of the phase at once
    (``scoring.score_batched``), or the Siamese head in ``mode="siamese"``; complementary path
    (``eqt_max``): EqT's own probability maximum in the interval ≥ ``eqt_threshold``, used where
@@ -48,9 +51,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from obspy import UTCDateTime
 
-from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData, prepare_stream
+from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
-from .features import FeatureCache, tap_names, window_key
+from .features import FeatureCache, StreamWindows, tap_names, window_key
 from .geometry import coordinates_from_inventory, predicted_window, station_geometry
 from ..options import option_values
 from .options import RepickerOptions
@@ -105,8 +108,30 @@ def phase_of(name: Optional[str]) -> Optional[str]:
     return c if c in ("P", "S") else None
 
 
+@dataclass
+class _Plan:
+    """One origin's stations (with their search intervals), searched stations and templates per phase."""
+
+    stations: Dict[str, _Station]
+    search: Dict[str, List[_Station]]
+    templates: Dict[str, List[Tuple[_Station, bool]]]
+
+    def needed(self) -> Dict[str, _Station]:
+        """Stations that need a window: searched ones and template ones."""
+        out: Dict[str, _Station] = {}
+        for ph in "PS":
+            for st in self.search[ph]:
+                out.setdefault(st.key, st)
+            for st, _ in self.templates[ph]:
+                out.setdefault(st.key, st)
+        return out
+
+
 class Repicker:
     """Re-picking engine (see module doc). ``model``: weight name/path or a loaded ``EqTModel``."""
+
+    # Prepare only stretches around the events' windows (False: the whole stream, as before).
+    local_preparation = True
 
     def __init__(self, model=None, options: Optional[RepickerOptions] = None, **kwargs):
         values = option_values(RepickerOptions, options, kwargs, "re-picker")
@@ -118,9 +143,11 @@ class Repicker:
         self.options = RepickerOptions(**values)
         self.options.validate()
         self._cache: Optional[FeatureCache] = None
+        self._source: Optional[StreamWindows] = None
         self._head = None
         self.last_results: List[RepickResult] = []
         self.timings: Dict[str, float] = {}
+        self.stretches_prepared = 0  # stretches of the stream prepared by the last repick
 
     # -- lazily loaded parts ---------------------------------------------------------------
     @property
@@ -174,9 +201,11 @@ class Repicker:
         coords = dict(coordinates or {})
         if inventory is not None:
             coords.update(coordinates_from_inventory(inventory))
-        t0 = time.perf_counter()
-        stations = prepare_stream(stream, max_gap=self.options.max_gap, inventory=inventory)
-        self.timings = {"prepare": time.perf_counter() - t0, "events": 0.0, "eqt": 0.0}
+        source = StreamWindows(stream, max_gap=self.options.max_gap, inventory=inventory,
+                               local=self.local_preparation)
+        self._source = source
+        stations = source.stations
+        self.timings = {"prepare": source.seconds, "events": 0.0, "eqt": 0.0}
         self.last_results = []
         origins = self.origins_to_process(out)
         if not origins:
@@ -184,6 +213,8 @@ class Repicker:
             return out
         picks_by_id = {p.public_id: p for p in out.picks}
         known_ids = set(picks_by_id)
+        if self.local_preparation:
+            self._reserve_windows(origins, picks_by_id, stations, coords, out.picks)
         for origin in _progress(origins):
             t1 = time.perf_counter()
             results = self.repick_origin(origin, picks_by_id, stations, coords, out.picks, batched=batched)
@@ -195,8 +226,36 @@ class Repicker:
                 out.picks.append(r.pick)
                 picks_by_id[r.pick.public_id] = r.pick
             self.last_results.extend(results)
+        self.timings["prepare"] = source.seconds
+        self.stretches_prepared = source.stretches_prepared
+        self._source = None  # the prepared stretches are not kept
         log.info("%d re-pick(s) for %d origin(s)", len(self.last_results), len(origins))
         return out
+
+    def _reserve_windows(self, origins, picks_by_id, stations, coords, all_picks) -> None:
+        """Steps 1–4 for every origin without EqT: the windows it will ask for, so that each
+        station's stretches around them are prepared once.
+
+        The real pass places the same windows unless an earlier origin's re-pick took a station
+        out of a search (its window may then move) or a window left the cache; such a window gets
+        a stretch of its own (its samples are the same either way).
+        """
+        planned = set()
+
+        def has(key):
+            return key in planned or (self._cache is not None and self._cache.has(key))
+
+        for origin in origins:
+            plan = self._plan(origin, picks_by_id, stations, coords, all_picks, quiet=True)
+            if plan is None:
+                continue
+            for st in plan.needed().values():
+                if not self._place_window(st, plan.search, has):
+                    continue
+                key = window_key(st.key, st.data.segments[st.segment], st.start)
+                if not has(key):
+                    self._source.reserve(st.key, st.segment, st.start)
+                planned.add(key)
 
     @staticmethod
     def origins_to_process(ep: EventParameters) -> List[Origin]:
@@ -220,7 +279,49 @@ class Repicker:
                       coords: Dict[str, Tuple[float, float, float]], all_picks: Sequence[Pick],
                       batched: bool = True) -> List[RepickResult]:
         """Re-picks of one origin; the origin's arrivals are extended in place."""
+        plan = self._plan(origin, picks_by_id, prepared, coords, all_picks)
+        if plan is None:
+            return []
+        stations, search, templates = plan.stations, plan.search, plan.templates
+        usable = {}
+        for key, st in plan.needed().items():
+            if self._place_window(st, search):
+                usable[key] = st
+        feats = self._features(list(usable.values()), batched)
+        results: List[RepickResult] = []
+        for ph in "PS":
+            srch = [st for st in search[ph] if st.key in usable]
+            if not srch:
+                continue
+            tmpl = []
+            for st, full in templates[ph]:
+                if st.key not in usable:
+                    continue
+                t = self._template(st, ph, full, feats[st.key].taps)
+                if t is not None:
+                    tmpl.append(t)
+            results.extend(self._search_phase(origin, ph, tmpl, srch, feats, batched))
+        for r in results:
+            st = stations[_nsl_key(r.pick.waveform_id, stations)]
+            g = st.geometry
+            origin.arrivals.append(Arrival(
+                pick_id=r.pick.public_id, phase=r.pick.phase_hint,
+                distance=g.distance_deg if g is not None else None,
+                azimuth=g.azimuth if g is not None else None,
+                time_residual=(r.pick.time - st.predicted[r.pick.phase_hint]) if r.pick.phase_hint in st.predicted else None,
+                time_weight=0.0,
+            ))
+        log.info("origin %s: %d template(s) P, %d S; searched %d P, %d S; %d re-pick(s)", origin.public_id,
+                 len(templates["P"]), len(templates["S"]), len(search["P"]), len(search["S"]), len(results))
+        return results
+
+    def _plan(self, origin: Origin, picks_by_id: Dict[str, Pick], prepared: Sequence[StationData],
+              coords: Dict[str, Tuple[float, float, float]], all_picks: Sequence[Pick],
+              quiet: bool = False) -> Optional[_Plan]:
+        """Steps 1–3 of one origin (None: nothing to search); ``quiet``: no log (the reserving pass)."""
         o = self.options
+        warn = (lambda *a: None) if quiet else log.warning
+        info = (lambda *a: None) if quiet else log.info
         assoc: List[Tuple[str, Pick]] = []
         for a in origin.arrivals:
             p = picks_by_id.get(a.pick_id)
@@ -228,8 +329,8 @@ class Repicker:
             if p is not None and ph is not None:
                 assoc.append((ph, p))
         if not assoc:
-            log.warning("origin %s has no associated P or S picks in the input: nothing to re-pick", origin.public_id)
-            return []
+            warn("origin %s has no associated P or S picks in the input: nothing to re-pick", origin.public_id)
+            return None
         # stations with waveforms
         by_nsl = {(s.network, s.station, s.location): s for s in prepared}
         by_ns = defaultdict(list)
@@ -257,10 +358,10 @@ class Repicker:
             if cur is None or _prob(p) > _prob(cur):
                 st.picks[ph] = p
         if missing:
-            log.warning("origin %s: no waveforms for picked station(s) %s", origin.public_id, ",".join(sorted(missing)))
+            warn("origin %s: no waveforms for picked station(s) %s", origin.public_id, ",".join(sorted(missing)))
         if not stations:
-            log.warning("origin %s: none of its picked stations has waveforms: nothing to re-pick", origin.public_id)
-            return []
+            warn("origin %s: none of its picked stations has waveforms: nothing to re-pick", origin.public_id)
+            return None
         for sd in prepared:
             station_of(WaveformID(sd.network, sd.station, sd.location))
 
@@ -320,51 +421,18 @@ class Repicker:
                     chosen = [(best, "P" in best.picks and "S" in best.picks and best.picks["S"].time > best.picks["P"].time)]
             templates[ph] = chosen
         if not search["P"] and not search["S"]:
-            log.info("origin %s: every station with waveforms has its P and S: nothing to search", origin.public_id)
-            return []
-
-        # windows
-        needed = {}
-        for ph in "PS":
-            for st in search[ph]:
-                needed.setdefault(st.key, st)
-            for st, _ in templates[ph]:
-                needed.setdefault(st.key, st)
-        usable = {}
-        for key, st in needed.items():
-            if self._place_window(st, search):
-                usable[key] = st
-        feats = self._features(list(usable.values()), batched)
-        results: List[RepickResult] = []
-        for ph in "PS":
-            srch = [st for st in search[ph] if st.key in usable]
-            if not srch:
-                continue
-            tmpl = []
-            for st, full in templates[ph]:
-                if st.key not in usable:
-                    continue
-                t = self._template(st, ph, full, feats[st.key].taps)
-                if t is not None:
-                    tmpl.append(t)
-            results.extend(self._search_phase(origin, ph, tmpl, srch, feats, batched))
-        for r in results:
-            st = stations[_nsl_key(r.pick.waveform_id, stations)]
-            g = st.geometry
-            origin.arrivals.append(Arrival(
-                pick_id=r.pick.public_id, phase=r.pick.phase_hint,
-                distance=g.distance_deg if g is not None else None,
-                azimuth=g.azimuth if g is not None else None,
-                time_residual=(r.pick.time - st.predicted[r.pick.phase_hint]) if r.pick.phase_hint in st.predicted else None,
-                time_weight=0.0,
-            ))
-        log.info("origin %s: %d template(s) P, %d S; searched %d P, %d S; %d re-pick(s)", origin.public_id,
-                 len(templates["P"]), len(templates["S"]), len(search["P"]), len(search["S"]), len(results))
-        return results
+            info("origin %s: every station with waveforms has its P and S: nothing to search", origin.public_id)
+            return None
+        return _Plan(stations, search, templates)
 
     # -- steps -----------------------------------------------------------------------------
-    def _place_window(self, st: _Station, search) -> bool:
-        """Choose the station's window: around its intervals and picks, snapped to window_step."""
+    def _place_window(self, st: _Station, search, has=None) -> bool:
+        """Choose the station's window: around its intervals and picks, snapped to window_step.
+
+        ``has(key)``: whether a window is encoded already (default: the feature cache).
+        """
+        if has is None and self._cache is not None:
+            has = self._cache.has
         times = [t for p in st.picks.values() for t in (p.time,)]
         for ph in "PS":
             if st in search[ph] and ph in st.intervals:
@@ -387,10 +455,10 @@ class Repicker:
                 continue
             g0 = (seg.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE
             k = min(max(int(start_ns // NS_PER_SAMPLE - g0), 0), seg.npts - WINDOW)
-            if self._cache is not None:
+            if has is not None:
                 for g in [start_ns] + grid:  # the usual window first when it is there
                     kg = int(g // NS_PER_SAMPLE - g0)
-                    if 0 <= kg <= seg.npts - WINDOW and self._cache.has(window_key(st.key, seg, kg)):
+                    if 0 <= kg <= seg.npts - WINDOW and has(window_key(st.key, seg, kg)):
                         k = kg
                         break
             st.segment, st.start = i, k
@@ -399,16 +467,24 @@ class Repicker:
         return False
 
     def _features(self, sts: List[_Station], batched: bool):
+        """EqT features of the stations' windows; samples are prepared for cache misses only."""
+        source = self._source
         reqs = []
         for st in sts:
             seg = st.data.segments[st.segment]
-            reqs.append((window_key(st.key, seg, st.start), seg.data[st.start : st.start + WINDOW]))
+            if seg.data is not None:
+                data = seg.data[st.start : st.start + WINDOW]
+            else:
+                data = (lambda st=st: source.window(st.key, st.segment, st.start))
+            reqs.append((window_key(st.key, seg, st.start), data))
         t0 = time.perf_counter()
+        prep0 = source.seconds if source is not None else 0.0
         if batched:
             out = self.cache.get_many(reqs)
         else:
             out = [self.cache.get_many([r])[0] for r in reqs]
-        self.timings["eqt"] = self.timings.get("eqt", 0.0) + time.perf_counter() - t0
+        prep = (source.seconds if source is not None else 0.0) - prep0  # stretches prepared on the way
+        self.timings["eqt"] = self.timings.get("eqt", 0.0) + time.perf_counter() - t0 - prep
         return {st.key: f for st, f in zip(sts, out)}
 
     def _template(self, st: _Station, ph: str, full: bool, maps) -> Optional[Template]:

@@ -1,22 +1,30 @@
-"""EqT latent features of event windows, computed once per window and cached.
+"""EqT latent features of event windows, computed once per window and cached, and the windows' samples.
 
 A window is 6000 samples (60 s at 100 Hz) of one prepared station segment. Its key is
 (station key, absolute start time in 10 ms samples), so every event, template and search that
 needs the same window reuses one EqT pass. Missing windows of a request are encoded together, in
 batches, by one ``EqTModel.taps`` call; the LRU keeps ``cache_size`` windows (each ≈ 1.4 MB of
 float32 for the 14 decoder taps of both branches).
+
+``StreamWindows`` gives the samples: it prepares only stretches of the stream around the
+windows the events need (see its doc), so the re-picker's cost does not grow with the record's
+length when events are few.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+import time
+from collections import OrderedDict, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from obspy import Stream, UTCDateTime
 
-from ..picker.prepare import NS_PER_SAMPLE, WINDOW
+from ..picker import prepare as _prepare
+from ..picker.prepare import EDGE_SETTLING, FS, NS_PER_SAMPLE, WINDOW, StationData, prepare_stream
 from ..picker.windows import normalize
 
 log = logging.getLogger("seqt_plugins.repicker")
@@ -56,15 +64,19 @@ class FeatureCache:
         self.misses = 0
         self.encoded = 0
 
-    def get_many(self, requests: Sequence[Tuple[WindowKey, np.ndarray]]) -> List[WindowFeatures]:
-        """Features of each (key, data (6000, 3)) request, in order; misses go through EqT together."""
+    def get_many(self, requests: Sequence[Tuple[WindowKey, Union[np.ndarray, Callable[[], np.ndarray]]]]) -> List[WindowFeatures]:
+        """Features of each (key, data (6000, 3)) request, in order; misses go through EqT together.
+
+        ``data`` may be a function returning the samples: it is called for misses only, so a
+        cached window needs no prepared data.
+        """
         missing: "OrderedDict[WindowKey, np.ndarray]" = OrderedDict()
         for key, data in requests:
             if key in self._store:
                 self.hits += 1
             elif key not in missing:
                 self.misses += 1
-                missing[key] = data
+                missing[key] = data() if callable(data) else data
         fresh: Dict[WindowKey, WindowFeatures] = {}
         if missing:
             x = np.stack([np.asarray(d, dtype=np.float32) for d in missing.values()]).copy()
@@ -102,3 +114,314 @@ class FeatureCache:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+# --------------------------------------------------------------------------------------------
+# the windows' samples: event-local preparation
+
+# Data prepared beyond each side of a window. The picker's preparation makes two cuts of the
+# same data bit-identical beyond EDGE_SETTLING (taper + high-pass settling + resampling FIR)
+# from a cut edge they do not share; 3 s more is room for rounding to input samples.
+MARGIN = EDGE_SETTLING + 3.0  # s
+GRID_TOLERANCE = 0.1  # samples: traces of a component farther off a common grid are prepared whole
+# A station whose reserved stretches add up to more than this fraction of its samples is prepared
+# whole: the stretches' margins and overlaps would cost more (a dense record).
+WHOLE_FRACTION = 0.6
+
+
+def global_index(t: UTCDateTime) -> int:
+    """Index of the 10 ms sample nearest to ``t`` on the absolute grid (as ``window_key``)."""
+    return int((t.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE)
+
+
+@dataclass
+class SegmentSpan:
+    """Where a segment of the whole-stream preparation lies (start, length), without its samples."""
+
+    start: UTCDateTime
+    npts: int
+    data = None  # samples come from ``StreamWindows.window``
+
+    @property
+    def end(self) -> UTCDateTime:
+        return self.start + (self.npts - 1) / FS
+
+    def time(self, index) -> UTCDateTime:
+        return self.start + float(index) / FS
+
+
+class _QuietPicker(logging.Filter):
+    """Drops the picker's info records and repeated warnings while stretches are prepared: each
+    stretch would log its own cut edges and repeat the station's warnings (a missing horizontal)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return False
+        msg = record.getMessage()
+        if msg in self.seen:
+            return False
+        self.seen.add(msg)
+        return True
+
+
+class StreamWindows:
+    """Each station's segment layout as ``prepare_stream`` of the whole stream gives it, and any
+    window's samples, prepared from a stretch of the raw data around it.
+
+    Preparing a whole record costs time in proportion to its length (resampling, bandpass), while
+    the re-picker needs a few 60 s windows per event. Instead:
+
+    1. the layout: for each station, the instrument and components ``prepare_stream`` chooses and
+       its segments' start and length, from the merged vertical samples (the gap rule) and the
+       resampling's first and last output times, without filtering anything;
+    2. ``reserve`` records the windows the events will use; stretches reaching ``MARGIN`` beyond
+       them (overlapping ones merged) are prepared with ``prepare_stream`` on the first request
+       of one of their windows. The preparation depends only on data within ``EDGE_SETTLING`` of
+       a cut edge, and its sample grid is absolute, so those windows' samples are those of the
+       whole stream (see below); a window outside the reserved stretches gets its own stretch.
+
+    Stations where a cut could change the outcome are prepared whole at the start: several
+    instruments with a vertical, several sampling rates in a component, traces of a component off
+    a common sample grid or (when resampled) half a sample off the absolute grid, or inventory
+    orientations that change inside the record (the rotation reads the orientation at a
+    segment's start). ``local=False`` prepares every station whole.
+
+    "Bit-identical" holds up to float32 rounding: a cut removes another offset and starts its
+    filter elsewhere, which leaves float64 differences of ~1e-16 relative that never die out
+    exactly, so about one sample in 10^5–10^6 rounds to the neighbouring float32
+    (``tests/test_repick_windows.py`` measures it; the Hengill re-picks are identical).
+    """
+
+    def __init__(self, stream, max_gap: float = 5.0, inventory=None, local: bool = True, margin: float = MARGIN):
+        self.max_gap, self.inventory, self.local = max_gap, inventory, local
+        self.margin = int(round(margin * FS))  # samples
+        self.seconds = 0.0  # time spent preparing (layout and stretches)
+        self.stations: List[StationData] = []
+        self.whole: List[str] = []  # keys of the stations prepared whole
+        self.stretches_prepared = 0
+        self._traces: Dict[str, Stream] = {}
+        self._reserved: Dict[str, List[Tuple[int, int]]] = defaultdict(list)  # global sample spans
+        self._stretches: Dict[str, List[Tuple[int, int, Optional[StationData]]]] = {}
+        self._filter = _QuietPicker()
+        t0 = time.perf_counter()
+        groups: Dict[Tuple[str, str, str], Dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for tr in stream:
+            st = tr.stats
+            if len(st.channel) < 1:
+                log.warning("%s: channel code empty, trace ignored", tr.id)
+                continue
+            groups[(st.network, st.station, st.location)][st.channel[:-1]].append(tr)
+        for (net, sta, loc), instruments in sorted(groups.items()):
+            layout = self._layout(net, sta, loc, instruments) if local else None
+            if layout is None:
+                traces = Stream([tr for trs in instruments.values() for tr in trs])
+                prepared = prepare_stream(traces, max_gap=max_gap, inventory=inventory)
+                self.stations.extend(prepared)
+                self.whole.extend(sd.key for sd in prepared)
+            elif layout is not False:
+                self.stations.append(layout)
+        self._by_key = {sd.key: sd for sd in self.stations}
+        self.seconds += time.perf_counter() - t0
+
+    # -- layout ----------------------------------------------------------------------------
+    def _layout(self, net, sta, loc, instruments):
+        """The station's ``StationData`` with ``SegmentSpan`` segments; None: prepare it whole;
+        False: ``prepare_stream`` would skip it (no segment of one window)."""
+        with_z = [k for k, trs in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in trs)]
+        if len(with_z) != 1:
+            return None  # no vertical (prepare_stream warns) or several instruments to rank
+        prefix = with_z[0]
+        traces = instruments[prefix]
+        by_code = defaultdict(list)
+        for tr in traces:
+            by_code[tr.stats.channel[-1]].append(tr)
+        for trs in by_code.values():
+            if not _on_one_grid(trs):
+                return None
+        channels = ["", "", ""]
+        for code, col in _prepare._component_map(by_code).items():
+            channels[col] = prefix + code
+        if not self._orientation_fixed(net, sta, loc, channels, traces):
+            return None
+        label = f"{net}.{sta}.{loc}.{prefix}Z"
+        with self._quiet():
+            sr, pieces = _prepare._merge_component(by_code["Z"], self.max_gap, label)
+            spans = [self._span_100hz(start, x, sr, label) for start, x in pieces]
+        segments = [SegmentSpan(s0, n) for s0, n in spans if n >= WINDOW]
+        key = f"{net}.{sta}.{loc}"
+        if not segments:
+            log.info("%s: no segment of at least one window (%d samples); station skipped", key, WINDOW)
+            return False
+        self._traces[key] = Stream(list(traces))
+        return StationData(net, sta, loc, tuple(channels), segments)
+
+    @staticmethod
+    def _span_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple[UTCDateTime, int]:
+        """Start and length at 100 Hz of a piece ``_to_100hz`` would resample, without resampling it.
+
+        Its first output sample depends only on where the piece starts, its last one only on where
+        it ends (the output grid is absolute): resampling a short head and tail gives both.
+        """
+        if abs(sr - FS) < 1e-9:
+            return start, len(x)
+        k = 4096  # > 2 × the largest decimation factor (1000) plus the 2 samples _to_100hz needs
+        if len(x) <= 2 * k:
+            s0, y = _prepare._to_100hz(start, x, sr, label)
+            return s0, len(y) if len(y) >= 2 else 0
+        s0, _ = _prepare._to_100hz(start, x[:k], sr, label)
+        e0, y = _prepare._to_100hz(start + (len(x) - k) / sr, x[-k:], sr, label)
+        end = e0 + (len(y) - 1) / FS
+        return s0, int(round((end - s0) * FS)) + 1
+
+    def _orientation_fixed(self, net, sta, loc, channels, traces) -> bool:
+        """True when the rotation cannot depend on the time it reads the orientations at."""
+        if self.inventory is None or not all(channels):
+            return True
+        t0 = min(tr.stats.starttime for tr in traces)
+        t1 = max(tr.stats.endtime for tr in traces)
+        for code in channels:
+            try:
+                epochs = [c for n in self.inventory.select(network=net, station=sta, location=loc, channel=code)
+                          for s in n for c in s]
+            except Exception:
+                return False
+            if not epochs:
+                continue  # no orientation at any time: never rotated
+            if len(epochs) > 1:
+                return False
+            c = epochs[0]
+            if (c.start_date is not None and c.start_date > t0) or (c.end_date is not None and c.end_date < t1):
+                return False
+        return True
+
+    # -- windows ---------------------------------------------------------------------------
+    def reserve(self, key: str, segment: int, start: int) -> None:
+        """A window (station, segment index, start sample) that will be asked for."""
+        g = self._window_index(key, segment, start)
+        if g is not None:
+            self._reserved[key].append((g - self.margin, g + WINDOW + self.margin))
+
+    def window(self, key: str, segment: int, start: int) -> np.ndarray:
+        """Samples (6000, 3) float32 of a window of a station's segment (as ``prepare_stream``'s)."""
+        sd = self._station(key)
+        if sd.segments[segment].data is None and key not in self._stretches and self._mostly_reserved(key):
+            t0 = time.perf_counter()
+            self._prepare_whole(key)  # one pass is cheaper than stretches covering most of it
+            self.seconds += time.perf_counter() - t0
+        seg = sd.segments[segment]
+        if seg.data is not None:  # prepared whole
+            return seg.data[start : start + WINDOW]
+        g = self._window_index(key, segment, start)
+        t0 = time.perf_counter()
+        try:
+            out = self._from_stretch(key, g)
+            if out is None:
+                log.warning("%s: window at %s not found in its prepared stretch; preparing the station whole",
+                            key, seg.time(start))
+                self._prepare_whole(key)
+                return self.window(key, segment, start)
+            return out
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _station(self, key: str) -> StationData:
+        return self._by_key[key]
+
+    def _mostly_reserved(self, key: str) -> bool:
+        """Whether the reserved stretches cover more than WHOLE_FRACTION of the station's samples."""
+        spans = _merge_spans(self._reserved.get(key, []))
+        total = sum(seg.npts for seg in self._station(key).segments)
+        return sum(b - a for a, b in spans) > WHOLE_FRACTION * total
+
+    def _window_index(self, key: str, segment: int, start: int) -> Optional[int]:
+        seg = self._station(key).segments[segment]
+        return None if seg.data is not None else global_index(seg.start) + int(start)
+
+    def _from_stretch(self, key: str, g: int) -> Optional[np.ndarray]:
+        if key not in self._stretches:
+            self._stretches[key] = [(a, b, None) for a, b in _merge_spans(self._reserved.pop(key, []))]
+        stretches = self._stretches[key]
+        lo, hi = g - self.margin, g + WINDOW + self.margin
+        for i, (a, b, sd) in enumerate(stretches):
+            if a <= lo and hi <= b:
+                break
+        else:
+            log.debug("%s: window at sample %d not reserved: own stretch", key, g)
+            stretches.append((lo, hi, None))
+            i, (a, b, sd) = len(stretches) - 1, stretches[-1]
+        if sd is None:
+            sd = self._prepare_stretch(key, a, b)
+            stretches[i] = (a, b, sd)
+        for seg in sd.segments if sd is not None else []:
+            k = g - global_index(seg.start)
+            if 0 <= k and k + WINDOW <= seg.npts:
+                return seg.data[k : k + WINDOW]
+        return None
+
+    def _prepare_stretch(self, key: str, a: int, b: int) -> Optional[StationData]:
+        """``prepare_stream`` of the station's raw traces cut to global samples [a, b)."""
+        t0 = UTCDateTime(ns=a * NS_PER_SAMPLE)
+        t1 = UTCDateTime(ns=(b - 1) * NS_PER_SAMPLE)
+        cut = Stream([tr.slice(t0, t1) for tr in self._traces[key]])  # views; empty ones keep the codes
+        with self._quiet():
+            out = prepare_stream(cut, max_gap=self.max_gap, inventory=self.inventory, min_length=WINDOW)
+        self.stretches_prepared += 1
+        return out[0] if out else None
+
+    def _prepare_whole(self, key: str) -> None:
+        self._stretches.setdefault(key, [])
+        with self._quiet():
+            [sd] = prepare_stream(self._traces[key], max_gap=self.max_gap, inventory=self.inventory)
+        self._by_key[key].segments[:] = sd.segments  # the same layout, now with samples
+        self.whole.append(key)
+        self.stretches_prepared += 1
+
+    @contextmanager
+    def _quiet(self):
+        plog = logging.getLogger("seqt_plugins.picker")
+        plog.addFilter(self._filter)
+        try:
+            yield
+        finally:
+            plog.removeFilter(self._filter)
+
+
+def _on_one_grid(traces) -> bool:
+    """Whether any cut of a component's traces is merged and resampled on the grid of the whole.
+
+    One sampling rate; every trace's start within GRID_TOLERANCE samples of the grid of the
+    earliest one (the merge anchors its grid there, a cut at another trace); and, when resampled,
+    samples not half-way between two points of the absolute input grid: the resampling rounds
+    each cut's first sample to that grid, and a tie there rounds (half to even) differently for
+    cuts starting an odd number of samples apart.
+    """
+    traces = [tr for tr in traces if tr.stats.npts > 0]
+    if not traces:
+        return True
+    rates = {round(float(tr.stats.sampling_rate), 6) for tr in traces}
+    if len(rates) != 1:
+        return False
+    sr = rates.pop()
+    t0 = min(tr.stats.starttime for tr in traces)
+    for tr in traces:
+        f = ((tr.stats.starttime - t0) * sr) % 1.0
+        if min(f, 1.0 - f) > GRID_TOLERANCE:
+            return False
+        if abs(sr - FS) >= 1e-9 and abs((tr.stats.starttime.ns * sr / 1e9) % 1.0 - 0.5) < 2 * GRID_TOLERANCE:
+            return False
+    return True
+
+
+def _merge_spans(spans: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """Union of [a, b) spans, overlapping or touching ones merged."""
+    out: List[Tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
