@@ -184,8 +184,14 @@ def correlate_batch(templates: Sequence[np.ndarray], searches: np.ndarray, chann
 
 
 def fft_length(L: int, templates: Sequence[np.ndarray]) -> int:
-    """FFT length for correlating maps of length L with templates (..., Lt_j): no wrap-around mixing."""
-    return sfft.next_fast_len(L + max(t.shape[-1] for t in templates), real=True)
+    """FFT length for correlating maps of length L with templates (..., Lt_j) without wrap-around.
+
+    Outputs i = 0 … L−1 read lags d = i − m (m = ⌊(Lt−1)/2⌋) of the circular correlation; its
+    aliases d ± n must miss the linear correlation's support [−(Lt−1), L−1], which needs
+    n ≥ L + Lt − 1 − m = L + ⌈(Lt−1)/2⌉ (and n ≥ L + m, implied); L + Lt would be more than needed.
+    """
+    lmax = max(t.shape[-1] for t in templates)
+    return sfft.next_fast_len(max(L + lmax // 2, lmax), real=True)
 
 
 def correlate_mean_cf(templates: Sequence[np.ndarray], searches: np.ndarray, L: Optional[int] = None) -> np.ndarray:

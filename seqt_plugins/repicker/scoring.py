@@ -130,18 +130,20 @@ def arrival_matrix(lengths: Sequence[int], centres: Sequence[int], offsets: Sequ
     k = len(lengths)
     if k == 0 or lengths.min() < 2:
         raise ValueError(f"tap lengths must be at least 2, not {lengths.tolist()}")
-    u = np.arange(WINDOW, dtype=np.float64)
-    # the expression of to_arrival_trace, one row per tap: (u·L/6000 + centre) − offset
-    i = u * (lengths[:, None] / WINDOW) + np.asarray(centres, dtype=np.float64)[:, None] - np.asarray(offsets)[:, None]
-    valid = (i >= 0) & (i <= lengths[:, None] - 1)
-    j = np.clip(np.floor(i).astype(np.int64), 0, lengths[:, None] - 2)
+    u = np.arange(WINDOW, dtype=np.float64)[:, None]
+    # the expression of to_arrival_trace, one column per tap: (u·L/6000 + centre) − offset
+    i = u * (lengths / WINDOW) + np.asarray(centres, dtype=np.float64) - np.asarray(offsets, dtype=np.float64)
+    valid = (i >= 0) & (i <= lengths - 1)
+    j = np.clip(np.floor(i).astype(np.int64), 0, lengths - 2)
     w = np.where(valid, i - j, 0.0)
-    base = (np.cumsum(lengths) - lengths)[:, None]
-    cols = np.stack([base + j, base + j + 1], axis=-1)  # (taps, 6000, 2)
-    vals = np.stack([np.where(valid, 1.0 - w, 0.0), w], axis=-1)
+    cols = np.empty((WINDOW, k, 2), dtype=np.int64)  # row u: (tap, lower/upper sample)
+    cols[..., 0] = j + (np.cumsum(lengths) - lengths)
+    cols[..., 1] = cols[..., 0] + 1
+    vals = np.empty((WINDOW, k, 2))
+    vals[..., 0] = np.where(valid, 1.0 - w, 0.0)
+    vals[..., 1] = w
     indptr = np.arange(0, WINDOW * 2 * k + 1, 2 * k)
-    return sparse.csr_matrix((vals.transpose(1, 0, 2).ravel(), cols.transpose(1, 0, 2).ravel(), indptr),
-                             shape=(WINDOW, int(lengths.sum())))
+    return sparse.csr_matrix((vals.ravel(), cols.ravel(), indptr), shape=(WINDOW, int(lengths.sum())))
 
 
 def score_batched(templates: Sequence[PreparedTemplate], searches: Sequence[Dict[str, np.ndarray]],
