@@ -153,6 +153,18 @@ def test_stretches_reach_the_margin():
     assert prepared.segments[0].npts < WINDOW + 2 * MARGIN * FS + 2  # not the whole hour
 
 
+def test_station_mostly_reserved_is_prepared_whole():
+    stream = _station("AAA", 200.0, seconds=600.0)
+    whole = prepare_stream(stream)[0]
+    sw = StreamWindows(stream)
+    [sd] = sw.stations
+    for k in range(0, 54000, 3000):  # windows every 30 s: the stretches would cover it all
+        sw.reserve(sd.key, 0, k)
+    got = sw.window(sd.key, 0, 12345)
+    assert sw.whole == [sd.key] and sw.stretches_prepared == 1
+    np.testing.assert_array_equal(got, whole.segments[0].data[12345 : 12345 + WINDOW])
+
+
 def test_repicker_local_preparation_same_picks(eqt_conservative):
     """Hengill events moved into the middle of a 20 min record made of the 5 min one repeated:
     the same re-picks whether the re-picker prepares stretches or the whole stream."""
