@@ -83,7 +83,8 @@ def test_normalisation_keeps_dead_channels_zero():
 
 @pytest.mark.parametrize("kernel_size", [3, 5, 7, 9, 11])
 @pytest.mark.parametrize("length", [47, 94])
-def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length):
+@pytest.mark.parametrize("crop", [False, True])
+def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length, crop):
     """The folded layer computes UpSampling1D(2) + Conv1D('same') exactly (summation order aside)."""
     import keras
 
@@ -91,7 +92,7 @@ def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length):
 
     rng = np.random.default_rng(kernel_size)
     x = rng.standard_normal((3, length, 6)).astype(np.float32)
-    folded = UpsampledConv1D(4, kernel_size, activation="relu")
+    folded = UpsampledConv1D(4, kernel_size, activation="relu", crop=crop)
     literal = keras.layers.Conv1D(4, kernel_size, padding="same", activation="relu")
     folded.build(x.shape)
     literal.build((3, 2 * length, 6))
@@ -99,7 +100,10 @@ def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length):
     bias = rng.standard_normal(4).astype(np.float32)
     folded.set_weights([kernel, bias])
     literal.set_weights([kernel, bias])
-    want = np.asarray(literal(keras.layers.UpSampling1D(2)(x)))
+    upsampled = keras.layers.UpSampling1D(2)(x)
+    if crop:
+        upsampled = keras.layers.Cropping1D((1, 1))(upsampled)
+    want = np.asarray(literal(upsampled))
     got = np.asarray(folded(x))
-    assert got.shape == want.shape == (3, 2 * length, 4)
+    assert got.shape == want.shape == (3, 2 * length - 2 * crop, 4)
     assert np.abs(got - want).max() < 1e-5

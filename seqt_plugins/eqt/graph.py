@@ -59,8 +59,8 @@ def build_graph(
     passes); without it the graph is the deterministic one the golden vectors use.
     ``extra_outputs`` names inner layers whose outputs are returned too (S-EqT taps).
     ``fold_upsampling`` computes each decoder's upsample-then-conv as one folded conv on the
-    coarse signal (``UpsampledConv1D``: same result, ~1.6× less arithmetic); the cropped step
-    keeps the literal layers. ``False`` builds the published layer sequence verbatim.
+    coarse signal (``UpsampledConv1D``: same result, ~1.6× less arithmetic). ``False`` builds
+    the published layer sequence verbatim.
     """
     inp = keras.Input(shape=(WINDOW, 3), name="input", dtype="float32")
     x = inp
@@ -108,8 +108,8 @@ def build_graph(
     for bi, (branch, head) in enumerate((("D", "detector"), ("P", "picker_P"), ("S", "picker_S"))):
         y = branch_inputs[branch]
         for i, (name, f, k) in enumerate(zip(spec.decoder_conv_names(branch), DECODER_FILTERS, DECODER_KERNELS)):
-            if fold_upsampling and i != 3:
-                y = UpsampledConv1D(f, k, activation="relu", name=name, dtype=conv_dtype)(y)
+            if fold_upsampling:
+                y = UpsampledConv1D(f, k, activation="relu", crop=i == 3, name=name, dtype=conv_dtype)(y)
                 continue
             y = layers.UpSampling1D(2, name=f"up_sampling1d_{7 * bi + i + 1}")(y)
             if i == 3:

@@ -147,13 +147,15 @@ class UpsampledConv1D(keras.layers.Layer):
     a reshape. The decoders spend most of EqT's arithmetic here, and the folded conv needs
     ~1.6× fewer multiply-adds for the same result (only the summation order differs). The
     weights are the published Conv1D's kernel (k, C_in, filters) and bias, in that order.
+    ``crop`` folds a ``Cropping1D((1, 1))`` after the upsampling as well.
     """
 
-    def __init__(self, filters: int, kernel_size: int, activation=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: int, activation=None, crop: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.activation = keras.activations.get(activation)
+        self.crop = bool(crop)
         self._select = polyphase_selection(self.kernel_size)
 
     def build(self, input_shape):
@@ -166,13 +168,27 @@ class UpsampledConv1D(keras.layers.Layer):
         folded = ops.einsum("rdt,tio->dior", select, self.kernel)  # (D, C_in, filters, 2)
         folded = ops.reshape(ops.transpose(folded, (0, 1, 3, 2)), (folded.shape[0], folded.shape[1], 2 * self.filters))
         y = ops.conv(x, folded, strides=1, padding="same")  # (B, L, 2·filters): phase-major
-        bias = ops.concatenate([self.bias, self.bias])
-        y = self.activation(y + bias)
         shape = ops.shape(x)
-        return ops.reshape(y, (shape[0], 2 * shape[1], self.filters))
+        y = ops.reshape(y, (shape[0], 2 * shape[1], self.filters))
+        if self.crop:
+            y = self._cropped(x, y)
+        return self.activation(y + self.bias)
+
+    def _cropped(self, x, y):
+        """``Cropping1D((1, 1))`` between the upsampling and the conv (EqT's 752 → 750 step).
+
+        The conv then sees the first and last upsampled samples as zero padding, so the
+        uncropped result, shifted by one, is exact except within p samples of each end, where
+        those two samples' contributions are subtracted.
+        """
+        p = (self.kernel_size - 1) // 2
+        n = ops.shape(y)[1] - 2
+        left = ops.einsum("bi,tio->bto", x[:, 0, :], ops.flip(self.kernel[:p], axis=0))
+        right = ops.einsum("bi,tio->bto", x[:, -1, :], ops.flip(self.kernel[p + 1 :], axis=0))
+        return ops.concatenate([y[:, 1 : 1 + p] - left, y[:, 1 + p : n + 1 - p], y[:, n + 1 - p : n + 1] - right], axis=1)
 
     def compute_output_shape(self, input_shape):
-        length = None if input_shape[1] is None else 2 * input_shape[1]
+        length = None if input_shape[1] is None else 2 * input_shape[1] - (2 if self.crop else 0)
         return (input_shape[0], length, self.filters)
 
     def get_config(self):
@@ -181,4 +197,5 @@ class UpsampledConv1D(keras.layers.Layer):
             "filters": self.filters,
             "kernel_size": self.kernel_size,
             "activation": keras.activations.serialize(self.activation),
+            "crop": self.crop,
         }
