@@ -21,7 +21,7 @@ then left unscaled. The published Siamese heads were trained that way, so the Si
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import fft as sfft
