@@ -46,7 +46,7 @@ class PickerOptions:
     )
     precision: str = opt(
         "float32",
-        "Arithmetic of EqT's convolutions: float32 (exact published model) or bfloat16 (about 1.15x "
-        "faster on CPUs with AVX512-BF16/AMX; probabilities move by up to 0.03, peaks by up to 3 samples).",
+        "Arithmetic of EqT's convolutions: float32 (exact published model) or bfloat16 (1.08x faster "
+        "measured on a CPU with AVX512-BF16; probabilities move by up to 0.03, peaks by up to 3 samples).",
         values="float32,bfloat16",
     )
