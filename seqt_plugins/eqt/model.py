@@ -16,6 +16,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..memory import release_freed_memory
 from .graph import WINDOW, GraphSpec, build_graph
 from .weights import PACKAGED_WEIGHTS, WeightError, assign_weights, packaged_weights_path, read_graph_spec, verify_packaged
 
@@ -200,6 +201,7 @@ def load_eqt(
     spec = read_graph_spec(path)
     log.debug("loading EqT %s from %s (%s)", name, path, spec)
     loaded = EqTModel(spec, path, name, precision=precision, xla=xla)
+    release_freed_memory()  # building the graph leaves much freed memory behind
     if cache:
         _LOADED[key] = loaded
     return loaded

@@ -31,6 +31,7 @@ import sys
 from collections import OrderedDict
 from typing import Dict, List, Tuple
 
+from seqt_plugins.memory import release_freed_memory
 from seqt_plugins.modules.app import Application, run_application
 
 SensorKey = Tuple[str, str, str, str]  # network, station, location, channel prefix (2 letters)
@@ -255,6 +256,8 @@ class SeqtPick(Application):
                     stream += part
                 if len(stream) and not self.pick_stream(stream, a, b):
                     chunk_failed.update(chunk)
+                del stream
+                release_freed_memory()
             failed += len(chunk_failed)
             bar.update(len(chunk))
         bar.close()

@@ -25,6 +25,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
+from ..memory import release_freed_memory
 from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
 from ..options import option_values
 from .options import PickerOptions
@@ -187,6 +188,7 @@ class Picker:
             results = self.probabilities(piece, inventory)
             p, d = self.picks_from_probabilities(results, a, b)
             del results, piece  # this piece's arrays go before the next one is prepared
+            release_freed_memory()
             picks += p
             detections += d
         picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint))
