@@ -24,6 +24,7 @@ Steps, per station (network, station, location):
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -212,7 +213,9 @@ def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple
         log.warning("%s: %g Hz resampled by %d/%d gives %.6f Hz", label, sr, up, down, sr * up / down)
     # Global index of x[0] on the input grid: choose the first input sample whose global
     # index is a multiple of `down`, so every cut of the same data yields the same outputs.
-    g0 = round(Fraction(start.ns) * Fraction(sr).limit_denominator(10**6) / 10**9)
+    # Half-up rounding (not round()'s half-to-even): for data half a sample off the grid,
+    # half-to-even would number two cuts an odd number of samples apart inconsistently.
+    g0 = math.floor(Fraction(start.ns) * Fraction(sr).limit_denominator(10**6) / 10**9 + Fraction(1, 2))
     r = (-g0) % down
     if len(x) - r < 2:
         return start, x[:0]
