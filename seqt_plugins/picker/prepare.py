@@ -307,8 +307,8 @@ def _is_nominal(col: int, az: float, dip: float) -> bool:
     return abs(((az - naz + 180.0) % 360.0) - 180.0) < 1.0 and abs(dip - ndip) < 1.0
 
 
-def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> List[StationData]:
-    """Group a Stream of any number of stations into prepared ``StationData`` (see module doc)."""
+def group_by_instrument(stream: Stream) -> Dict[Tuple[str, str, str], Dict[str, list]]:
+    """(network, station, location) -> instrument (channel code less its last letter) -> traces."""
     groups: Dict[Tuple[str, str, str], Dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for tr in stream:
         s = tr.stats
@@ -316,9 +316,13 @@ def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_len
             log.warning("%s: channel code empty, trace ignored", tr.id)
             continue
         groups[(s.network, s.station, s.location)][s.channel[:-1]].append(tr)
+    return groups
 
+
+def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> List[StationData]:
+    """Group a Stream of any number of stations into prepared ``StationData`` (see module doc)."""
     stations = []
-    for (net, sta, loc), instruments in sorted(groups.items()):
+    for (net, sta, loc), instruments in sorted(group_by_instrument(stream).items()):
         label = f"{net}.{sta}.{loc}"
         with_z = {k: v for k, v in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in v)}
         if not with_z:

@@ -24,7 +24,7 @@ import numpy as np
 from obspy import Stream, UTCDateTime
 
 from ..picker import prepare as _prepare
-from ..picker.prepare import EDGE_SETTLING, FS, NS_PER_SAMPLE, WINDOW, StationData, prepare_stream
+from ..picker.prepare import EDGE_SETTLING, FS, NS_PER_SAMPLE, WINDOW, StationData, group_by_instrument, prepare_stream
 from ..picker.windows import normalize
 
 log = logging.getLogger("seqt_plugins.repicker")
@@ -208,14 +208,7 @@ class StreamWindows:
         self._stretches: Dict[str, List[Tuple[int, int, Optional[StationData]]]] = {}
         self._filter = _QuietPicker()
         t0 = time.perf_counter()
-        groups: Dict[Tuple[str, str, str], Dict[str, list]] = defaultdict(lambda: defaultdict(list))
-        for tr in stream:
-            st = tr.stats
-            if len(st.channel) < 1:
-                log.warning("%s: channel code empty, trace ignored", tr.id)
-                continue
-            groups[(st.network, st.station, st.location)][st.channel[:-1]].append(tr)
-        for (net, sta, loc), instruments in sorted(groups.items()):
+        for (net, sta, loc), instruments in sorted(group_by_instrument(stream).items()):
             layout = self._layout(net, sta, loc, instruments) if local else None
             if layout is None:
                 traces = Stream([tr for trs in instruments.values() for tr in trs])
