@@ -201,7 +201,7 @@ def load_eqt(
     spec = read_graph_spec(path)
     log.debug("loading EqT %s from %s (%s)", name, path, spec)
     loaded = EqTModel(spec, path, name, precision=precision, xla=xla)
-    release_freed_memory()  # building the graph leaves much freed memory behind
+    release_freed_memory(collect=True)  # building the graph leaves much freed memory behind
     if cache:
         _LOADED[key] = loaded
     return loaded
