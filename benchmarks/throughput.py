@@ -141,6 +141,36 @@ def cli_rss(shared: Path, model: str, overlap: float, batch_size: int):
         return float(peak[0]), elapsed, len(read_event_parameters(out).picks)
 
 
+def report_rss(args, shared: Path) -> None:
+    """Peak RSS of a 24-hour station-day, each in a fresh process.
+
+    Measured before this process loads TensorFlow: with another TensorFlow process alive the
+    child's peak RSS was ~55 MB higher (more of the shared library's pages mapped), which is
+    not memory the picker uses.
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", "--shared", str(shared),
+           "--model", args.model, "--overlap", str(args.overlap), "--batch-size", str(args.batch_size)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RSS ")]
+    if line:
+        _, mb, before_mb, secs, npk = line[0].split()
+        print(f"one 24-hour station-day ({args.model}): peak RSS {mb} MB (whole process); {before_mb} MB before "
+              f"picking it (TensorFlow, compiled model(s), the day's input Stream), so the picking itself "
+              f"adds {int(mb) - int(before_mb)} MB; {secs} s, {npk} picks")
+    else:
+        print("RSS child failed:", out.stderr.strip().splitlines()[-1:] or out.returncode)
+    runs = [cli_rss(shared, args.model, args.overlap, args.batch_size) for _ in range(args.rss_runs)]
+    failed = [r for r in runs if r[0] is None]
+    if failed:
+        print("seqtpick on a day file failed:", failed[0][1])
+    else:
+        peaks = sorted(r[0] for r in runs)
+        print(f"one 24-hour station-day file through seqtpick --ep ({args.model}, read piece by piece), "
+              f"{len(runs)} runs: peak RSS {', '.join(f'{mb:.0f}' for mb in peaks)} MB (whole process, TensorFlow "
+              f"included; it varies by a few MB from run to run); {runs[0][1]:.1f} s including start-up, "
+              f"{runs[0][2]} picks")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(ROOT.parent / "shared")))
@@ -179,6 +209,8 @@ def main(argv=None):
     print(f"data: {args.stations} station(s) x {args.hours:g} h, 3 components, 100 Hz; overlap {args.overlap}; "
           f"model {args.model}; batch {args.batch_size}; CPU cores available: {len(os.sched_getaffinity(0))}; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if not args.no_rss:
+        report_rss(args, shared)
     elapsed, cpu, n = run_picker(st, args.model, args.overlap, args.batch_size)
     del st
     ours = station_days / (elapsed / 3600.0)
@@ -204,28 +236,6 @@ def main(argv=None):
                   f"pretrained weights cannot be fetched here, and throughput does not depend on weight values): "
                   f"{float(sb_elapsed):.1f} s wall, {float(sb_cpu):.1f} s CPU, {sb_n} picks -> {theirs:.1f} station-days/hour")
             print(f"ratio ({args.model} / SeisBench): {ours / theirs:.2f}x")
-    if not args.no_rss:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", "--shared", str(shared),
-               "--model", args.model, "--overlap", str(args.overlap), "--batch-size", str(args.batch_size)]
-        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        line = [ln for ln in out.stdout.splitlines() if ln.startswith("RSS ")]
-        if line:
-            _, mb, before_mb, secs, npk = line[0].split()
-            print(f"one 24-hour station-day ({args.model}): peak RSS {mb} MB (whole process); {before_mb} MB before "
-                  f"picking it (TensorFlow, compiled model(s), the day's input Stream), so the picking itself "
-                  f"adds {int(mb) - int(before_mb)} MB; {secs} s, {npk} picks")
-        else:
-            print("RSS child failed:", out.stderr.strip().splitlines()[-1:] or out.returncode)
-        runs = [cli_rss(shared, args.model, args.overlap, args.batch_size) for _ in range(args.rss_runs)]
-        failed = [r for r in runs if r[0] is None]
-        if failed:
-            print("seqtpick on a day file failed:", failed[0][1])
-        else:
-            peaks = sorted(r[0] for r in runs)
-            print(f"one 24-hour station-day file through seqtpick --ep ({args.model}, read piece by piece), "
-                  f"{len(runs)} runs: peak RSS {', '.join(f'{mb:.0f}' for mb in peaks)} MB (whole process, TensorFlow "
-                  f"included; it varies from run to run with thread timing); {runs[0][1]:.1f} s including start-up, "
-                  f"{runs[0][2]} picks")
 
 
 if __name__ == "__main__":
