@@ -107,3 +107,5 @@ def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length, crop):
     got = np.asarray(folded(x))
     assert got.shape == want.shape == (3, 2 * length - 2 * crop, 4)
     assert np.abs(got - want).max() < 1e-5
+    folded.freeze()  # kernels folded once, as loaded models run
+    assert np.abs(np.asarray(folded(x)) - want).max() < 1e-5

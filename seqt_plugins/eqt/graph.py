@@ -122,3 +122,11 @@ def build_graph(
         taps = [model.get_layer(name).output for name in extra_outputs]
         model = keras.Model(inp, heads + taps, name="eqtransformer_taps")
     return model
+
+
+def freeze_folded(model: keras.Model) -> keras.Model:
+    """Fold the decoders' kernels once (``UpsampledConv1D.freeze``) after the weights are set."""
+    for layer in model.layers:
+        if isinstance(layer, UpsampledConv1D):
+            layer.freeze()
+    return model

@@ -157,24 +157,44 @@ class UpsampledConv1D(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.crop = bool(crop)
         self._select = polyphase_selection(self.kernel_size)
+        self._frozen = None
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
         self.kernel = self.add_weight(shape=(self.kernel_size, channels, self.filters), name="kernel")
         self.bias = self.add_weight(shape=(self.filters,), name="bias", initializer="zeros")
 
-    def call(self, x):
-        select = ops.cast(ops.convert_to_tensor(self._select), self.kernel.dtype)
-        folded = ops.einsum("rdt,tio->dior", select, self.kernel)  # (D, C_in, filters, 2)
+    def _folded(self, kernel):
+        """(D, C_in, 2·filters) phase-major folded kernel, and the edge taps of ``_cropped``."""
+        p = (self.kernel_size - 1) // 2
+        select = ops.cast(ops.convert_to_tensor(self._select), kernel.dtype)
+        folded = ops.einsum("rdt,tio->dior", select, kernel)  # (D, C_in, filters, 2)
         folded = ops.reshape(ops.transpose(folded, (0, 1, 3, 2)), (folded.shape[0], folded.shape[1], 2 * self.filters))
+        return folded, ops.flip(kernel[:p], axis=0), ops.flip(kernel[p + 1 :], axis=0)
+
+    def freeze(self) -> None:
+        """Fold the current weights once, so inference graphs skip the per-call folding.
+
+        Call after the weights are final (``EqTModel`` does, after loading); assigning new
+        weights afterwards needs another ``freeze``.
+        """
+        import numpy as np
+
+        self._frozen = tuple(np.asarray(t) for t in self._folded(ops.convert_to_tensor(self.kernel.numpy())))
+
+    def call(self, x):
+        if self._frozen is not None:
+            folded, left_taps, right_taps = (ops.cast(ops.convert_to_tensor(t), self.compute_dtype) for t in self._frozen)
+        else:
+            folded, left_taps, right_taps = self._folded(self.kernel)
         y = ops.conv(x, folded, strides=1, padding="same")  # (B, L, 2·filters): phase-major
         shape = ops.shape(x)
         y = ops.reshape(y, (shape[0], 2 * shape[1], self.filters))
         if self.crop:
-            y = self._cropped(x, y)
+            y = self._cropped(x, y, left_taps, right_taps)
         return self.activation(y + self.bias)
 
-    def _cropped(self, x, y):
+    def _cropped(self, x, y, left_taps, right_taps):
         """``Cropping1D((1, 1))`` between the upsampling and the conv (EqT's 752 → 750 step).
 
         The conv then sees the first and last upsampled samples as zero padding, so the
@@ -183,8 +203,8 @@ class UpsampledConv1D(keras.layers.Layer):
         """
         p = (self.kernel_size - 1) // 2
         n = ops.shape(y)[1] - 2
-        left = ops.einsum("bi,tio->bto", x[:, 0, :], ops.flip(self.kernel[:p], axis=0))
-        right = ops.einsum("bi,tio->bto", x[:, -1, :], ops.flip(self.kernel[p + 1 :], axis=0))
+        left = ops.einsum("bi,tio->bto", x[:, 0, :], left_taps)
+        right = ops.einsum("bi,tio->bto", x[:, -1, :], right_taps)
         return ops.concatenate([y[:, 1 : 1 + p] - left, y[:, 1 + p : n + 1 - p], y[:, n + 1 - p : n + 1] - right], axis=1)
 
     def compute_output_shape(self, input_shape):

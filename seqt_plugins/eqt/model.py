@@ -17,7 +17,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..memory import release_freed_memory
-from .graph import WINDOW, GraphSpec, build_graph
+from .graph import WINDOW, GraphSpec, build_graph, freeze_folded
 from .weights import PACKAGED_WEIGHTS, WeightError, assign_weights, packaged_weights_path, read_graph_spec, verify_packaged
 
 log = logging.getLogger("seqt_plugins.eqt")
@@ -53,6 +53,7 @@ class EqTModel:
         self.xla = xla
         self.keras_model = build_graph(spec, conv_dtype=self._conv_dtype())
         self.n_tensors = assign_weights(self.keras_model, self.weights_path)
+        freeze_folded(self.keras_model)
         self._compiled: Dict[tuple, object] = {}
         self._mc_model = None
 
@@ -107,6 +108,7 @@ class EqTModel:
         if self._mc_model is None:
             self._mc_model = build_graph(self.spec, mc_dropout=True, conv_dtype=self._conv_dtype())
             assign_weights(self._mc_model, self.weights_path)
+            freeze_folded(self._mc_model)
         function = self._function(("mc",), self._mc_model)
         runs = np.stack([np.stack(self._run(function, x, batch_size, 3)) for _ in range(passes)])[..., 0]
         mean, std = runs.mean(axis=0), runs.std(axis=0)
@@ -123,6 +125,7 @@ class EqTModel:
             self._compiled[key + ("model",)] = build_graph(self.spec, extra_outputs=names, conv_dtype=self._conv_dtype())
             # Share the already-loaded weights instead of reading the file again.
             self._compiled[key + ("model",)].set_weights(self.keras_model.get_weights())
+            freeze_folded(self._compiled[key + ("model",)])
         function = self._function(key, self._compiled[key + ("model",)])
         results = self._run(function, x, batch_size, 3 + len(names))
         outputs = (_squeeze(results[0]), _squeeze(results[1]), _squeeze(results[2]))
