@@ -179,9 +179,9 @@ def load_eqt(
 ) -> EqTModel:
     """Load a published EqT ("original" or "conservative", sha256-verified) or any EqT .h5 by path.
 
-    ``xla=False`` by default: on the 2-core CPU we measured, the plain compiled graph is faster
-    than XLA from batch 64 up (496 vs 443 windows/s at batch 64, benchmarks/eqt_throughput.py)
-    and uses less memory; XLA wins at small batches (1–16).
+    ``xla=False`` by default: on the 2-core CPU we measured, the plain compiled graph is as fast
+    as XLA at the picker's batch of 64 (507 vs 511 windows/s, best of 6 alternating runs of
+    benchmarks/eqt_throughput.py's kind) and uses less memory; XLA wins at small batches (1–16).
 
     The file is verified on every call; with ``cache`` the built graph is then shared within
     the process (a model holds no per-call state), so modules and workers that ask for the same
