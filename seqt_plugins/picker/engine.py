@@ -32,7 +32,7 @@ from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
 from .stack import STACKING, Stack, effective_blind
 from .triggers import find_picks
-from .windows import batches, plan_windows, step_samples
+from .windows import batches, merge_spans, plan_windows, step_samples
 
 log = logging.getLogger("seqt_plugins.picker")
 
@@ -238,15 +238,8 @@ class Picker:
         limit = int(round(self.options.chunk_length * 1e9))
         if limit <= 0 or not clipped:
             return [(starttime, endtime)]
-        clipped.sort()
-        merged = [list(clipped[0])]
-        for a, b in clipped[1:]:
-            if a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
         cuts, filled = [], 0
-        for a, b in merged:
+        for a, b in merge_spans(clipped):
             if filled > 0 and filled + (b - a) > limit:
                 cuts.append(a)  # in the gap before this span
                 filled = 0

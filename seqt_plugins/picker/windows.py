@@ -24,12 +24,28 @@ def step_samples(overlap: float) -> int:
     return max(1, int(round(WINDOW * (1.0 - overlap))))
 
 
+def global_index(t) -> int:
+    """Index of the 10 ms sample nearest to ``t`` on the absolute grid (the windows' anchor)."""
+    return int((t.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE)
+
+
+def merge_spans(spans):
+    """Union of [a, b) spans, overlapping or touching ones merged, in order."""
+    out = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def window_starts(segment: Segment, step: int) -> np.ndarray:
     """Start indices of the windows of a segment (sorted, unique); empty if it is too short."""
     n = segment.npts
     if n < WINDOW:
         return np.zeros(0, dtype=np.int64)
-    g0 = (segment.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE  # global sample index of data[0]
+    g0 = global_index(segment.start)  # global sample index of data[0]
     first = (-g0) % step
     grid = np.arange(first, n - WINDOW + 1, step, dtype=np.int64)
     return np.unique(np.concatenate(([0], grid, [n - WINDOW])).astype(np.int64))

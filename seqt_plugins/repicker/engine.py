@@ -53,6 +53,7 @@ import numpy as np
 from obspy import UTCDateTime
 
 from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData
+from ..picker.windows import global_index
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
 from .features import FeatureCache, StreamWindows, tap_names, window_key
 from .geometry import coordinates_from_inventory, predicted_window, station_geometry
@@ -482,7 +483,7 @@ class Repicker:
         for i, seg in enumerate(st.data.segments):
             if seg.npts < WINDOW or not (seg.start <= centre <= seg.end):
                 continue
-            g0 = (seg.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE
+            g0 = global_index(seg.start)
             k = min(max(int(start_ns // NS_PER_SAMPLE - g0), 0), seg.npts - WINDOW)
             if has is not None:
                 for g in [start_ns] + grid:  # the usual window first when it is there

@@ -25,7 +25,7 @@ from obspy import Stream, UTCDateTime
 
 from ..picker import prepare as _prepare
 from ..picker.prepare import EDGE_SETTLING, FS, NS_PER_SAMPLE, WINDOW, StationData, group_by_instrument, prepare_stream
-from ..picker.windows import normalize
+from ..picker.windows import global_index, merge_spans, normalize
 
 log = logging.getLogger("seqt_plugins.repicker")
 
@@ -47,8 +47,7 @@ WindowKey = Tuple[str, int]  # station key, global index of the first sample (10
 
 
 def window_key(station_key: str, segment, start: int) -> WindowKey:
-    g0 = (segment.start.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE
-    return station_key, int(g0 + start)
+    return station_key, global_index(segment.start) + int(start)
 
 
 class FeatureCache:
@@ -127,11 +126,6 @@ GRID_TOLERANCE = 0.1  # samples: traces of a component farther off a common grid
 # A station whose reserved stretches add up to more than this fraction of its samples is prepared
 # whole: the stretches' margins and overlaps would cost more (a dense record).
 WHOLE_FRACTION = 0.6
-
-
-def global_index(t: UTCDateTime) -> int:
-    """Index of the 10 ms sample nearest to ``t`` on the absolute grid (as ``window_key``)."""
-    return int((t.ns + NS_PER_SAMPLE // 2) // NS_PER_SAMPLE)
 
 
 @dataclass
@@ -326,7 +320,7 @@ class StreamWindows:
 
     def _mostly_reserved(self, key: str) -> bool:
         """Whether the reserved stretches cover more than WHOLE_FRACTION of the station's samples."""
-        spans = _merge_spans(self._reserved.get(key, []))
+        spans = merge_spans(self._reserved.get(key, []))
         total = sum(seg.npts for seg in self._station(key).segments)
         return sum(b - a for a, b in spans) > WHOLE_FRACTION * total
 
@@ -336,7 +330,7 @@ class StreamWindows:
 
     def _from_stretch(self, key: str, g: int) -> Optional[np.ndarray]:
         if key not in self._stretches:
-            self._stretches[key] = [(a, b, None) for a, b in _merge_spans(self._reserved.pop(key, []))]
+            self._stretches[key] = [(a, b, None) for a, b in merge_spans(self._reserved.pop(key, []))]
         stretches = self._stretches[key]
         lo, hi = g - self.margin, g + WINDOW + self.margin
         for i, (a, b, sd) in enumerate(stretches):
@@ -407,14 +401,3 @@ def _on_one_grid(traces) -> bool:
         if abs(sr - FS) >= 1e-9 and abs((tr.stats.starttime.ns * sr / 1e9) % 1.0 - 0.5) < 2 * GRID_TOLERANCE:
             return False
     return True
-
-
-def _merge_spans(spans: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
-    """Union of [a, b) spans, overlapping or touching ones merged."""
-    out: List[Tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
