@@ -180,9 +180,8 @@ class StreamWindows:
 
     Stations where a cut could change the outcome are prepared whole at the start: several
     instruments with a vertical, several sampling rates in a component, traces of a component off
-    a common sample grid or (when resampled) half a sample off the absolute grid, or inventory
-    orientations that change inside the record (the rotation reads the orientation at a
-    segment's start). ``local=False`` prepares every station whole.
+    a common sample grid, or inventory orientations that change inside the record (the rotation
+    reads the orientation at a segment's start). ``local=False`` prepares every station whole.
 
     "Bit-identical" holds up to float32 rounding: a cut removes another offset and starts its
     filter elsewhere, which leaves float64 differences of ~1e-16 relative that never die out
@@ -380,11 +379,9 @@ class StreamWindows:
 def _on_one_grid(traces) -> bool:
     """Whether any cut of a component's traces is merged and resampled on the grid of the whole.
 
-    One sampling rate; every trace's start within GRID_TOLERANCE samples of the grid of the
-    earliest one (the merge anchors its grid there, a cut at another trace); and, when resampled,
-    samples not half-way between two points of the absolute input grid: the resampling rounds
-    each cut's first sample to that grid, and a tie there rounds (half to even) differently for
-    cuts starting an odd number of samples apart.
+    One sampling rate, and every trace's start within GRID_TOLERANCE samples of the grid of the
+    earliest one (the merge anchors its grid there, a cut at another trace). Where the samples
+    sit on the absolute grid does not matter: the resampling numbers every cut's samples alike.
     """
     traces = [tr for tr in traces if tr.stats.npts > 0]
     if not traces:
@@ -397,7 +394,5 @@ def _on_one_grid(traces) -> bool:
     for tr in traces:
         f = ((tr.stats.starttime - t0) * sr) % 1.0
         if min(f, 1.0 - f) > GRID_TOLERANCE:
-            return False
-        if abs(sr - FS) >= 1e-9 and abs((tr.stats.starttime.ns * sr / 1e9) % 1.0 - 0.5) < 2 * GRID_TOLERANCE:
             return False
     return True
