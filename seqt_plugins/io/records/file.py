@@ -90,23 +90,22 @@ class FileRecordStream(RecordStream):
                 st += read_waveform_file(f, starttime=t0, endtime=t1)
         return finalize(st, network, station, location, channel, t0, t1)
 
-    def _entries(self) -> List[Tuple[NSLC, UTCDateTime, UTCDateTime]]:
-        if self._stdin is not None:
-            return [((tr.stats.network, tr.stats.station, tr.stats.location, tr.stats.channel),
-                     tr.stats.starttime, tr.stats.endtime) for tr in self._stdin]
-        return [e for lst in self.index().values() for e in lst]
-
-    def available_streams(self, starttime=None, endtime=None) -> List[NSLC]:
+    def _entries(self, starttime=None, endtime=None) -> List[Tuple[NSLC, UTCDateTime, UTCDateTime]]:
+        """(nslc, start, end) of every indexed trace overlapping [starttime, endtime]."""
         t0 = UTCDateTime(starttime) if starttime is not None else None
         t1 = UTCDateTime(endtime) if endtime is not None else None
-        return sorted({nslc for nslc, b, e in self._entries()
-                       if (t1 is None or b <= t1) and (t0 is None or e >= t0)})
+        if self._stdin is not None:
+            entries = [((tr.stats.network, tr.stats.station, tr.stats.location, tr.stats.channel),
+                        tr.stats.starttime, tr.stats.endtime) for tr in self._stdin]
+        else:
+            entries = [e for lst in self.index().values() for e in lst]
+        return [(nslc, b, e) for nslc, b, e in entries if (t1 is None or b <= t1) and (t0 is None or e >= t0)]
+
+    def available_streams(self, starttime=None, endtime=None) -> List[NSLC]:
+        return sorted({nslc for nslc, _b, _e in self._entries(starttime, endtime)})
 
     def data_spans(self, network, station, location, channel, starttime=None, endtime=None):
         """The indexed traces' spans (from the record headers) that match and overlap."""
-        t0 = UTCDateTime(starttime) if starttime is not None else None
-        t1 = UTCDateTime(endtime) if endtime is not None else None
-        return sorted(((b, e) for (n, s, l, c), b, e in self._entries()
+        return sorted(((b, e) for (n, s, l, c), b, e in self._entries(starttime, endtime)
                       if glob_match(network, n) and glob_match(station, s)
-                      and glob_match(location or "", l) and glob_match(channel, c)
-                      and (t1 is None or b <= t1) and (t0 is None or e >= t0)), key=lambda span: span[0].ns)
+                      and glob_match(location or "", l) and glob_match(channel, c)), key=lambda span: span[0].ns)

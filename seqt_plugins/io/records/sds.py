@@ -58,40 +58,36 @@ class SDSRecordStream(RecordStream):
             st += parse_mseed(f, f, starttime=t0, endtime=t1)
         return finalize(st, network, station, location, channel, t0, t1)
 
+    def _day_files(self, network="*", station="*", location="*", channel="*"):
+        """(network, station, location, channel), day start of each matching day file, from the
+        directory tree alone (glob patterns allowed; names that are no SDS day file are skipped)."""
+        for root in self.roots:
+            pattern = os.path.join(root, "[0-9]" * 4, network, station, f"{channel}.*",
+                                   f"{network}.{station}.{location or ''}.{channel}.*.*.*")
+            for path in glob.glob(pattern):
+                parts = os.path.basename(path).split(".")
+                if len(parts) != 7:
+                    continue
+                try:
+                    day = UTCDateTime(year=int(parts[5]), julday=int(parts[6]))
+                except (ValueError, TypeError):
+                    continue
+                yield tuple(parts[:4]), day
+
     def data_spans(self, network, station, location, channel, starttime=None, endtime=None):
         """Whole days (plus the boundary margin) for which a matching day file exists."""
         t0 = UTCDateTime(starttime) if starttime is not None else None
         t1 = UTCDateTime(endtime) if endtime is not None else None
         spans = {}  # keyed by ns: UTCDateTime is not hashable
-        for root in self.roots:
-            pattern = os.path.join(root, "[0-9]" * 4, network, station, f"{channel}.*",
-                                   f"{network}.{station}.{location or ''}.{channel}.*.*.*")
-            for path in glob.glob(pattern):
-                try:
-                    year, doy = (int(v) for v in os.path.basename(path).split(".")[-2:])
-                    day = UTCDateTime(year=year, julday=doy)
-                except (ValueError, TypeError):
-                    continue
-                a, b = day - DAY_MARGIN_S, day + 86400 + DAY_MARGIN_S
-                if (t1 is None or a <= t1) and (t0 is None or b >= t0):
-                    spans[(a.ns, b.ns)] = (a, b)
+        for _nslc, day in self._day_files(network, station, location, channel):
+            a, b = day - DAY_MARGIN_S, day + 86400 + DAY_MARGIN_S
+            if (t1 is None or a <= t1) and (t0 is None or b >= t0):
+                spans[(a.ns, b.ns)] = (a, b)
         return [spans[k] for k in sorted(spans)]
 
     def available_streams(self, starttime=None, endtime=None) -> List[NSLC]:
         """Channels with a day file in [starttime, endtime], from the directory tree alone."""
         t0 = UTCDateTime(starttime) if starttime is not None else None
         t1 = UTCDateTime(endtime) if endtime is not None else None
-        out = set()
-        for root in self.roots:
-            for path in glob.glob(os.path.join(root, "[0-9]" * 4, "*", "*", "*.*", "*")):
-                parts = os.path.basename(path).split(".")
-                if len(parts) != 7:
-                    continue
-                net, sta, loc, cha, _dtype, year, doy = parts
-                try:
-                    day = UTCDateTime(year=int(year), julday=int(doy))
-                except (ValueError, TypeError):
-                    continue
-                if (t1 is None or day <= t1) and (t0 is None or day + 86400 > t0):
-                    out.add((net, sta, loc, cha))
-        return sorted(out)
+        return sorted({nslc for nslc, day in self._day_files()
+                       if (t1 is None or day <= t1) and (t0 is None or day + 86400 > t0)})
