@@ -193,7 +193,7 @@ class SeqtPick(Application):
         return True
 
     def run_playback(self) -> bool:
-        from obspy import Stream, UTCDateTime
+        from obspy import UTCDateTime
 
         from seqt_plugins.io.records import RecordStreamError
 
@@ -214,46 +214,12 @@ class SeqtPick(Application):
         failed = 0
         bar = self.progress(None, total=len(sensors), desc="sensors", unit="sensor")
         for chunk in chunks:
-            spans = self.sensor_spans(chunk, t0, t1)
-            short = set()
-            if spans is None:
-                pieces = [(self.begin, self.end)]
-            else:
-                for sensor, found in spans.items():
-                    covered = sum(min(e, t1) - max(b, t0) for b, e in found)
-                    if 0 < covered < min_duration:  # known too short: skip without reading
-                        self.log.info("%s.%s.%s.%s?: %.1f s of data, shorter than streams.minDuration: skipped",
-                                      *sensor, covered)
-                        short.add(sensor)
-                pieces = self.picker.pieces([sp for found in spans.values() for sp in found], self.begin, self.end)
-            if len(pieces) > 1:
-                self.log.debug("%d sensors read in %d pieces", len(chunk), len(pieces))
+            pieces, short = self.plan_pieces(chunk, t0, t1, min_duration)
             chunk_failed = set()
             for a, b in pieces:
                 lo, hi = self.picker.read_span(a, b)
                 lo, hi = max(lo, t0) if lo is not None else t0, min(hi, t1) if hi is not None else t1
-                stream = Stream()
-                for sensor in chunk:
-                    net, sta, loc, band = sensor
-                    label = f"{net}.{sta}.{loc}.{band}?"
-                    if sensor in short or sensor in chunk_failed:
-                        continue
-                    try:
-                        part = self.record_stream.get_waveforms(net, sta, loc, band + "?", lo, hi)
-                    except RecordStreamError as exc:
-                        self.log.error("%s: %s", label, exc)
-                        chunk_failed.add(sensor)
-                        continue
-                    if not len(part):
-                        if len(pieces) == 1:
-                            self.log.info("%s: no data", label)
-                        continue
-                    span = max(tr.stats.endtime for tr in part) - min(tr.stats.starttime for tr in part)
-                    if len(pieces) == 1 and span < min_duration:
-                        self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
-                        short.add(sensor)
-                        continue
-                    stream += part
+                stream = self.read_sensors(chunk, lo, hi, len(pieces) == 1, min_duration, short, chunk_failed)
                 if len(stream) and not self.pick_stream(stream, a, b):
                     chunk_failed.update(chunk)
                 del stream
@@ -271,6 +237,61 @@ class SeqtPick(Application):
         return True
 
     # -- steps -----------------------------------------------------------------------------
+    def plan_pieces(self, sensors, t0, t1, min_duration):
+        """(pieces [start, end) to read and pick, sensors known to be too short to read).
+
+        One piece (the whole request) where the record stream cannot say where its data are.
+        """
+        spans = self.sensor_spans(sensors, t0, t1)
+        if spans is None:
+            return [(self.begin, self.end)], set()
+        short = set()
+        for sensor, found in spans.items():
+            covered = sum(min(e, t1) - max(b, t0) for b, e in found)
+            if 0 < covered < min_duration:  # known too short: skip without reading
+                self.log.info("%s.%s.%s.%s?: %.1f s of data, shorter than streams.minDuration: skipped",
+                              *sensor, covered)
+                short.add(sensor)
+        pieces = self.picker.pieces([sp for found in spans.values() for sp in found], self.begin, self.end)
+        if len(pieces) > 1:
+            self.log.debug("%d sensors read in %d pieces", len(sensors), len(pieces))
+        return pieces, short
+
+    def read_sensors(self, sensors, lo, hi, whole, min_duration, short, failed):
+        """The sensors' data in [lo, hi] as one Stream.
+
+        A sensor whose read fails is added to ``failed``; with ``whole`` (the request read in one
+        piece) empty and too-short sensors are logged, the latter added to ``short``. Sensors in
+        either set are not read again.
+        """
+        from obspy import Stream
+
+        from seqt_plugins.io.records import RecordStreamError
+
+        stream = Stream()
+        for sensor in sensors:
+            if sensor in short or sensor in failed:
+                continue
+            net, sta, loc, band = sensor
+            label = f"{net}.{sta}.{loc}.{band}?"
+            try:
+                part = self.record_stream.get_waveforms(net, sta, loc, band + "?", lo, hi)
+            except RecordStreamError as exc:
+                self.log.error("%s: %s", label, exc)
+                failed.add(sensor)
+                continue
+            if not len(part):
+                if whole:
+                    self.log.info("%s: no data", label)
+                continue
+            span = max(tr.stats.endtime for tr in part) - min(tr.stats.starttime for tr in part)
+            if whole and span < min_duration:
+                self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
+                short.add(sensor)
+                continue
+            stream += part
+        return stream
+
     def sensor_spans(self, sensors, t0, t1):
         """sensor -> where it has data (record stream index); None when the stream can't say.
 
