@@ -180,7 +180,7 @@ class UpsampledConv1D(keras.layers.Layer):
         """
         import numpy as np
 
-        self._frozen = tuple(np.asarray(t) for t in self._folded(ops.convert_to_tensor(self.kernel.numpy())))
+        self._frozen = tuple(np.asarray(t) for t in self._folded(self.kernel))
 
     def call(self, x):
         if self._frozen is not None:
