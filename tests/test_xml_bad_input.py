@@ -17,6 +17,7 @@ from seqt_plugins.io.xml import (
     XMLInputError,
     iter_picks,
     read_event_parameters,
+    validate,
     write_event_parameters,
 )
 from seqt_plugins.io.xml.common import safe_parser
@@ -186,8 +187,12 @@ def test_billion_laughs_not_expanded(tmp_path):
         '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE seiscomp [' + "".join(entities) + "]>\n",
     )
     path = write(tmp_path, text)
+    # refused by our own prolog check, whatever libxml2 version sits underneath (2.14 would stop it
+    # first with its own "Maximum entity amplification factor exceeded")
     err = read_error(path)
     assert "DOCTYPE" in err.message
+    with pytest.raises(XMLInputError, match="DOCTYPE"):
+        validate(path)
     # underneath, the safe parser keeps the reference unexpanded or refuses (libxml2's amplification
     # limit); it never builds the 3 GB string
     try:
@@ -269,3 +274,30 @@ def test_reader_error_from_file_object_names_stream():
     with pytest.raises(XMLInputError) as info:
         read_event_parameters(io.BytesIO(b"<seiscomp><oops></seiscomp>"))
     assert str(info.value).startswith("<stream>:1: ")
+
+
+@pytest.mark.parametrize("prolog", [
+    '<?xml version="1.0"?>\n<!-- a comment <seiscomp> -->\n<?pi x?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n',
+    '<?xml version="1.0"?>\n<!doctype x>\n',
+])
+def test_doctype_after_comments_refused_from_unseekable_stream(prolog):
+    """The DOCTYPE check scans past comments and PIs, and works on a pipe (stdin) too."""
+    body = scml(GOOD_PICK).split("\n", 1)[1]
+    data = (prolog + body).encode()
+    r, w = os.pipe()
+    os.write(w, data)
+    os.close(w)
+    with os.fdopen(r, "rb", buffering=0) as pipe:
+        with pytest.raises(XMLInputError, match="DOCTYPE"):
+            read_event_parameters(pipe)
+
+
+def test_good_document_read_from_unseekable_stream():
+    """The prolog check hands an unseekable stream on intact: the pick is read."""
+    data = scml(GOOD_PICK).encode()
+    r, w = os.pipe()
+    os.write(w, data)
+    os.close(w)
+    with os.fdopen(r, "rb", buffering=0) as pipe:
+        ep = read_event_parameters(pipe)
+    assert len(ep.picks) == 1 and ep.picks[0].phase_hint == "P"

@@ -25,6 +25,7 @@ from ...picks.model import (
     WaveformID,
 )
 from .common import (
+    check_no_doctype,
     BED_NS,
     QML_AUTO_PREFIX,
     QUAKEML_NS,
@@ -411,6 +412,7 @@ def _walk(source, want=frozenset(("pick", "amplitude", "origin", "event"))) -> I
     tags = ["{*}" + t for t in _WATCHED]
     d: Optional[_Dialect] = None
     event_origins: List[str] = []
+    source = check_no_doctype(source, src)
     try:
         # remove_blank_text: no whitespace-only text nodes between elements (a leaf's own text stays)
         parser = etree.iterparse(source, events=("start", "end"), tag=tags, remove_blank_text=True,

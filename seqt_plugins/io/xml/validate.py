@@ -19,6 +19,8 @@ from .common import (
     XMLValidationError,
     parse_format,
     safe_parser,
+    check_no_doctype,
+    prolog_has_doctype,
     source_name,
 )
 
@@ -59,12 +61,15 @@ def validate(path_or_bytes: Union[str, os.PathLike, bytes], format: str = "scml"
     """
     if isinstance(path_or_bytes, (bytes, bytearray)):
         src = "<bytes>"
+        if prolog_has_doctype(bytes(path_or_bytes[:1 << 16])):
+            raise XMLInputError(src, 1, "DOCTYPE/entity declarations are not allowed in SCML or QuakeML")
         try:
             doc = etree.fromstring(bytes(path_or_bytes), safe_parser()).getroottree()
         except etree.XMLSyntaxError as err:
             raise XMLInputError(src, err.lineno, err.msg) from None
     else:
         src = source_name(path_or_bytes)
+        check_no_doctype(path_or_bytes, src)
         try:
             doc = etree.parse(os.fspath(path_or_bytes), safe_parser())
         except etree.XMLSyntaxError as err:
