@@ -72,6 +72,22 @@ def test_find_picks_values_uncertainty_snr_amplitude():
     assert snr_db(data, 5) is None
 
 
+def test_two_earthquakes_in_one_detection_both_picked():
+    """A foreshock 6.5 s before the main shock, its S too weak to pick (labelled CRL 2010-01-18):
+    one detection run holds both; every P and S peak inside it is picked, peaks outside are not."""
+    n = 12000
+    data = np.random.default_rng(2).standard_normal((n, 3)).astype(np.float32)
+    d = np.zeros(n, np.float32)
+    d[2300:5000] = 0.8
+    p = _gauss(n, 2350, 0.45, width=10) + _gauss(n, 3000, 0.41, width=10) + _gauss(n, 8000, 0.9, width=10)
+    s = _gauss(n, 3340, 0.46, width=30)
+    dets, picks = find_picks(np.stack([d, p, s]), data, 0.3, 0.3, 0.1, 200)
+    assert [(pk.phase, pk.index) for pk in picks] == [("P", 2350), ("P", 3000), ("S", 3340)]
+    assert len(dets) == 1 and (dets[0].p, dets[0].s) == (2350, 3340)  # the detection's own pair: rule 3
+    # the second P is no duplicate of the first and carries its own measurements
+    assert picks[1].probability == pytest.approx(0.41, abs=1e-3) and picks[1].amplitude is not None
+
+
 def test_short_runs_and_unpicked_events_are_dropped():
     n = 3000
     d = np.zeros(n, np.float32)

@@ -14,6 +14,13 @@ one 60 s window:
 3. **Association** per event: S = the earliest S peak with on < s < off; P = the most probable
    P peak with on − 100 < p < S − 10 (or < off without S). Keep the event if it has P or S.
    A pick shared by several events is reported once.
+4. **Every peak inside an event is a pick**: one run of the detection trace often holds two
+   earthquakes (a foreshock seconds before the main shock, a swarm, the next event's P in the
+   previous one's coda), and rule 3 keeps one P and one S per run, so the second event's
+   arrivals were lost (measured on the labelled arrays: 6 of 52 P, 3 of 36 S). All P peaks in
+   [on − 100, off) and all S peaks in (on, off) are therefore picked; rule 3 still says which
+   P and S belong to the detection itself. SeisBench's EqT picks peaks the same way (per phase,
+   independently of the detection); the precision cost on the labelled sets is in the README.
 
 Each pick carries:
 
@@ -178,6 +185,9 @@ def find_picks(
     s_peaks = suppress(local_peaks(s, s_threshold), s, min_separation)
     dets = associate(runs, d, p, s, p_peaks, s_peaks)
     picks = {}
+    inside = [(phase, int(i)) for on, off in runs if off - on >= MIN_EVENT_SAMPLES
+              for phase, peaks, lo, hi in (("P", p_peaks, on - P_LEAD + 1, off), ("S", s_peaks, on + 1, off))
+              for i in peaks[np.searchsorted(peaks, lo):np.searchsorted(peaks, hi)]]
     for det in dets:
         if det.p is not None and ("P", det.p) not in picks:
             end = P_AMP_WINDOW if det.s is None else max(1, min(P_AMP_WINDOW, det.s - det.p))
@@ -190,4 +200,15 @@ def find_picks(
                 "S", det.s, round(float(s[det.s]), 3), peak_uncertainty(s, det.s),
                 snr_db(data, det.s), peak_amplitude(data, det.s, S_AMP_WINDOW),
             )
+    for phase, i in inside:  # rule 4: the other peaks inside events
+        if (phase, i) in picks:
+            continue
+        if phase == "P":
+            nxt = [q for q in s_peaks[np.searchsorted(s_peaks, i + 1):][:1]]
+            end = P_AMP_WINDOW if not nxt else max(1, min(P_AMP_WINDOW, int(nxt[0]) - i))
+            picks[("P", i)] = PhasePick("P", i, round(float(p[i]), 3), peak_uncertainty(p, i),
+                                        snr_db(data, i), peak_amplitude(data, i, end))
+        else:
+            picks[("S", i)] = PhasePick("S", i, round(float(s[i]), 3), peak_uncertainty(s, i),
+                                        snr_db(data, i), peak_amplitude(data, i, S_AMP_WINDOW))
     return dets, sorted(picks.values(), key=lambda pk: (pk.index, pk.phase))

@@ -83,6 +83,24 @@ class RepickResult:
 
 
 @dataclass
+class SearchRecord:
+    """What one station-phase search saw (kept when ``Repicker.keep_searches`` is set), so a
+    benchmark can tell where a missed arrival was lost: interval, window, templates, scores."""
+
+    origin_id: str
+    network: str
+    station: str
+    phase: str
+    interval: Tuple[UTCDateTime, UTCDateTime]
+    window_start: UTCDateTime
+    searched: Tuple[int, int]  # [i0, i1) samples of the window actually searched
+    templates: List[str]  # "NET.STA:full" or "NET.STA:phase-only"
+    template_trace: Optional[np.ndarray]  # (6000,) combined template score, None without templates
+    eqt_trace: np.ndarray  # (6000,) EqT probability of the phase
+    result: Optional[str] = None  # path of the re-pick made, if any
+
+
+@dataclass
 class _Station:
     data: StationData
     key: str  # NET.STA.LOC
@@ -150,6 +168,8 @@ class Repicker:
         self.last_results: List[RepickResult] = []
         self.timings: Dict[str, float] = {}
         self.stretches_prepared = 0  # stretches of the stream prepared by the last repick
+        self.keep_searches = False  # keep a SearchRecord per station-phase search (diagnostics)
+        self.last_searches: List[SearchRecord] = []
 
     # -- lazily loaded parts ---------------------------------------------------------------
     @property
@@ -209,6 +229,7 @@ class Repicker:
         stations = source.stations
         self.timings = {"prepare": source.seconds, "events": 0.0, "eqt": 0.0}
         self.last_results = []
+        self.last_searches = []
         origins = self.origins_to_process(out)
         if not origins:
             log.warning("no origin in the event parameters: nothing to re-pick")
@@ -553,10 +574,8 @@ class Repicker:
             lo, hi = st.intervals[ph]
             i0 = max(edge, int(math.ceil((lo - st.window_time(0)) * FS)))
             i1 = min(WINDOW - edge, int(math.floor((hi - st.window_time(0)) * FS)) + 1)
-            if i1 <= i0:
-                continue
             found = None
-            if tpl_trace is not None:
+            if i1 > i0 and tpl_trace is not None:
                 tr = tpl_trace[k]
                 j = i0 + int(np.argmax(tr[i0:i1]))
                 v = float(tr[j])
@@ -564,12 +583,19 @@ class Repicker:
                     found = (j, v, v, "siamese")
                 elif o.mode == "correlation" and v >= o.z_threshold:
                     found = (j, probability_from_z(v, o.z_threshold), v, "correlation")
-            if found is None and o.eqt_max:
+            if i1 > i0 and found is None and o.eqt_max:
                 pr = feats[st.key].probabilities[1 if ph == "P" else 2]
                 j = i0 + int(np.argmax(pr[i0:i1]))
                 v = float(pr[j])
                 if v >= o.eqt_threshold:
                     found = (j, v, v, "eqtmax")
+            if self.keep_searches:
+                self.last_searches.append(SearchRecord(
+                    origin.public_id, st.data.network, st.data.station, ph, (lo, hi), st.window_time(0), (i0, i1),
+                    [f"{t.station}:{'full' if t.full else 'phase-only'}" for t in tmpl],
+                    None if tpl_trace is None else np.array(tpl_trace[k]),
+                    np.array(feats[st.key].probabilities[1 if ph == "P" else 2]),
+                    None if found is None else found[3]))
             if found is None:
                 continue
             j, prob, score, path = found

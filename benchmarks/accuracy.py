@@ -1,0 +1,356 @@
+"""Picker and re-picker accuracy against analyst picks (never against this project's own picks).
+
+    PYTHONPATH=. python benchmarks/accuracy.py [--shared ../shared] [--noise 1,3,10] [--curve]
+                                               [--detail] [--sets arrays,single]
+
+Data (../shared/data):
+- ``labelled_arrays``: five earthquakes on four real networks with analyst P and S picks;
+- ``single_station``: 154 labelled 90-s records, each cut to a seeded random start 0–20 s after the
+  file start (P is at 30 s in every file), and the same records cut to exactly one 60-s window
+  (6,000 samples) around the arrivals, as STEAD-format files are.
+
+Noise protocol: the record as recorded (1x), and with real noise added so that each trace's SNR
+drops by the factor k (3x, 10x): noise cut from the same trace before its first labelled arrival
+(pre-event noise), tiled to the record's length from seeded random offsets and scaled by
+sqrt(k^2 - 1) (independent noise adds in power: noise rms x k).
+
+Scoring, per phase: a pick within 0.5 s (P) / 1.0 s (S) of the analyst pick of its station and
+phase is correct; a pick of that station-phase farther away, but within 5 s of the analyst pick,
+is wrong; every other pick is not scored (the records hold unlabelled events, and an unlabelled
+station-phase is no proof that nothing arrived). Recall = correct / analyst picks; precision =
+correct / (correct + wrong).
+
+Pipeline, as an operator runs it: the picker with its defaults (``PickerOptions()``); events
+located from those picks alone (``seqt_plugins.catalog.locate``, a grid search: never the
+analyst origins or picks); the re-picker with its defaults (``RepickerOptions()``) on those
+origins. Printed per data set and noise level: arrivals, picker correct, missed, re-picker
+recovered (re-picks correct at station-phases the picker missed), re-picks wrong, re-picks not
+scored, gain = recovered / picker correct, precision of the added picks; with ``--curve`` the
+picker's recall and precision at each threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import math
+import os
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from obspy import Stream, UTCDateTime, read, read_inventory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seqt_plugins.picker import Picker  # noqa: E402
+from seqt_plugins.picks.model import Event, EventParameters  # noqa: E402
+
+TOL = {"P": 0.5, "S": 1.0}
+WRONG_WITHIN = 5.0  # s: a pick of a labelled station-phase this close but beyond TOL is wrong
+
+
+@dataclass
+class Record:
+    """One event record: waveforms, analyst picks {(net, sta, phase): time}, station coordinates."""
+
+    name: str
+    stream: Stream
+    labels: Dict[Tuple[str, str, str], UTCDateTime]
+    inventory: object = None
+    coordinates: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def labelled_arrays(root: Path) -> List[Record]:
+    picks = list(csv.DictReader(open(root / "picks.csv")))
+    events = [r["event_id"] for r in csv.DictReader(open(root / "events.csv"))]
+    inv = read_inventory(str(root / "stations.xml"))
+    from seqt_plugins.repicker.geometry import coordinates_from_inventory
+
+    coords = coordinates_from_inventory(inv)
+    out = []
+    for ev in events:
+        st = read(str(root / "waveforms" / f"{ev}.mseed"))
+        labels = {}
+        for p in picks:
+            if p["event_id"] != ev:
+                continue
+            key = (p["network"], p["station"], p["phase"][:1].upper())
+            t = UTCDateTime(p["time"])
+            # duplicate analyst lines (TRIZ) or two sensors of one station: keep the earliest
+            labels[key] = min(labels.get(key, t), t)
+        out.append(Record(ev, st, labels, inv, coords))
+    return out
+
+
+def single_station(root: Path, seed: int = 20200807, one_window: bool = False) -> List[Record]:
+    """Each record in its own Record (station renamed to a unique code)."""
+    rng = np.random.default_rng(seed)
+    rows = list(csv.DictReader(open(root / "picks.csv")))
+    out = []
+    for i, row in enumerate(rows):
+        rec = read(str(root / row["file"]))
+        start = UTCDateTime(row["starttime"])
+        tp, ts = UTCDateTime(row["p_time"]), UTCDateTime(row["s_time"])
+        if one_window:
+            # exactly 6,000 samples with P 5-20 s into the window (STEAD puts P at 5-15 s)
+            lead = float(rng.uniform(5.0, 20.0))
+            a = max(start, tp - lead)
+            a = min(a, start + (9001 - 6000) / 100.0)
+            rec.trim(a, a + 5999 / 100.0, nearest_sample=True)
+        else:
+            rec.trim(start + round(float(rng.uniform(0.0, 20.0)), 2), None)
+        code = f"R{i:03d}"
+        for tr in rec:
+            tr.stats.network, tr.stats.station = "XX", code
+        out.append(Record(code, rec, {("XX", code, "P"): tp, ("XX", code, "S"): ts}))
+    return out
+
+
+def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
+    """A copy of ``rec`` whose traces carry pre-event noise scaled so the SNR drops by ``factor``."""
+    if factor <= 1.0:
+        return rec
+    rng = np.random.default_rng(seed)
+    st = rec.stream.copy()
+    first = defaultdict(lambda: None)
+    for (net, sta, _), t in rec.labels.items():
+        first[(net, sta)] = t if first[(net, sta)] is None else min(first[(net, sta)], t)
+    t_any = min(rec.labels.values())
+    for tr in st:
+        t1 = first[(tr.stats.network, tr.stats.station)] or t_any
+        data = tr.data.astype(np.float64)
+        n_pre = int((t1 - 1.0 - tr.stats.starttime) * tr.stats.sampling_rate)
+        if n_pre < int(5 * tr.stats.sampling_rate):  # less than 5 s before the arrival: the quietest 5 s
+            n = int(5 * tr.stats.sampling_rate)
+            if len(data) <= n:
+                continue
+            k = int(np.argmin([np.std(data[i:i + n]) for i in range(0, len(data) - n, max(1, n // 4))])) * max(1, n // 4)
+            noise = data[k:k + n]
+        else:
+            noise = data[:n_pre]
+        noise = noise - noise.mean()
+        reps = []
+        while sum(len(r) for r in reps) < len(data):
+            off = int(rng.integers(0, len(noise)))
+            reps.append(np.roll(noise, -off))
+        add = np.concatenate(reps)[:len(data)]
+        tr.data = (data + math.sqrt(factor ** 2 - 1.0) * add).astype(np.float32)
+    return Record(rec.name, st, rec.labels, rec.inventory, rec.coordinates)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score(picks, labels) -> Dict[str, Dict[str, object]]:
+    """Per phase: correct station-phases, wrong picks, unscored picks (see the module doc)."""
+    out = {ph: {"arrivals": sum(1 for k in labels if k[2] == ph), "correct": set(), "wrong": 0, "unscored": 0}
+           for ph in "PS"}
+    for p in picks:
+        ph = (p.phase_hint or "")[:1].upper()
+        if ph not in "PS":
+            continue
+        key = (p.waveform_id.network, p.waveform_id.station, ph)
+        lab = labels.get(key)
+        if lab is None:
+            out[ph]["unscored"] += 1
+        elif abs(p.time - lab) <= TOL[ph]:
+            out[ph]["correct"].add(key)
+        elif abs(p.time - lab) <= WRONG_WITHIN:
+            out[ph]["wrong"] += 1
+        else:
+            out[ph]["unscored"] += 1
+    return out
+
+
+def fmt_ratio(a, b):
+    return f"{a / b:.3f}" if b else "  -  "
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def pick_records(picker: Picker, records: List[Record]):
+    """Probabilities per record (one EqT pass each), to trigger at any threshold."""
+    return [picker.probabilities(r.stream, r.inventory) for r in records]
+
+
+def picker_curve(picker, records, probs, thresholds):
+    rows = []
+    for thr in thresholds:
+        o = picker.options
+        saved = (o.detection_threshold, o.p_threshold, o.s_threshold)
+        o.detection_threshold, o.p_threshold, o.s_threshold = thr
+        tot = {ph: [0, 0, 0] for ph in "PS"}
+        for r, pr in zip(records, probs):
+            s = score(picker.picks_from_probabilities(pr)[0], r.labels)
+            for ph in "PS":
+                tot[ph][0] += len(s[ph]["correct"])
+                tot[ph][1] += s[ph]["wrong"]
+                tot[ph][2] += s[ph]["arrivals"]
+        o.detection_threshold, o.p_threshold, o.s_threshold = saved
+        rows.append((thr, tot))
+    return rows
+
+
+def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=False, diagnose=False):
+    """Locate each record's events from the picker's picks, re-pick, score the added picks."""
+    from seqt_plugins.catalog.locate import locate_events
+
+    tot = {ph: {"recovered": 0, "wrong": 0, "unscored": 0, "searched_missed": 0} for ph in "PS"}
+    n_origins = 0
+    lines = []
+    for r, picks in zip(records, picks_per_record):
+        origins = locate_events(picks, r.coordinates, **locate_kwargs)
+        n_origins += len(origins)
+        if not origins:
+            lines.append(f"  {r.name}: no origin located from {len(picks)} picks")
+            continue
+        ep = EventParameters(picks=list(picks), origins=origins,
+                             events=[Event(public_id=f"E{i}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
+                                     for i, o in enumerate(origins)])
+        repicker.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+        new = [res.pick for res in repicker.last_results]
+        base = score(picks, r.labels)
+        s = score(new, r.labels)
+        for ph in "PS":
+            rec = s[ph]["correct"] - base[ph]["correct"]
+            tot[ph]["recovered"] += len(rec)
+            tot[ph]["wrong"] += s[ph]["wrong"]
+            tot[ph]["unscored"] += s[ph]["unscored"]
+        if detail:
+            o = origins[0]
+            lines.append(f"  {r.name}: {len(origins)} origin(s), first {o.time} {o.latitude:.3f} {o.longitude:.3f} "
+                         f"{(o.depth or 0) / 1000:.1f} km, {len(o.arrivals)} arrivals")
+            for res in repicker.last_results:
+                p = res.pick
+                key = (p.waveform_id.network, p.waveform_id.station, p.phase_hint)
+                lab = r.labels.get(key)
+                was = "picker had it" if key in base[p.phase_hint]["correct"] else "missed by picker"
+                err = f"{p.time - lab:+.2f} s" if lab is not None else "no label"
+                lines.append(f"    {p.waveform_id.station:6s} {p.phase_hint} {res.path:11s} score {res.score:6.2f} "
+                             f"{err:9s} ({was})")
+        if diagnose:
+            lines.extend(diagnose_misses(r, picks, base, repicker))
+    return tot, n_origins, lines
+
+
+def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
+    """Where each arrival the picker missed was lost, stage by stage (``--diagnose``)."""
+    out = []
+    by_sp = defaultdict(list)
+    for s in repicker.last_searches:
+        by_sp[(s.network, s.station, s.phase)].append(s)
+    for key, t in sorted(r.labels.items(), key=lambda kv: kv[1]):
+        ph = key[2]
+        if key in base[ph]["correct"]:
+            continue
+        recs = by_sp.get(key, [])
+        if not recs:
+            out.append(f"    MISS {key[1]:6s} {ph}: not searched (no origin searched this station-phase)")
+            continue
+        s = min(recs, key=lambda s: abs(s.interval[0] + (s.interval[1] - s.interval[0]) / 2 - t))
+        j = int(round((t - s.window_start) * 100.0))
+        inside = s.interval[0] <= t <= s.interval[1]
+        in_window = s.searched[0] <= j < s.searched[1]
+        tol = int(TOL[ph] * 100)
+        desc = [f"interval {'holds' if inside else 'misses'} it ({s.interval[0] - t:+.1f}/{s.interval[1] - t:+.1f} s)",
+                f"searched part of window {'holds' if in_window else 'misses'} it"]
+        desc.append(f"templates {len(s.templates)} ({','.join(x.split(':')[1][0] for x in s.templates)})")
+        if 0 <= j < 6000:
+            a, b = max(0, j - tol), min(6000, j + tol + 1)
+            if s.template_trace is not None:
+                at = float(s.template_trace[a:b].max())
+                rest = np.concatenate([s.template_trace[s.searched[0]:a], s.template_trace[b:s.searched[1]]])
+                desc.append(f"z at truth {at:.1f}, best elsewhere {float(rest.max()) if len(rest) else float('nan'):.1f}")
+            desc.append(f"EqT p at truth {float(s.eqt_trace[a:b].max()):.3f}")
+        desc.append(f"kept: {s.result or 'nothing'}")
+        out.append(f"    MISS {key[1]:6s} {ph}: " + "; ".join(desc))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
+    ap.add_argument("--noise", default="1,3,10", help="SNR reduction factors (1: as recorded)")
+    ap.add_argument("--sets", default="arrays,single,window", help="arrays, single (90-s records), window (60-s cuts)")
+    ap.add_argument("--curve", action="store_true", help="picker recall/precision per threshold")
+    ap.add_argument("--detail", action="store_true", help="per re-pick lines (labelled arrays)")
+    ap.add_argument("--no-repick", action="store_true")
+    ap.add_argument("--diagnose", action="store_true", help="stage by stage, where each missed arrival was lost")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    data = Path(args.shared) / "data"
+    from seqt_plugins.picker.options import PickerOptions
+    from seqt_plugins.repicker import Repicker
+    from seqt_plugins.repicker.options import RepickerOptions
+
+    picker = Picker(options=PickerOptions())
+    repicker = Repicker(options=RepickerOptions(), model=None)
+    repicker.keep_searches = args.diagnose
+    sets = {}
+    names = args.sets.split(",")
+    if "arrays" in names:
+        sets["labelled_arrays"] = labelled_arrays(data / "labelled_arrays")
+    if "single" in names:
+        sets["single_station 90 s"] = single_station(data / "single_station")
+    if "window" in names:
+        sets["single_station 60 s"] = single_station(data / "single_station", one_window=True)
+    factors = [float(x) for x in args.noise.split(",")]
+    thresholds = [(d, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
+    o = picker.options
+    print(f"picker defaults: model={o.model} detection={o.detection_threshold} P={o.p_threshold} S={o.s_threshold}; "
+          f"tolerance P {TOL['P']} s, S {TOL['S']} s; wrong = same station-phase within {WRONG_WITHIN} s")
+    for name, records in sets.items():
+        for k in factors:
+            recs = [add_noise(r, k, seed=i + 1) for i, r in enumerate(records)]
+            t0 = time.perf_counter()
+            probs = pick_records(picker, recs)
+            picks = [picker.picks_from_probabilities(pr)[0] for pr in probs]
+            dt = time.perf_counter() - t0
+            sc = [score(p, r.labels) for p, r in zip(picks, recs)]
+            print(f"\n== {name}, SNR / {k:g}: {len(recs)} records, EqT {dt:.1f} s")
+            for ph in "PS":
+                arr = sum(s[ph]["arrivals"] for s in sc)
+                cor = sum(len(s[ph]["correct"]) for s in sc)
+                wro = sum(s[ph]["wrong"] for s in sc)
+                print(f"picker {ph}: arrivals {arr}, correct {cor}, missed {arr - cor}, wrong {wro}, "
+                      f"recall {fmt_ratio(cor, arr)}, precision {fmt_ratio(cor, cor + wro)}")
+            if name.startswith("single"):
+                noise_rec = sum(1 for p, r in zip(picks, recs) if not p)
+                print(f"records without any pick: {noise_rec} of {len(recs)}")
+            if args.curve:
+                print("  curve: det    P    S |  P recall prec |  S recall prec")
+                for thr, tot in picker_curve(picker, recs, probs, thresholds):
+                    print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} | {fmt_ratio(tot['P'][0], tot['P'][2])} "
+                          f"{fmt_ratio(tot['P'][0], tot['P'][0] + tot['P'][1])} | {fmt_ratio(tot['S'][0], tot['S'][2])} "
+                          f"{fmt_ratio(tot['S'][0], tot['S'][0] + tot['S'][1])}")
+            if name != "labelled_arrays" or args.no_repick:
+                continue
+            t0 = time.perf_counter()
+            tot, n_origins, lines = repick_records(recs, picks, repicker, {}, detail=args.detail or args.diagnose,
+                                                   diagnose=args.diagnose)
+            print(f"re-picker ({time.perf_counter() - t0:.1f} s), {n_origins} origin(s) located from the picker's picks:")
+            for ph in "PS":
+                cor = sum(len(s[ph]["correct"]) for s in sc)
+                t = tot[ph]
+                print(f"  {ph}: recovered {t['recovered']}, wrong {t['wrong']}, not scored {t['unscored']}, "
+                      f"gain {fmt_ratio(t['recovered'], cor)}, precision of added {fmt_ratio(t['recovered'], t['recovered'] + t['wrong'])}")
+            allrec = sum(tot[ph]["recovered"] for ph in "PS")
+            allwr = sum(tot[ph]["wrong"] for ph in "PS")
+            allcor = sum(len(s[ph]["correct"]) for s in sc for ph in "PS")
+            print(f"  both: gain {fmt_ratio(allrec, allcor)}, precision of added {fmt_ratio(allrec, allrec + allwr)}")
+            for line in lines:
+                print(line)
+
+
+if __name__ == "__main__":
+    main()
