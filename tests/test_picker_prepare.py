@@ -171,12 +171,28 @@ def test_corrupt_miniseed_one_line_error_naming_file(tmp_path):
     assert str(bad) in msg and "\n" not in msg
 
 
-def test_station_without_z_skipped_with_warning(caplog):
+def test_station_without_z_picked_on_horizontals_with_warning(caplog):
+    """A dead or missing vertical (CRL's borehole KOU): the horizontals are used, Z zero-filled,
+    with a warning naming the station; its N and E samples are those of a full station."""
     caplog.set_level(logging.WARNING, logger="seqt_plugins.picker")
     st = _stream("NE", sta="NOZ") + _stream("ZNE", sta="OK")
     stations = prepare_stream(st)
+    assert [s.station for s in stations] == ["NOZ", "OK"]
+    noz, ok = stations
+    assert noz.channels[2] == "" and noz.channels[:2] != ("", "")
+    assert not noz.segments[0].data[:, 2].any() and noz.segments[0].data[:, :2].any()
+    assert "NOZ" in caplog.text and "no vertical" in caplog.text and "zero-filled" in caplog.text
+
+
+def test_station_with_neither_vertical_nor_horizontal_skipped(caplog):
+    caplog.set_level(logging.WARNING, logger="seqt_plugins.picker")
+    st = _stream("Z", sta="OK")
+    for tr in _stream("Z", sta="ODD"):
+        tr.stats.channel = "HHX"
+        st += tr
+    stations = prepare_stream(st)
     assert [s.station for s in stations] == ["OK"]
-    assert "NOZ" in caplog.text and "no vertical" in caplog.text
+    assert "ODD" in caplog.text and "skipped" in caplog.text
 
 
 @pytest.mark.parametrize("sr", [100.0, 200.0, 40.0])

@@ -116,8 +116,11 @@ def test_stations_where_a_cut_could_matter_are_prepared_whole():
     short = _station("SHT", 100.0, seconds=50.0)
     stream = two_instruments + jitter + no_z + short + _station("OK", 100.0, seconds=300.0)
     sw, _ = _check_equal(stream)
-    assert sorted(sw.whole) == ["XX.JIT.", "XX.TWO."]
-    assert [sd.key for sd in sw.stations] == ["XX.JIT.", "XX.OK.", "XX.TWO."]
+    # a station without a vertical is picked on its horizontals (Z zero-filled), prepared whole
+    assert sorted(sw.whole) == ["XX.JIT.", "XX.NOZ.", "XX.TWO."]
+    assert [sd.key for sd in sw.stations] == ["XX.JIT.", "XX.NOZ.", "XX.OK.", "XX.TWO."]
+    noz = next(sd for sd in sw.stations if sd.key == "XX.NOZ.")
+    assert noz.channels == ("HHE", "HHN", "") and not noz.segments[0].data[:, 2].any()
 
 
 def test_half_sample_offset_station_is_prepared_locally():

@@ -26,7 +26,6 @@ import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from obspy import UTCDateTime
 
 from ..picks.model import Arrival, Origin, Pick
 

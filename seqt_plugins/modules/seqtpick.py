@@ -41,6 +41,9 @@ _ALL_BEGIN = "1900-01-01T00:00:00"
 _ALL_END = "2200-01-01T00:00:00"
 
 
+# An index span lacks the last sample's own duration: at 20 Hz or more that is at most 0.05 s.
+ONE_SAMPLE_SLACK = 0.05  # s
+
 class SeqtPick(Application):
     module_name = "seqtpick"
 
@@ -248,9 +251,11 @@ class SeqtPick(Application):
         short = set()
         for sensor, found in spans.items():
             covered = sum(min(e, t1) - max(b, t0) for b, e in found)
-            if 0 < covered < min_duration:  # known too short: skip without reading
-                self.log.info("%s.%s.%s.%s?: %.1f s of data, shorter than streams.minDuration: skipped",
-                              *sensor, covered)
+            # the index gives first and last sample times: a 6,000-sample record at 100 Hz covers
+            # 59.99 s between them, yet holds one full 60 s window, so allow one sample (at ≥ 20 Hz)
+            if 0 < covered < min_duration - ONE_SAMPLE_SLACK:  # known too short: skip without reading
+                self.log.warning("%s.%s.%s.%s?: %.2f s of data, shorter than streams.minDuration: skipped",
+                                 *sensor, covered)
                 short.add(sensor)
         pieces = self.picker.pieces([sp for found in spans.values() for sp in found], self.begin, self.end)
         if len(pieces) > 1:
@@ -284,9 +289,10 @@ class SeqtPick(Application):
                 if whole:
                     self.log.info("%s: no data", label)
                 continue
-            span = max(tr.stats.endtime for tr in part) - min(tr.stats.starttime for tr in part)
+            # duration = last sample time - first + one sample: 6,000 samples at 100 Hz are 60 s
+            span = max(tr.stats.endtime + tr.stats.delta for tr in part) - min(tr.stats.starttime for tr in part)
             if whole and span < min_duration:
-                self.log.info("%s: %.1f s of data, shorter than streams.minDuration: skipped", label, span)
+                self.log.warning("%s: %.2f s of data, shorter than streams.minDuration: skipped", label, span)
                 short.add(sensor)
                 continue
             stream += part

@@ -263,7 +263,7 @@ class Picker:
 
         picks, detections = [], []
         for st, probs in results:
-            zchan = st.channels[2]
+            zchan = st.channels[2] or st.channels[1] or st.channels[0]  # P on a horizontal without Z
             schan = st.channels[1] or st.channels[0] or zchan
             for seg, pr in zip(st.segments, probs):
                 dets, phase_picks = find_picks(

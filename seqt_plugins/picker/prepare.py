@@ -55,6 +55,9 @@ OFFSET_SPAN = 2.0  # s
 # (150 s) covers it with room to spare; tests/test_picker_prepare.py measures it.
 EDGE_SETTLING = 12.0  # s
 
+# Segments at most this many samples (1 s) shorter than one window are zero-padded to a window.
+PAD_LIMIT = 100
+
 # Column order of EqT's input.
 E, N, Z = 0, 1, 2
 
@@ -262,6 +265,9 @@ def _component_pieces(traces, max_gap: float, label: str) -> List[Tuple[UTCDateT
 # stations and components
 
 
+_HORIZONTAL_CODES = ("N", "E", "1", "2", "3")
+
+
 def _component_map(codes: Iterable[str]) -> Dict[str, int]:
     """Last channel letter → EqT column; Z/1/2 → 1 is N, 2 is E; Z/2/3 → 2 is N, 3 is E."""
     codes = set(codes)
@@ -326,9 +332,18 @@ def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_len
         label = f"{net}.{sta}.{loc}"
         with_z = {k: v for k, v in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in v)}
         if not with_z:
+            # a dead or missing vertical (borehole sensors, e.g. CRL's KOU): EqT still sees P and
+            # S on the horizontals, so they are picked with the vertical zero-filled (analyst P
+            # picks on such a station are made on a horizontal too)
+            with_h = {k: v for k, v in instruments.items()
+                      if len({tr.stats.channel[-1] for tr in v} & set(_HORIZONTAL_CODES)) >= 1}
             chans = sorted({tr.stats.channel for v in instruments.values() for tr in v})
-            log.warning("%s: no vertical (Z) channel among %s; station skipped", label, ",".join(chans))
-            continue
+            if not with_h:
+                log.warning("%s: no vertical (Z) or horizontal channel among %s; station skipped", label, ",".join(chans))
+                continue
+            log.warning("%s: no vertical (Z) channel among %s; picked on the horizontals, Z zero-filled",
+                        label, ",".join(chans))
+            with_z = with_h
 
         def rank(item):
             prefix, trs = item
@@ -359,18 +374,25 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
     if missing:
         log.warning("%s: horizontal component(s) %s missing; zero-filled", label, ",".join(missing))
 
-    z_pieces = _component_pieces(by_code["Z"], max_gap, label[:-1] + "Z")
+    # the vertical's pieces define the segments; without a vertical, the first horizontal's
+    ref = "Z" if "Z" in mapping else min(mapping, key=lambda c: (mapping[c] != N, c))
+    z_pieces = _component_pieces(by_code[ref], max_gap, label[:-1] + ref)
     segments = []
     horizontals = {}
     for code, col in mapping.items():
         if col != Z:
-            horizontals[col] = _component_pieces(by_code[code], max_gap, f"{label[:-1]}{code}")
+            horizontals[col] = z_pieces if code == ref else _component_pieces(by_code[code], max_gap, f"{label[:-1]}{code}")
     for start, z in z_pieces:
+        if min_length - PAD_LIMIT <= len(z) < min_length:
+            # a record of exactly one window at another rate (2,400 samples at 40 Hz) resamples
+            # to a sample or two short of 6,000: zero-padded at its end rather than lost
+            z = np.concatenate([z, np.zeros(min_length - len(z), dtype=z.dtype)])
         if len(z) < min_length:
             log.info("%s: segment %s (%.1f s) shorter than one window; skipped", label, start, len(z) / FS)
             continue
         data = np.zeros((len(z), 3), dtype=np.float32)
-        data[:, Z] = z
+        if ref == "Z":
+            data[:, Z] = z
         for col, pieces in horizontals.items():
             filled = 0
             for hstart, h in pieces:

@@ -197,6 +197,17 @@ class Repicker:
                                          siamese.load_siamese_head(o.siamese_s), o.divide_by_length)
         return self._head
 
+    @property
+    def probability_models(self):
+        """The models whose mean probability the EqT-maximum path reads (``eqt_model``); the
+        tapped model itself where it is one of them (its outputs come with the taps)."""
+        from ..eqt import load_eqt
+
+        name = self.options.eqt_model
+        wanted = ["original", "conservative"] if name == "both" else [name]
+        own = getattr(self.model, "name", self.options.model)
+        return [self.model if n in (own, self.options.model) else load_eqt(n) for n in wanted]
+
     def names(self, phase: str) -> List[str]:
         if self.options.mode == "siamese":
             return list(self.head.tap_names(phase))
@@ -206,7 +217,8 @@ class Repicker:
     def cache(self) -> FeatureCache:
         if self._cache is None:
             names = list(dict.fromkeys(self.names("P") + self.names("S")))
-            self._cache = FeatureCache(self.model, names, self.options.cache_size, self.options.batch_size)
+            self._cache = FeatureCache(self.model, names, self.options.cache_size, self.options.batch_size,
+                                       self.probability_models)
         return self._cache
 
     # -- public API ------------------------------------------------------------------------
@@ -427,11 +439,30 @@ class Repicker:
         for st in stations.values():
             if st.coords is not None:
                 st.geometry = station_geometry(origin, st.coords)
-                if st.geometry.epicentral_km > o.max_distance:
-                    continue
+        # How well the straight-ray prediction explains the origin's own picks: their median
+        # residual per phase shifts the search windows (velocity or origin-time bias), and an
+        # origin whose picks scatter more than max_residual_spread (median absolute deviation)
+        # predicts nothing reliable, so it is not searched (a ghost or mislocated event would
+        # only add wrong picks).
+        shift = {"P": 0.0, "S": 0.0}
+        spreads = []
+        for ph in "PS":
+            res = [st.picks[ph].time - predicted_window(origin, st.geometry, velocity[ph], 0.0, 0.0)[1]
+                   for st in stations.values() if ph in st.picks and st.geometry is not None]
+            if len(res) >= 2:
+                shift[ph] = float(np.median(res))
+                spreads.extend(abs(r - shift[ph]) for r in res)
+        if len(spreads) >= 3 and float(np.median(spreads)) > o.max_residual_spread:
+            warn("origin %s: its picks scatter by %.2f s (median) around the predicted arrivals, more than "
+                 "repicker.maxResidualSpread: not searched", origin.public_id, float(np.median(spreads)))
+            return None
+        for st in stations.values():
+            if st.geometry is not None and st.geometry.epicentral_km > o.max_distance:
+                continue
             for ph in "PS":
                 if st.geometry is not None:
                     lo, mid, hi = predicted_window(origin, st.geometry, velocity[ph], o.tolerance, o.tolerance_fraction)
+                    lo, mid, hi = lo + shift[ph], mid + shift[ph], hi + shift[ph]
                     st.predicted[ph] = mid
                     exist = (lo, hi)
                 elif ref_times[ph]:
@@ -587,7 +618,10 @@ class Repicker:
                 pr = feats[st.key].probabilities[1 if ph == "P" else 2]
                 j = i0 + int(np.argmax(pr[i0:i1]))
                 v = float(pr[j])
-                if v >= o.eqt_threshold:
+                # a maximum on the interval's edge that still rises outside it is the flank of a
+                # peak outside the interval (another arrival), not an arrival inside it
+                flank = (j == i0 and j > 0 and pr[j - 1] > v) or (j == i1 - 1 and j + 1 < WINDOW and pr[j + 1] > v)
+                if v >= o.eqt_threshold and not flank:
                     found = (j, v, v, "eqtmax")
             if self.keep_searches:
                 self.last_searches.append(SearchRecord(
@@ -600,7 +634,8 @@ class Repicker:
                 continue
             j, prob, score, path = found
             sd = st.data
-            chan = sd.channels[2] if ph == "P" else (sd.channels[1] or sd.channels[0] or sd.channels[2])
+            chan = (sd.channels[2] or sd.channels[1] or sd.channels[0]) if ph == "P" else (
+                sd.channels[1] or sd.channels[0] or sd.channels[2])
             wid = WaveformID(sd.network, sd.station, sd.location, chan)
             t = st.window_time(j)
             pick = Pick(

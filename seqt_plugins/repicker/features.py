@@ -53,8 +53,12 @@ def window_key(station_key: str, segment, start: int) -> WindowKey:
 class FeatureCache:
     """LRU of ``WindowFeatures`` keyed by (station, window start); computes misses in batches."""
 
-    def __init__(self, model, names: Sequence[str], size: int = 128, batch_size: int = 32):
+    def __init__(self, model, names: Sequence[str], size: int = 128, batch_size: int = 32,
+                 probability_models: Optional[Sequence] = None):
         self.model = model
+        # the models whose probabilities (mean) a window reports: by default the tapped model's
+        # own; the re-picker passes the picker's ensemble so its EqT path sees what the picker saw
+        self.probability_models = list(probability_models) if probability_models else [model]
         self.names = list(names)
         self.size = int(size)
         self.batch_size = int(batch_size)
@@ -82,7 +86,11 @@ class FeatureCache:
             if x.shape[1:] != (WINDOW, 3):
                 raise ValueError(f"windows must be ({WINDOW}, 3), not {x.shape[1:]}")
             normalize(x)
-            (det, p, s), maps = self.model.taps(self.names, x, batch_size=min(self.batch_size, len(x)))
+            bs = min(self.batch_size, len(x))
+            (det, p, s), maps = self.model.taps(self.names, x, batch_size=bs)
+            if self.probability_models != [self.model]:
+                outs = [(det, p, s) if m is self.model else m.predict(x, batch_size=bs) for m in self.probability_models]
+                det, p, s = (np.mean([o[k] for o in outs], axis=0) for k in range(3))
             self.encoded += len(x)
             for k, key in enumerate(missing):
                 fresh[key] = WindowFeatures(

@@ -29,6 +29,10 @@ class RepickerOptions:
         "Complementary path: take EqT's own probability maximum inside the predicted arrival window "
         "when it reaches eqtThreshold (where the template path found nothing).",
     )
+    eqt_model: str = opt(
+        "both",
+        "EqT weights whose probabilities the complementary path reads: 'both' (the picker's default "
+        "ensemble, mean of the two published models), 'original', 'conservative' or an .h5 path.")
     eqt_threshold: float = opt(0.1, "Minimum EqT probability of the complementary path.", range="0:1")
     z_threshold: float = opt(5.0, "Minimum z-score of the correlation peak for a re-pick (correlation mode).", range="0:")
     siamese_threshold: float = opt(0.1, "Minimum fused probability of the Siamese head (siamese mode).", range="0:1")
@@ -46,6 +50,11 @@ class RepickerOptions:
     tolerance: float = opt(1.5, "Geometric search window: half-width around the predicted arrival.", unit="s", range="0:")
     tolerance_fraction: float = opt(
         0.1, "Geometric search window: extra half-width as a fraction of the predicted travel time.", range="0:")
+    max_residual_spread: float = opt(
+        1.0,
+        "Origins whose own picks scatter more than this (median absolute deviation) around the "
+        "constant-velocity prediction are not searched; the picks' median residual per phase shifts "
+        "the search windows.", unit="s", range="0:")
     p_range: float = opt(6.0, "Without station coordinates: search half-width around the template P picks.", unit="s", range="0:")
     s_range: float = opt(12.0, "Without station coordinates: search half-width around the template S picks.", unit="s", range="0:")
     exist_range: float = opt(

@@ -1,0 +1,166 @@
+"""Picker and re-picker scored against analyst picks (../shared/data), never against our own picks.
+
+The levels asserted sit a little below those measured by ``benchmarks/accuracy.py`` with the
+defaults (see the README's table), so a change that loses real arrivals fails here.
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import require_shared
+from seqt_plugins.catalog.locate import locate_events
+from seqt_plugins.evaluation import add_noise, labelled_arrays, score, single_station
+from seqt_plugins.picks.model import Event, EventParameters
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    return labelled_arrays(require_shared("data", "labelled_arrays"))
+
+
+@pytest.fixture(scope="module")
+def picker():
+    from seqt_plugins.picker import Picker
+
+    return Picker()  # the defaults: both published models, mean
+
+
+def _totals(records, picks):
+    tot = {ph: [0, 0, 0] for ph in "PS"}  # correct, wrong, arrivals
+    for r, p in zip(records, picks):
+        s = score(p, r.labels)
+        for ph in "PS":
+            tot[ph][0] += len(s[ph]["correct"])
+            tot[ph][1] += s[ph]["wrong"]
+            tot[ph][2] += s[ph]["arrivals"]
+    return tot
+
+
+def test_picker_recall_and_precision_on_labelled_arrays(arrays, picker):
+    picks = [picker.pick(r.stream, r.inventory) for r in arrays]
+    tot = _totals(arrays, picks)
+    (pc, pw, pn), (sc, sw, sn) = tot["P"], tot["S"]
+    print(f"P {pc}/{pn} wrong {pw}; S {sc}/{sn} wrong {sw}")
+    # measured: P 47/52 (wrong 1), S 35/36 (wrong 2)
+    assert pn == 52 and sn == 36
+    assert pc / pn >= 0.85 and pc / (pc + pw) >= 0.95
+    assert sc / sn >= 0.90 and sc / (sc + sw) >= 0.90
+    # the CRL station without a vertical (KOU) is picked on its horizontals
+    kou = [p for r, ps in zip(arrays, picks) for p in ps if p.waveform_id.station == "KOU"]
+    assert kou and all(p.waveform_id.channel[-1] in "NE" for p in kou)
+
+
+def test_two_earthquakes_in_one_record_both_picked(arrays, picker):
+    """CRL 2010-01-18 holds an unlabelled foreshock 6.5 s before the labelled event at 8
+    stations: the labelled P at those stations must be picked too, not only the foreshock's."""
+    r = next(r for r in arrays if r.name.startswith("CRL_2010.01.18"))
+    picks = picker.pick(r.stream, r.inventory)
+    s = score(picks, r.labels)
+    for sta in ("AGE", "PAN"):
+        assert (("CL", sta, "P") in s["P"]["correct"]), sta
+        assert any(p.waveform_id.station == sta and p.phase_hint == "P" and -8 < p.time - r.labels[("CL", sta, "P")] < -5
+                   for p in picks), f"{sta}: foreshock P"
+
+
+def _located(r, picks):
+    origins = locate_events(picks, r.coordinates)
+    return EventParameters(picks=list(picks), origins=origins,
+                           events=[Event(public_id=f"E{k}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
+                                   for k, o in enumerate(origins)])
+
+
+def test_repicker_on_events_located_from_the_picks(arrays, picker):
+    """Events located from the picker's own picks (never the analyst origins), re-picked with the
+    defaults at the recorded SNR; re-picks scored against the analyst picks."""
+    from seqt_plugins.repicker import METHOD_ID, Repicker
+
+    recovered = wrong = 0
+    for r in arrays:
+        picks = picker.pick(r.stream, r.inventory)
+        ep = _located(r, picks)
+        if not ep.origins:
+            continue
+        rp = Repicker()  # a fresh cache per record
+        out = rp.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+        new = [p for p in out.picks if p.method_id == METHOD_ID]
+        assert len(new) == len(rp.last_results)
+        for p in new:
+            assert p.evaluation_mode == "automatic" and p.reference_pick_id and 0 < p.probability <= 1
+            assert "-SEQTR-" in p.public_id
+        arrivals = {a.pick_id for o in out.origins for a in o.arrivals}
+        assert {p.public_id for p in new} <= arrivals
+        base, s = score(picks, r.labels), score(new, r.labels)
+        for ph in "PS":
+            recovered += len(s[ph]["correct"] - base[ph]["correct"])
+            wrong += s[ph]["wrong"]
+    print(f"recovered {recovered}, wrong {wrong}")
+    # measured: recovered 1 (DIM P, 0.07 s from the analyst pick), wrong 2 (both on a 149 km deep
+    # mislocated origin of CRL 2010-01-18); README: what this says about real recall
+    assert recovered >= 1
+    assert wrong <= 2
+
+
+def test_origin_that_does_not_explain_its_picks_is_not_searched(arrays, picker, caplog):
+    """A mislocated origin (its picks scattered by seconds around the prediction) would only add
+    wrong picks: the re-picker names it and searches nothing for it."""
+    import dataclasses
+    import logging
+
+    from seqt_plugins.repicker import Repicker
+
+    r = next(r for r in arrays if r.name.startswith("CRL_2010.01.20"))
+    picks = picker.pick(r.stream, r.inventory)
+    ep = _located(r, picks)
+    good = ep.origins[0]
+    rp = Repicker()
+    rp.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+    assert not any("scatter" in m for m in caplog.messages)
+    # a ghost: the same origin with picks that scatter by seconds (as when an associator joins
+    # the picks of two events); a merely mislocated origin is absorbed by the median shift
+    rng = np.random.default_rng(3)
+    jittered = [dataclasses.replace(p, time=p.time + float(rng.uniform(-4.0, 4.0))) for p in ep.picks]
+    bad = EventParameters(picks=jittered, origins=[good], events=[])
+    caplog.set_level(logging.WARNING, logger="seqt_plugins.repicker")
+    out = Repicker().repick(bad, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+    assert any("scatter" in m and good.public_id in m for m in caplog.messages)
+    assert len(out.picks) == len(jittered)
+
+
+def test_noise_protocol_lowers_snr_by_the_factor(arrays):
+    r = arrays[1]
+    noisy = add_noise(r, 3.0, seed=1)
+    tr0 = r.stream.select(station="PYR")[0]
+    tr1 = noisy.stream.select(station=tr0.stats.station, channel=tr0.stats.channel)[0]
+    t_p = r.labels[("CL", "PYR", "P")]
+    n = int((t_p - 1.0 - tr0.stats.starttime) * tr0.stats.sampling_rate)
+    before, after = np.std(tr0.data[:n].astype(float)), np.std(tr1.data[:n].astype(float))
+    assert after / before == pytest.approx(3.0, rel=0.15)
+    assert len(tr1) == len(tr0) and tr1.stats.starttime == tr0.stats.starttime
+
+
+def test_one_window_records_are_picked(tmp_path, monkeypatch):
+    """STEAD-style records of exactly 6,000 samples through seqtpick itself (not dropped as
+    'shorter than streams.minDuration')."""
+    from seqt_plugins.io.xml import read_event_parameters
+    from seqt_plugins.modules.seqtpick import SeqtPick
+
+    monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
+    monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
+    records = [r for r in single_station(require_shared("data", "single_station"), one_window=True)
+               if len(r.stream) == 3][:12]
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for r in records:
+        assert all(tr.stats.npts == 6000 for tr in r.stream)
+        r.stream.write(str(folder / f"{r.name}.mseed"), format="MSEED")
+    out = tmp_path / "picks.xml"
+    err = io.StringIO()
+    rc = SeqtPick(["--offline", "--ep", "-o", str(out), "-I", str(folder)], stdout=io.StringIO(), stderr=err).exec()
+    assert rc == 0, err.getvalue()
+    assert "shorter than" not in err.getvalue()
+    picks = read_event_parameters(out).picks
+    tot = _totals(records, [[p for p in picks if p.waveform_id.station == r.name] for r in records])
+    assert tot["P"][0] >= 11 and tot["S"][0] >= 11, tot
