@@ -121,6 +121,55 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
     return tot, n_origins, lines
 
 
+def leave_one_out(records, picks_per_record, make_repicker, locate_kwargs):
+    """Each located event's stations hidden one at a time (all its picks removed from the input),
+    re-picked from the others, the re-picks scored against the analyst picks of that station.
+
+    The hidden arrivals are ones the picker found, so this measures the template path where the
+    latent features do see the arrival (what S-EqT's correlation can do at best), not recall of
+    real misses; the main table above measures that.
+    """
+    import copy
+
+    from seqt_plugins.catalog.locate import locate_events
+
+    tot = {ph: {"hidden": 0, "correct": 0, "wrong": 0} for ph in "PS"}
+    by_path = defaultdict(lambda: [0, 0])
+    for r, picks in zip(records, picks_per_record):
+        origins = locate_events(picks, r.coordinates, **locate_kwargs)
+        if not origins:
+            continue
+        o = max(origins, key=lambda o: len(o.arrivals))  # the record's main event
+        by_id = {p.public_id: p for p in picks}
+        stations = sorted({(by_id[a.pick_id].waveform_id.network, by_id[a.pick_id].waveform_id.station)
+                           for a in o.arrivals})
+        rp = make_repicker()
+        for ns in stations:
+            keep = [p for p in picks if (p.waveform_id.network, p.waveform_id.station) != ns]
+            kept = {p.public_id for p in keep}
+            hidden = {(ns[0], ns[1], p.phase_hint) for p in picks
+                      if (p.waveform_id.network, p.waveform_id.station) == ns and p.public_id in {a.pick_id for a in o.arrivals}}
+            o2 = copy.deepcopy(o)
+            o2.arrivals = [a for a in o2.arrivals if a.pick_id in kept]
+            ep = EventParameters(picks=keep, origins=[o2], events=[Event("E", o2.public_id, [o2.public_id])])
+            rp.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+            for res in rp.last_results:
+                p = res.pick
+                key = (p.waveform_id.network, p.waveform_id.station, p.phase_hint)
+                if key not in hidden or key not in r.labels:
+                    continue
+                err = abs(p.time - r.labels[key])
+                if err > WRONG_WITHIN:
+                    continue  # another arrival (an unlabelled event): not scored, as above
+                ok = err <= TOL[p.phase_hint]
+                tot[p.phase_hint]["correct" if ok else "wrong"] += 1
+                by_path[res.path][0 if ok else 1] += 1
+            for key in hidden:
+                if key in r.labels:
+                    tot[key[2]]["hidden"] += 1
+    return tot, dict(by_path)
+
+
 def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
     """Where each arrival the picker missed was lost, stage by stage (``--diagnose``)."""
     out = []
@@ -165,6 +214,8 @@ def main(argv=None):
     ap.add_argument("--no-repick", action="store_true")
     ap.add_argument("--repicker", action="append", default=[], metavar="FIELD=VALUE",
                     help="a RepickerOptions field other than its default (exploration), e.g. eqt_threshold=0.05")
+    ap.add_argument("--leave-one-out", action="store_true",
+                    help="also hide each located event's stations one at a time (SNR 1 and 3)")
     ap.add_argument("--diagnose", action="store_true", help="stage by stage, where each missed arrival was lost")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -216,7 +267,7 @@ def main(argv=None):
                       f"recall {fmt_ratio(cor, arr)}, precision {fmt_ratio(cor, cor + wro)}")
             if name.startswith("single"):
                 noise_rec = sum(1 for p, r in zip(picks, recs) if not p)
-                print(f"records without any pick: {noise_rec} of {len(recs)}")
+                print(f"records with no pick at all: {noise_rec} of {len(recs)} (every record holds an event)")
             if args.curve:
                 print("  curve: det    P    S |  P recall prec |  S recall prec")
                 for thr, tot in picker_curve(picker, recs, probs, thresholds):
@@ -240,6 +291,14 @@ def main(argv=None):
             print(f"  both: gain {fmt_ratio(allrec, allcor)}, precision of added {fmt_ratio(allrec, allrec + allwr)}")
             for line in lines:
                 print(line)
+            if args.leave_one_out and k in (1.0, 3.0):
+                loo, paths = leave_one_out(recs, picks, fresh_repicker, {})
+                print("leave-one-out (a located event's station hidden, re-picked from the others; "
+                      "hidden arrivals with an analyst pick):")
+                for ph in "PS":
+                    t = loo[ph]
+                    print(f"  {ph}: hidden {t['hidden']}, re-picked correctly {t['correct']}, wrong {t['wrong']}")
+                print("  by path (correct, wrong): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(paths.items())))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ defaults (see the README's table), so a change that loses real arrivals fails he
 """
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -599,6 +599,7 @@ class Repicker:
                     traces = np.stack([np.stack([score_pair(t, s, names) for s in searches]) for t in prepared])
                 tpl_trace = traces.mean(axis=0)
         edge = int(round(o.edge * FS))
+        tol = {"P": int(round(PROMINENCE_EXCLUSION["P"] * FS)), "S": int(round(PROMINENCE_EXCLUSION["S"] * FS))}
         ref = max(tmpl, key=lambda t: t.probability).pick_id if tmpl else None
         results = []
         for k, st in enumerate(srch):
@@ -612,7 +613,8 @@ class Repicker:
                 v = float(tr[j])
                 if o.mode == "siamese" and v > o.siamese_threshold:
                     found = (j, v, v, "siamese")
-                elif o.mode == "correlation" and v >= o.z_threshold:
+                elif o.mode == "correlation" and (v >= o.z_threshold or (
+                        v >= o.z_prominent and v - _best_elsewhere(tr, i0, i1, j, tol[ph]) >= o.prominence)):
                     found = (j, probability_from_z(v, o.z_threshold), v, "correlation")
             if i1 > i0 and found is None and o.eqt_max:
                 pr = feats[st.key].probabilities[1 if ph == "P" else 2]
@@ -676,6 +678,18 @@ class _SiameseAdapter:
                 out[j, ks] = self.module.score_pairs(self.heads[phase], tf, sf, tP, tS, phase, eps=eps,
                                                      divide=self.divide)
         return out
+
+
+# Half-width around a candidate peak that is not "elsewhere" when its prominence is measured: the
+# spread of one arrival's score peak (the pick tolerances of benchmarks/accuracy.py).
+PROMINENCE_EXCLUSION = {"P": 0.5, "S": 1.0}  # s
+
+
+def _best_elsewhere(trace: np.ndarray, i0: int, i1: int, j: int, half: int) -> float:
+    """The highest score in [i0, i1) farther than ``half`` samples from j (0 when none is)."""
+    parts = [trace[i0:max(i0, j - half)], trace[min(i1, j + half + 1):i1]]
+    vals = [float(p.max()) for p in parts if len(p)]
+    return max(vals) if vals else 0.0
 
 
 def _prob(p: Pick) -> float:
