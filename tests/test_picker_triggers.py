@@ -113,6 +113,32 @@ def test_window_starts_anchored_cover_tail():
     assert window_starts(Segment(t0, np.zeros((5999, 3), np.float32)), step).size == 0
 
 
+def test_edge_padding_windows_reach_beyond_the_record_end():
+    """With edge padding, windows reach up to ``pad`` samples past the end (zero-filled there),
+    on the absolute grid; the stack adds only their samples inside the segment."""
+    from seqt_plugins.picker.windows import WindowRef, batches
+
+    t0 = UTCDateTime("2024-03-01T00:00:07.23")
+    data = np.random.default_rng(1).standard_normal((20000, 3)).astype(np.float32)
+    seg = Segment(t0, data)
+    step = step_samples(0.5)
+    plain, padded = window_starts(seg, step), window_starts(seg, step, 3000)
+    assert set(plain) < set(padded) and padded[0] == 0 and padded[-1] == 20000 - WINDOW + 3000
+    extra = [s for s in padded if s not in set(plain) and s != 20000 - WINDOW + 3000]
+    assert extra and all(int(round((t0 + s / 100.0).timestamp * 100)) % step == 0 for s in extra)
+    last = int(padded[-1])
+    [(x, _)] = list(batches([[seg]], [WindowRef(0, 0, last)], 1))
+    # the data, then zeros (a constant after the window's normalisation)
+    assert np.ptp(x[0, WINDOW - 3000:], axis=0).max() == 0 and np.ptp(x[0, :WINDOW - 3000], axis=0).min() > 0
+    corr = np.corrcoef(x[0, :WINDOW - 3000, 2], data[last:, 2])[0, 1]
+    assert corr > 0.9999
+    st = Stack(20000, "max", 500)
+    w = np.ones(WINDOW, np.float32)
+    st.add(last, w, w * 0.5, w * 0.25)
+    out = st.result()
+    assert out[0, last + 499] == 0.0 and out[0, last + 500] == 1.0 and out[2, -1] == 0.25
+
+
 def test_normalize_std_and_zero_channel():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, WINDOW, 3)).astype(np.float32) * 5 + 3

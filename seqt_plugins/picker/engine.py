@@ -142,7 +142,7 @@ class Picker:
         stations = prepare_stream(stream, max_gap=o.max_gap, inventory=inventory)
         segments = [st.segments for st in stations]
         stacks = [[Stack(seg.npts, o.stacking, self.blind) for seg in segs] for segs in segments]
-        refs = plan_windows(segments, self.step)
+        refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)))
         log.info("%d station(s), %d window(s) of %d samples", len(stations), len(refs), WINDOW)
         progress = _progress(len(refs))
         # XLA graphs are compiled for one batch shape, so they get the zero-padded tail batch;

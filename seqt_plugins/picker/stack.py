@@ -36,6 +36,10 @@ class Stack:
         """Add one window's outputs (each length 6000) starting at sample ``start``."""
         lo = self.blind if start > 0 else 0
         hi = WINDOW - (self.blind if start + WINDOW < self.npts else 0)
+        # a window reaching beyond the segment's end (edge padding) adds only its samples inside it
+        lo, hi = max(lo, -start), min(hi, self.npts - start)
+        if hi <= lo:
+            return
         a, b = start + lo, start + hi
         out = self.values[:, a:b]
         if self.method == "max":
