@@ -103,7 +103,7 @@ class Configuration:
             return
         before = dict(self.symbols)  # holds the old Symbols, so identity tells what is new
         parse_file(path, self.symbols, env=env)
-        foreign = set(foreign_keys)
+        foreign = foreign_keys if isinstance(foreign_keys, _ForeignKeys) else set(foreign_keys)
         for name in [k for k in before if k not in self.symbols]:  # del key
             self._reset(name)
         for name, sym in self.symbols.items():
@@ -234,7 +234,7 @@ def load_configuration(schema: ModuleSchema, config_file: Optional[os.PathLike] 
                        other_schemas: Iterable[ModuleSchema] = ()) -> Configuration:
     """Read all layers (see the module docstring) and apply ``overrides`` (key, text)."""
     config = Configuration(schema, appname)
-    foreign = set()
+    foreign = _ForeignKeys()
     for other in other_schemas:
         if other.name != schema.name:
             foreign.update(p.name for p in other.parameters)
@@ -250,6 +250,17 @@ def load_configuration(schema: ModuleSchema, config_file: Optional[os.PathLike] 
     if bindings_dir is not None:
         config.bindings = Bindings(schema, bindings_dir, env=env)
     return config
+
+
+class _ForeignKeys(set):
+    """Keys a ``global.cfg`` may set for other modules: the other seqt modules' keys, and any
+    key under a group SeisComP's own modules keep in global.cfg (scolv's ``picker.filters`` is
+    in SeisComP's shipped ``etc/defaults/global.cfg``; our ``picker`` group shares the name)."""
+
+    SEISCOMP_GROUPS = frozenset({"picker"})
+
+    def __contains__(self, name) -> bool:
+        return super().__contains__(name) or str(name).split(".", 1)[0] in self.SEISCOMP_GROUPS
 
 
 class Bindings:

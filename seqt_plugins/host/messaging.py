@@ -10,12 +10,12 @@ out as one notifier message per group::
     connection.send(group, msg)
 
 The connection is either one the caller already has (``connection=``, e.g. the
-``connection()`` of a running ``seiscomp.client.Application``), or one made here by a minimal
-``seiscomp.client.Application`` with messaging on and the database off, initialised with the
-standard options (``-H``, ``-u``, ``-g``, ``-S``) given to this class.
+``connection()`` of a running ``seiscomp.client.Application``), or a
+``seiscomp.client.Connection`` made here from the standard options (``-H``, ``-u``, ``-g``,
+``-S``) given to this class.
 
-Nothing here has been run against a real SeisComP (see the README): the tests use a stand-in
-``seiscomp`` package that only records the calls.
+Tested against real SeisComP builds (tests/test_seiscomp_messaging.py): scmaster on loopback
+stores what is sent here in its database.
 """
 
 from __future__ import annotations
@@ -60,6 +60,17 @@ def _import_seiscomp():
     return client, datamodel, io
 
 
+def messaging_url(host: str) -> str:
+    """``-H``/``connection.server`` (``host[:port][/queue]``) as a connection URL (``scmp://``)."""
+    host = (host or "localhost/production").strip()
+    if "://" not in host:
+        host = "scmp://" + host
+    scheme, rest = host.split("://", 1)
+    if "/" not in rest:
+        rest += "/production"
+    return f"{scheme}://{rest}"
+
+
 class PickSender:
     """Send batches of picks (and their amplitudes) as SeisComP notifier messages.
 
@@ -82,52 +93,44 @@ class PickSender:
         self.scml_version = scml_version or DEFAULT_SCML_VERSION
         self.test = test
         self._connection = connection
-        self._app = None
+        self._own = False  # the connection was made here (closed by close())
         self.sent = {"picks": 0, "amplitudes": 0, "messages": 0}
 
     # -- connection --------------------------------------------------------------------
-    def application_argv(self) -> List[str]:
-        """The command line of the minimal SeisComP application that holds the connection."""
-        argv = [self.name]
-        if self.host:
-            argv += ["-H", self.host]
-        if self.user:
-            argv += ["-u", self.user]
-        if self.primary_group:
-            argv += ["-g", self.primary_group]
-        for group in self.subscriptions:
-            argv += ["-S", group]
-        return argv
-
     def connect(self):
-        """The messaging connection (made on first use); MessagingError if that fails."""
+        """The messaging connection (made on first use); MessagingError if that fails.
+
+        A ``seiscomp.client.Connection`` to ``host`` (``host[:port][/queue]``, default
+        ``localhost/production``): a bare ``client.Application`` cannot be initialised outside
+        its ``exec()`` (SeisComP's wrapper guards the protected ``init``), and the modules'
+        SeisComP shells use their own application's connection (``connection=``).
+        """
         if self._connection is not None:
             return self._connection
         client, _, _ = _import_seiscomp()
-        argv = self.application_argv()
+        url = messaging_url(self.host)
         try:
-            app = client.Application(len(argv), argv)
-            app.setMessagingEnabled(True)
-            app.setDatabaseEnabled(False, False)
-            if self.primary_group:
-                app.setPrimaryMessagingGroup(self.primary_group)
-            if not app.init():
-                raise MessagingError(f"cannot connect to the messaging server {self.host or '(configured)'}")
-            connection = app.connection()
+            connection = client.Connection()
+            if connection.setSource(url) != client.OK:
+                raise MessagingError(f"bad messaging server URL {url}")
+            result = connection.connect(self.user, self.primary_group, 5000)
+            if result != client.OK:
+                raise MessagingError(f"cannot connect to the messaging server {url}: "
+                                     f"{client.EResultNames.name(result)}")
+            for group in self.subscriptions:
+                connection.subscribe(group)
         except MessagingError:
             raise
         except Exception as exc:
-            raise MessagingError(f"cannot connect to the messaging server: {_one_line(exc)}") from None
-        if connection is None:
-            raise MessagingError(f"no messaging connection to {self.host or '(configured server)'}")
-        self._app, self._connection = app, connection
+            raise MessagingError(f"cannot connect to the messaging server {url}: {_one_line(exc)}") from None
+        self._own, self._connection = True, connection
         return connection
 
     def close(self) -> None:
-        app, self._app, self._connection = self._app, None, None
-        if app is not None:
+        own, connection, self._own, self._connection = self._own, self._connection, False, None
+        if own and connection is not None:
             try:
-                app.done()
+                connection.disconnect()
             except Exception:
                 pass
 
