@@ -304,15 +304,18 @@ class Picker:
 
 
 def amplitudes_of(picks: Sequence[Pick]) -> List[Amplitude]:
-    """Amplitude objects for the picks' SNR (type "snr", dB) and peak amplitude (type "peak")."""
+    """One ``snr`` Amplitude per pick with an SNR, as scautopick writes it: a linear ratio.
+
+    Pick.snr is in dB (``triggers.snr_db``); SeisComP's ``snr`` amplitude (scautopick, read by
+    scautoloc's ``minPickSNR``) is the plain ratio, so the value is 10^(dB/20). The picker's
+    peak amplitude is not written: it has no SeisComP amplitude type.
+    """
     out = []
     for p in picks:
         if p.snr is not None:
-            out.append(Amplitude(public_id=f"{p.public_id}.snr", type="snr", value=p.snr, pick_id=p.public_id,
-                                 snr=p.snr, unit="dB", waveform_id=p.waveform_id))
-        if p.amplitude is not None:
-            out.append(Amplitude(public_id=f"{p.public_id}.peak", type="peak", value=p.amplitude, pick_id=p.public_id,
-                                 snr=p.snr, waveform_id=p.waveform_id))
+            ratio = float(10.0 ** (p.snr / 20.0))
+            out.append(Amplitude(public_id=f"{p.public_id}.snr", type="snr", value=ratio, pick_id=p.public_id,
+                                 snr=ratio, waveform_id=p.waveform_id))
     return out
 
 
