@@ -11,7 +11,9 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["seqt_plugins", "seqt_plugins.*"]),
     include_package_data=True,
-    package_data={"seqt_plugins": ["data/*", "data/**/*"]},
+    package_data={"seqt_plugins": ["data/*", "data/**/*"],
+                  # SeisComP files (description XML, cfg defaults, init scripts): seqt-install-seiscomp
+                  "seqt_plugins.host": ["etc/descriptions/*.xml", "etc/defaults/*.cfg", "etc/init/*.py"]},
     install_requires=[
         "tensorflow>=2.16",  # brings Keras 3
         "keras>=3.3",
@@ -47,6 +49,7 @@ setup(
             "seqt-xml=seqt_plugins.modules.seqtxml:main",
             "seqt-train=seqt_plugins.modules.seqttrain:main",
             "seqt-catalog=seqt_plugins.modules.seqtcatalog:main",
+            "seqt-install-seiscomp=seqt_plugins.host.install:main",
         ]
     },
 )

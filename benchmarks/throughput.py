@@ -130,7 +130,7 @@ def cli_rss(shared: Path, model: str, overlap: float, batch_size: int):
         out = Path(tmp) / "picks.xml"
         code = ("import resource, sys; from seqt_plugins.modules.seqtpick import main; rc = main(sys.argv[1:]); "
                 "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0); sys.exit(rc)")
-        cmd = [sys.executable, "-c", code, "--ep", "-o", str(out), "-I", f"file://{day}", "-q",
+        cmd = [sys.executable, "-c", code, "--ep", "-o", str(out), "-I", f"file://{day}", "-q", "--playback",
                f"--picker.model={model}", f"--picker.overlap={overlap}", f"--picker.batchSize={batch_size}"]
         t = time.perf_counter()
         res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -119,6 +119,30 @@ class SeisComP:
     def binary(self, name: str) -> str:
         return str(self.root / "bin" / name)
 
+    def overlay(self, dest: Path) -> "SeisComP":
+        """A SEISCOMP_ROOT of links to this build with its own ``etc/`` and ``var/``: modules can
+        be installed (seqt-install-seiscomp) and configured there, the cache stays untouched."""
+        dest = Path(dest)
+        dest.mkdir(parents=True)
+        for name in ("lib", "share", "include"):
+            if (self.root / name).exists():
+                (dest / name).symlink_to(self.root / name)
+        (dest / "bin").mkdir()
+        for f in (self.root / "bin").iterdir():
+            with open(f, "rb") as fh:
+                script = fh.read(2) == b"#!"
+            if script:  # scripts (seiscomp, seiscomp-control.py, ...) find the root from their own path
+                shutil.copy2(f, dest / "bin" / f.name)
+            else:
+                (dest / "bin" / f.name).symlink_to(f)
+        for sub in ("defaults", "descriptions", "init"):
+            (dest / "etc" / sub).mkdir(parents=True)
+            for f in (self.root / "etc" / sub).iterdir():
+                (dest / "etc" / sub / f.name).symlink_to(f)
+        (dest / "var" / "run").mkdir(parents=True)
+        (dest / "var" / "log").mkdir(parents=True)
+        return SeisComP(dest, self.label + "+overlay")
+
     def create_sqlite(self, path: Path) -> Path:
         import sqlite3
 

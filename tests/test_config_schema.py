@@ -8,7 +8,7 @@ from lxml import etree
 from seqt_plugins.config import camel_case, module_schema
 from seqt_plugins.config.cfgfile import parse_text
 from seqt_plugins.config.description import description_xml, parameters_in_description
-from seqt_plugins.config.generate import PROJECT_ROOT, generated_files
+from seqt_plugins.config.generate import SHIPPED_ROOT, generated_files
 from seqt_plugins.picker.options import PickerOptions
 
 MODULES = ["seqtpick", "seqtrepick"]
@@ -16,7 +16,7 @@ MODULES = ["seqtpick", "seqtrepick"]
 
 @pytest.mark.parametrize("rel", sorted(generated_files()))
 def test_shipped_file_equals_generated(rel):
-    shipped = PROJECT_ROOT / rel
+    shipped = SHIPPED_ROOT / rel
     assert shipped.is_file(), f"{rel} missing: run python -m seqt_plugins.config.generate"
     assert shipped.read_bytes() == generated_files()[rel], (
         f"{rel} is stale: run python -m seqt_plugins.config.generate")
@@ -56,13 +56,13 @@ def test_picker_options_are_all_in_the_seqtpick_schema():
     assert camel_case("p_threshold") == "pThreshold"
 
 
-def test_binding_section_lists_the_threshold_keys():
+def test_binding_section_lists_the_enable_flag_and_threshold_keys():
     xml = description_xml(module_schema("seqtpick"))
     root = etree.fromstring(xml)
     binding = root.find("binding")
     assert binding.get("module") == "seqtpick"
     assert parameters_in_description(xml)["binding"] == [
-        "picker.detectionThreshold", "picker.pThreshold", "picker.sThreshold"]
+        "detecEnable", "picker.detectionThreshold", "picker.pThreshold", "picker.sThreshold"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -77,10 +77,13 @@ def test_ep_output_validates_with_bindings_and_plots(hengill, clean_env):
     (key / "seqtpick").mkdir(parents=True)
     (key / "station_2C_KAP01").write_text("seqtpick:deaf\n")
     (key / "seqtpick" / "profile_deaf").write_text("picker.pThreshold = 1.0\n")
+    # with bindings, only bound stations are picked (as scautopick): BIT06 bound, module values
+    (key / "station_2C_BIT06").write_text("seqtpick\n")
+    (key / "seqtpick" / "station_2C_BIT06").write_text("")
     out_xml = tmp / "picks.xml"
     plots = tmp / "plots"
     rc, out, err = _run([
-        "--ep", "-o", str(out_xml), "-I", str(hengill / "mseed"),
+        "--ep", "--playback", "-o", str(out_xml), "-I", str(hengill / "mseed"),
         "--inventory-xml", str(hengill / "stations.xml"),
         "--streams.codes=2C.BIT06,2C.KAP01", "--bindings-dir", str(key),
         "--plot", str(plots), "--verbosity", "3", "--agencyID=XX",
@@ -106,7 +109,7 @@ def test_ep_output_validates_with_bindings_and_plots(hengill, clean_env):
 
 def test_ep_to_stdout_quakeml(hengill, clean_env):
     url = "file://" + str(hengill / "mseed" / "2C.BIT06..HH?__*.mseed")
-    rc, out, err = _run(["--ep", "-I", url, "--format", "quakeml", "-q"])
+    rc, out, err = _run(["--ep", "--playback", "-I", url, "--format", "quakeml", "-q"])
     assert rc == 0, err
     assert err == ""  # -q: no log output
     data = out.buffer.getvalue()
@@ -141,7 +144,7 @@ def test_sdsarchive_record_stream(hengill, clean_env):
 def test_long_requests_are_read_in_pieces_with_the_same_picks(hengill, clean_env):
     """A record stream that knows its extents is read piece by piece (bounded memory); the
     picks equal those of one whole read, to the sample and the probability."""
-    base = ["--ep", "-I", str(hengill / "mseed"), "--streams.codes=2C.BIT06,2C.KAP01,ON.NESJV", "--debug"]
+    base = ["--ep", "--playback", "-I", str(hengill / "mseed"), "--streams.codes=2C.BIT06,2C.KAP01,ON.NESJV", "--debug"]
     rc, whole_out, whole_err = _run(base + ["--picker.chunkLength=0"])
     assert rc == 0, whole_err
     assert "pieces" not in whole_err

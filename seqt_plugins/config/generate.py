@@ -1,9 +1,10 @@
 """Write the shipped configuration files from the schemas.
 
-``python -m seqt_plugins.config.generate [--check] [ROOT]`` (re)writes, under ROOT (default: the
-project root beside the package):
+``python -m seqt_plugins.config.generate [--check] [ROOT]`` (re)writes, under ROOT (default:
+``seqt_plugins/host``, package data laid out as under ``$SEISCOMP_ROOT``, which
+``seqt-install-seiscomp`` links there):
 
-* ``descriptions/<module>.xml`` (the SeisComP description of every parameter and option);
+* ``etc/descriptions/<module>.xml`` (the SeisComP description of every parameter and option);
 * ``etc/defaults/<module>.cfg`` (every parameter with its default).
 
 With ``--check`` nothing is written; the exit status is 1 when a shipped file differs from what
@@ -21,14 +22,15 @@ from .cfgfile import write_defaults
 from .description import description_xml
 from .modules import all_schemas
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Where the shipped files live: package data of seqt_plugins.host (installed with the package).
+SHIPPED_ROOT = Path(__file__).resolve().parents[1] / "host"
 
 
 def generated_files() -> Dict[str, bytes]:
     """Relative path → content of every generated file."""
     files = {}
     for name, schema in all_schemas().items():
-        files[f"descriptions/{name}.xml"] = description_xml(schema)
+        files[f"etc/descriptions/{name}.xml"] = description_xml(schema)
         files[f"etc/defaults/{name}.cfg"] = write_defaults(schema).encode("utf-8")
     return files
 
@@ -36,7 +38,7 @@ def generated_files() -> Dict[str, bytes]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seqt_plugins.config.generate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", nargs="?", type=Path, default=PROJECT_ROOT)
+    parser.add_argument("root", nargs="?", type=Path, default=SHIPPED_ROOT)
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
     args = parser.parse_args(argv)
     stale = []

@@ -329,6 +329,10 @@ class Bindings:
         self._cache[key] = (glob_values, mod_values)
         return self._cache[key]
 
+    def has_module_binding(self, network: str, station: str) -> bool:
+        """Whether ``station_NET_STA`` binds this module (``seqtpick`` or ``seqtpick:PROFILE``)."""
+        return any(module == self.schema.name for module, _, _ in self._station_lines(network, station))
+
     def global_values(self, network: str, station: str) -> Dict[str, Any]:
         return dict(self._load(network, station)[0])
 

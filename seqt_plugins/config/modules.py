@@ -25,6 +25,9 @@ def generic_options() -> List[Option]:
                "default layers (defaults, system, user).", argument="arg", ref="generic#config-file"),
         Option("plugins", "Generic", "Plugins to load (accepted for compatibility; none are used).",
                argument="arg", ref="generic#plugins", param_ref="plugins"),
+        Option("daemon", "Generic", "Run as daemon: detach from the terminal into the background (log to "
+               "--log-file or syslog, as the console is gone).", flag="D", ref="generic#daemon"),
+        Option("dump-config", "Generic", "Print the merged configuration (key = value  # source) and exit."),
     ]
 
 
@@ -39,6 +42,30 @@ def verbosity_options() -> List[Option]:
                ref="verbosity#console"),
         Option("debug", "Verbosity", "Debug mode: --verbosity=4 --console=1.", ref="verbosity#debug"),
         Option("log-file", "Verbosity", "Also log to this file.", argument="arg", ref="verbosity#log-file"),
+        Option("print-component", "Verbosity", "Show the component in log lines (1, default) or not (0).",
+               argument="arg", ref="verbosity#print-component"),
+        Option("syslog", "Verbosity", "Log to syslog (/dev/log).", flag="s", ref="verbosity#syslog",
+               param_ref="logging.syslog"),
+        Option("lockfile", "Verbosity", "Lock file: hold an exclusive lock on it (and write the process ID); "
+               "exit with 5 when another process holds it.", flag="l", argument="arg", ref="verbosity#lockfile"),
+    ]
+
+
+def database_options() -> List[Option]:
+    """SeisComP's standard database options. Without SeisComP's Python API only files can be
+    read: --inventory-db and --config-db take SCML files (the offline way, as scautopick)."""
+    return [
+        Option("database", "Database", "Database URL (mysql://u:p@host/db, sqlite3:///abs.db) for the "
+               "inventory and the bindings; read through SeisComP's Python API.", flag="d", argument="arg",
+               ref="database#database", param_ref="database"),
+        Option("config-module", "Database", "The configuration module whose station bindings are read "
+               "(default trunk).", argument="arg", ref="database#config-module"),
+        Option("inventory-db", "Database", "Inventory from this file (SCML or FDSN StationXML) instead of "
+               "the database.", argument="arg", ref="database#inventory-db"),
+        Option("config-db", "Database", "Station bindings from this SCML Config file (as bindings2cfg -o "
+               "writes it) instead of the database.", argument="arg", ref="database#config-db"),
+        Option("db-disable", "Database", "Do not use the database (inventory and bindings only from "
+               "--inventory-db/--config-db or files).", ref="database#db-disable"),
     ]
 
 
@@ -47,6 +74,10 @@ def records_options() -> List[Option]:
         Option("record-url", "Records", "RecordStream URL: file:///x.mseed (or a path, - for stdin), "
                "sdsarchive:///a,/b, fdsnws://host:port, slink://host:port, combined://...",
                flag="I", argument="arg", ref="records#record-url", param_ref="recordstream"),
+        Option("record-file", "Records", "Read records from this file (as -I file://FILE).", argument="arg",
+               ref="records#record-file"),
+        Option("record-type", "Records", "Type of the records of --record-file: mseed (the only one read).",
+               argument="arg", ref="records#record-type"),
     ]
 
 
@@ -99,13 +130,29 @@ def output_parameters() -> List[Parameter]:
 # ---------------------------------------------------------------------------------------------
 # seqtpick
 
-PICKER_BINDING_KEYS = ("picker.detectionThreshold", "picker.pThreshold", "picker.sThreshold")
+PICKER_BINDING_KEYS = ("detecEnable", "picker.detectionThreshold", "picker.pThreshold", "picker.sThreshold")
 
 
 def seqtpick_schema() -> ModuleSchema:
     from seqt_plugins.picker.options import PickerOptions
 
-    params = parameters_from_dataclass(PickerOptions, "picker")
+    params = [
+        Parameter("detecEnable", "boolean", True,
+                  description="Pick this station (a binding key, as scautopick's). Once any binding source "
+                              "is given (--config-db, the database, or an etc/key directory), only stations "
+                              "with a seqtpick binding and detecEnable true are picked, on the stream of "
+                              "the global binding's detecLocid.detecStream (every sensor when unset)."),
+        Parameter("leadTime", "int", 60, unit="s", range="0:",
+                  description="Without playback (and without --begin), data older than the start time minus "
+                              "leadTime are not picked, as in scautopick."),
+        Parameter("playback", "boolean", False,
+                  description="Pick the record stream as it is, however old its data (as scautopick's "
+                              "--playback); needed for recorded files unless --begin is given."),
+        Parameter("calculateAmplitudes", "boolean", True,
+                  description="Write and send each pick's snr amplitude (linear ratio, as scautopick; "
+                              "scautoloc's minPickSNR reads it)."),
+    ]
+    params += parameters_from_dataclass(PickerOptions, "picker")
     params += [
         Parameter("streams.codes", "list:string", ["*"],
                   description="Streams to pick, as NET.STA.LOC.CHA patterns with wildcards (* ?). The "
@@ -134,7 +181,8 @@ def seqtpick_schema() -> ModuleSchema:
                   description="Ray cluster to join: 'auto' or 'ray://host:port'. Empty: local."),
     ]
     params += output_parameters() + messaging_parameters()
-    options = generic_options() + verbosity_options() + messaging_options() + records_options() + [
+    options = generic_options() + verbosity_options() + messaging_options() + database_options() + \
+        records_options() + [
         Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file.",
                argument="file"),
         Option("bindings-dir", "Input", "Directory laid out as $SEISCOMP_ROOT/etc/key (station_NET_STA "
@@ -144,8 +192,10 @@ def seqtpick_schema() -> ModuleSchema:
         Option("end", "Input", "End time of the data to process (ISO 8601).", argument="time"),
         Option("offline", "Mode", "Do not connect to a messaging server (messaging needs SeisComP's "
                "Python API, seiscomp.client; without it the module runs offline)."),
-        Option("playback", "Mode", "Process the record stream as it is (no start at now - leadTime); "
-               "needed for files."),
+        Option("playback", "Mode", "Playback: pick the records as they are, however old. Without it (and "
+               "without --begin) picking starts at now - leadTime, as scautopick.", param_ref="playback"),
+        Option("amplitudes", "Mode", "Compute the picks' snr amplitudes (1, default) or not (0).",
+               argument="arg", param_ref="calculateAmplitudes"),
         Option("ep", "Mode", "Offline: write all picks as event parameters XML to stdout (or -o FILE) "
                "at exit, as scautopick --ep."),
         Option("test", "Mode", "Test mode: pick but send nothing."),
@@ -186,11 +236,13 @@ def seqtrepick_schema() -> ModuleSchema:
 
     params = parameters_from_dataclass(RepickerOptions, "repicker") + output_parameters()
     params += messaging_parameters(amplitudes=False)
-    options = generic_options() + verbosity_options() + messaging_options() + records_options() + [
+    options = generic_options() + verbosity_options() + messaging_options() + database_options() + \
+        records_options() + [
         Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file; its "
                "coordinates enable the geometric search windows.", argument="file"),
         Option("ep", "Input", "Event parameters (SCML or QuakeML) with origins and their associated "
-               "picks to re-pick around; - for stdin.", argument="file"),
+               "picks to re-pick around; - for stdin. Without --ep, as screpick, stdin is read when "
+               "it is a file or a pipe.", argument="file"),
         Option("offline", "Mode", "Do not connect to a messaging server (messaging needs SeisComP's "
                "Python API, seiscomp.client; without it the module runs offline)."),
         Option("mode", "Repicker", "Re-picking method: correlation or siamese.", argument="arg",
@@ -203,16 +255,17 @@ def seqtrepick_schema() -> ModuleSchema:
         description="Re-picker using Siamese EQTransformer (S-EqT): uses the confident picks of an "
                     "event as templates to find, in EqT's latent features, the arrivals EqT missed at "
                     "other stations, and adds them as picks (method S-EqT) and arrivals. Mirrors "
-                    "screpick: reads --ep FILE, writes the event parameters to stdout (or -o FILE).",
+                    "screpick: reads --ep FILE (or stdin), writes the event parameters to stdout (or -o "
+                    "FILE).",
         category="Processing",
         parameters=params,
         options=options,
-        synopsis="seqtrepick [options] --ep FILE -I URL",
+        synopsis="seqtrepick [options] [--ep FILE] -I URL [< events.xml] [> out.xml]",
     )
 
 
 # ---------------------------------------------------------------------------------------------
-# seqtcatalog (the seqt-catalog command)
+# seqt-catalog (a standalone tool: command, configuration and description share this name)
 
 def seqtcatalog_schema() -> ModuleSchema:
     from seqt_plugins.catalog.options import AssociatorOptions
@@ -244,7 +297,7 @@ def seqtcatalog_schema() -> ModuleSchema:
                "(EqT picks and re-picks marked) into this directory.", argument="dir"),
     ] + output_options()
     return ModuleSchema(
-        name="seqtcatalog",
+        name="seqt-catalog",
         description="Standalone catalog: picks with EQTransformer, associates and locates the picks "
                     "with PyOcto (1-D velocity model), re-picks every event with S-EqT, associates "
                     "again and writes events, origins, arrivals and picks (SCML or QuakeML). Inside "
@@ -257,7 +310,7 @@ def seqtcatalog_schema() -> ModuleSchema:
 
 
 SCHEMA_FACTORIES = {"seqtpick": seqtpick_schema, "seqtrepick": seqtrepick_schema}
-SCHEMA_FACTORIES["seqtcatalog"] = seqtcatalog_schema
+SCHEMA_FACTORIES["seqt-catalog"] = seqtcatalog_schema
 
 
 def module_schema(name: str) -> ModuleSchema:

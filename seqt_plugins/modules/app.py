@@ -39,6 +39,8 @@ from seqt_plugins.config.modules import all_schemas
 
 from seqt_plugins.modules.cli import EXIT_OK, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
 
+EXIT_LOCKFILE = 5  # -l FILE held by another process (SeisComP's code)
+
 LOG_FORMAT = "%(asctime)s [%(sclevel)s/%(component)s] %(message)s"
 LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
 _LEVELS = {0: logging.CRITICAL + 10, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
@@ -65,8 +67,8 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 class SeisComPFormatter(logging.Formatter):
-    def __init__(self, component: str):
-        super().__init__(LOG_FORMAT, LOG_DATEFMT)
+    def __init__(self, component: str, print_component: bool = True):
+        super().__init__(LOG_FORMAT if print_component else LOG_FORMAT.replace("/%(component)s", ""), LOG_DATEFMT)
         self.component = component
 
     def format(self, record: logging.LogRecord) -> str:
@@ -126,10 +128,20 @@ class Application:
             if value is None or value is False:
                 continue
             overrides.append((opt.param_ref, "true" if value is True else str(value)))
+        if getattr(args, "record_file", None):  # --record-file F: -I file://F
+            overrides.append(("recordstream", "file://" + str(Path(args.record_file).absolute())))
         self.config = load_configuration(
             self.schema, config_file=getattr(args, "config_file", None), overrides=overrides,
             appname=self.name(), bindings_dir=getattr(args, "bindings_dir", None),
             other_schemas=all_schemas().values())
+        if getattr(args, "config_db", None):  # the bindings of SeisComP's configuration, from a file
+            from seqt_plugins.config.configdb import ConfigBindings
+
+            if "://" in args.config_db and not args.config_db.startswith("file://"):
+                raise ConfigError("--config-db: only an SCML file can be read here, not a database URL",
+                                  args.config_db)
+            path = args.config_db[7:] if args.config_db.startswith("file://") else args.config_db
+            self.config.bindings = ConfigBindings(self.schema, path, getattr(args, "config_module", None) or "trunk")
         if self.config.bindings is not None:
             self.config.bindings.validate()
         return True
@@ -137,6 +149,25 @@ class Application:
     def validateParameters(self) -> bool:  # noqa: N802
         """Check the parameters' combination; False → exit 2."""
         args = self.args
+        if getattr(args, "record_type", None) and args.record_type.lower() not in ("mseed", "miniseed"):
+            self.log.error("--record-type %s: only mseed records are read", args.record_type)
+            return False
+        inventory_db = getattr(args, "inventory_db", None)
+        if inventory_db:
+            if "://" in inventory_db and not inventory_db.startswith("file://"):
+                self.log.error("--inventory-db %s: only a file (SCML or StationXML) can be read here, "
+                               "not a database URL", inventory_db)
+                return False
+            if hasattr(args, "inventory_xml") and not args.inventory_xml:
+                args.inventory_xml = inventory_db[7:] if inventory_db.startswith("file://") else inventory_db
+        if getattr(args, "database", None) and not getattr(args, "db_disable", False):
+            needs = [what for what, given in (("the inventory (--inventory-db FILE)", inventory_db),
+                                              ("the bindings (--config-db FILE)", getattr(args, "config_db", None)))
+                     if not given]
+            if needs:
+                self.log.error("-d/--database %s: this shell reads no database; give %s, or --db-disable",
+                               args.database, " and ".join(needs))
+                return False
         self.offline = any(getattr(args, name, None) for name in self.offline_switches)
         explicit = [flags for dest, flags in self.messaging_flags if getattr(args, dest, None) is not None]
         if self.offline:
@@ -221,9 +252,8 @@ class Application:
         subscriptions = cfg.get("connection.subscriptions", None) or []
         if isinstance(subscriptions, str):
             subscriptions = [s.strip() for s in subscriptions.split(",")]
-        explicit = any(getattr(self.args, dest, None) is not None for dest, _ in self.messaging_flags)
         self.sender = PickSender(
-            self.name(), host=cfg.get("connection.server", "") if explicit else "",
+            self.name(), host=cfg.get("connection.server", ""),
             user=cfg.get("connection.username", "") or "", primary_group=cfg.get("connection.primaryGroup", "") or "",
             subscriptions=subscriptions, pick_group=cfg.get("messaging.pickGroup", "PICK"),
             amplitude_group=cfg.get("messaging.amplitudeGroup", "AMPLITUDE"),
@@ -238,7 +268,48 @@ class Application:
     def run(self) -> bool:
         return True
 
+    def acquire_lockfile(self, path) -> bool:
+        """-l FILE: an exclusive lock held until exit (the process ID written in it); False when
+        another process holds it (exit 5, as SeisComP)."""
+        import fcntl
+
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            self.log.error("-l/--lockfile %s: %s", path, exc.strerror or exc)
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            self.log.error("-l/--lockfile %s: already locked by another process", path)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+        return True
+
+    def daemonize(self) -> None:
+        """-D: detach (double fork, new session, stdio to /dev/null); the parent exits 0."""
+        if os.fork() > 0:
+            os._exit(0)
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        if getattr(self, "_lock_fd", None) is not None:  # the lock now belongs to this process
+            os.ftruncate(self._lock_fd, 0)
+            os.write(self._lock_fd, f"{os.getpid()}\n".encode())
+        self.stdout, self.stderr = sys.stdout, sys.stderr
+        self.setup_logging()
+
     def done(self) -> None:
+        if getattr(self, "_lock_fd", None) is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
         if self.sender is not None:
             self.sender.close()
             self.sender = None
@@ -267,12 +338,17 @@ class Application:
                 self.stdout.write(f"{self.name()}: seqt-plugins {_version()}\n")
                 return EXIT_OK
             self.setup_logging()
+            if getattr(self.args, "lockfile", None) and not self.acquire_lockfile(self.args.lockfile):
+                return EXIT_LOCKFILE
             try:
                 self.initConfiguration()
             except ConfigError as exc:
                 self.log.error(str(exc))
                 return EXIT_USAGE
             self.setup_logging()  # logging.level from the configuration
+            if getattr(self.args, "dump_config", False):
+                self.stdout.write(self.config.dump() + "\n")
+                return EXIT_OK
             if self.verbosity >= 4:
                 self.log.debug("configuration files: %s", ", ".join(map(str, self.config.files)) or "none")
             try:
@@ -281,6 +357,8 @@ class Application:
             except ConfigError as exc:
                 self.log.error(str(exc))
                 return EXIT_VALIDATE
+            if getattr(self.args, "daemon", False):
+                self.daemonize()
             try:
                 if not self.init():
                     return EXIT_RUN
@@ -301,7 +379,7 @@ class Application:
             prog=self.name(), add_help=False, allow_abbrev=False,
             description=self.schema.description,
             epilog="Every configuration key can be set as --KEY=VALUE (e.g. --picker.pThreshold=0.2); "
-                   "see descriptions/%s.xml and etc/defaults/%s.cfg." % (self.name(), self.name()))
+                   "see etc/descriptions/%s.xml and etc/defaults/%s.cfg in seqt_plugins/host." % (self.name(), self.name()))
         groups = {}
         for opt in self.schema.options:
             group = groups.get(opt.group)
@@ -378,7 +456,8 @@ class Application:
             logging.getLogger().removeHandler(h)
             h.close()
         self._handlers = []
-        formatter = SeisComPFormatter(self.name())
+        print_component = str(getattr(args, "print_component", None) or "1").strip().lower() not in ("0", "false", "no")
+        formatter = SeisComPFormatter(self.name(), print_component)
         console = True
         if args is not None and getattr(args, "console", None) is not None:
             console = str(args.console).strip().lower() not in ("0", "false", "no")
@@ -392,6 +471,15 @@ class Application:
         if log_file:
             h = logging.FileHandler(log_file, encoding="utf-8")
             h.setFormatter(formatter)
+            self._handlers.append(h)
+        syslog = bool(getattr(args, "syslog", False)) if args is not None else False
+        if self.config is not None and "logging.syslog" in self.config:
+            syslog = syslog or bool(self.config.get("logging.syslog"))
+        if syslog and os.path.exists("/dev/log"):
+            from logging.handlers import SysLogHandler
+
+            h = SysLogHandler(address="/dev/log")
+            h.setFormatter(logging.Formatter(f"{self.name()}: [%(levelname)s] %(message)s"))
             self._handlers.append(h)
         root = logging.getLogger()
         for h in self._handlers:

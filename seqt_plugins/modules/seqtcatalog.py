@@ -25,7 +25,7 @@ _ALL_END = "2200-01-01T00:00:00"
 
 
 class SeqtCatalog(Application):
-    module_name = "seqtcatalog"
+    module_name = "seqt-catalog"
 
     def __init__(self, argv=None, stdout=None, stderr=None):
         super().__init__(argv, stdout, stderr)

@@ -88,9 +88,50 @@ class SeqtPick(Application):
         elif scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
             return False
+        if self.begin is None and not self.stations and not self.config.get("playback"):
+            from obspy import UTCDateTime
+
+            lead = int(self.config.get("leadTime"))
+            self.begin = UTCDateTime() - lead
+            self.log.info("no --playback: picking data from %s on (now - leadTime %d s)", self.begin, lead)
         if self.offline and not args.ep and not args.test:
             self.log.warning("offline without --ep: the picks are only logged (use --ep to write them)")
         return self.check_output_dir("--plot", args.plot) and self.check_input_file("--inventory-xml", args.inventory_xml)
+
+    def amplitudes_for(self, picks) -> list:
+        from seqt_plugins.picker import amplitudes_of
+
+        return amplitudes_of(picks) if self.config.get("calculateAmplitudes") else []
+
+    def bound_sensors(self, sensors):
+        """The sensors the bindings select (see seqt_plugins.config.stations)."""
+        kept, skipped = [], {}
+        for sensor in sensors:
+            if self.filter.sensor(*sensor):
+                kept.append(sensor)
+            else:
+                selection = self.filter.station(sensor[0], sensor[1])
+                skipped[f"{sensor[0]}.{sensor[1]}.{sensor[2]}.{sensor[3]}?"] = selection.reason or (
+                    f"detecLocid.detecStream {selection.locid}.{selection.stream}")
+        for label, reason in skipped.items():
+            self.log.info("%s: not picked (%s)", label, reason)
+        return kept
+
+    def bound_selectors(self, selectors):
+        """Real-time selectors NET.STA.LOC.CHA narrowed to what the bindings select."""
+        out = []
+        for sel in selectors:
+            net, sta, loc, cha = (sel.split(".") + ["*", "*"])[:4]
+            selection = self.filter.station(net, sta)
+            if not selection.enabled:
+                self.log.info("%s.%s: not picked (%s)", net, sta, selection.reason)
+                continue
+            if selection.locid is not None and loc == "*":
+                loc = selection.locid
+            if selection.stream and cha in ("*", "???"):
+                cha = selection.stream[:2] + "?"
+            out.append(f"{net}.{sta}.{loc}.{cha}")
+        return out
 
     def realtime_selectors(self) -> List[str]:
         """SeedLink selectors NET.STA.LOC.CHA from --stations or explicit streams.codes."""
@@ -100,8 +141,10 @@ class SeqtPick(Application):
         return [c for c in codes if len(c.split(".")) >= 2 and not any(ch in "*?" for ch in "".join(c.split(".")[:2]))]
 
     def init(self) -> bool:
+        from seqt_plugins.config.stations import StationFilter
         from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
 
+        self.filter = StationFilter(self.config)
         url = self.config.get("recordstream")
         if self.stations and not self.realtime:
             # Reprocessing opens its own record streams per task (and per Ray worker).
@@ -147,8 +190,23 @@ class SeqtPick(Application):
 
         fmt = self.config.get("output.format")
         cluster = self.config.get("reprocess.cluster") or None
+        stations, station_options = [], {}
+        module = dataclasses.asdict(self.config.picker_options())
+        for code in self.stations:
+            net, sta = code.split(".")[:2]
+            selection = self.filter.station(net, sta)
+            if not selection.enabled:
+                self.log.info("%s: not picked (%s)", code, selection.reason)
+                continue
+            stations.append(code)
+            own = dataclasses.asdict(self.config.station_options(net, sta))
+            if own != module:
+                station_options[code] = own
+        if not stations:
+            self.log.error("no station left to reprocess after the bindings")
+            return False
         summary = reprocess(
-            self.config.get("recordstream"), self.stations, self.begin, self.end,
+            self.config.get("recordstream"), stations, self.begin, self.end,
             self.config.get("reprocess.outputDir"),
             picker_options=dataclasses.asdict(self.config.picker_options()),
             merged_output=self.args.output or None, format=fmt,
@@ -159,7 +217,8 @@ class SeqtPick(Application):
             timeout=float(self.config.get("reprocess.timeout")),
             shard=float(self.config.get("reprocess.shardLength")),
             inventory=self.inventory, creation_info=self.creation_info(),
-            workers=int(self.config.get("reprocess.workers")), cluster=cluster)
+            workers=int(self.config.get("reprocess.workers")), cluster=cluster,
+            amplitudes=bool(self.config.get("calculateAmplitudes")), station_options=station_options)
         self.log.info("%d station-days: %d done now, %d done before, %d without data, %d failed; "
                       "%d picks; ledger %s", summary.tasks, summary.done, summary.skipped, summary.nodata,
                       summary.failed, summary.picks, summary.ledger)
@@ -172,18 +231,21 @@ class SeqtPick(Application):
     def run_realtime(self) -> bool:
         """Real-time picking: picks are logged once as their windows close (with latency)."""
         from seqt_plugins.io.records import RecordStreamError
-        from seqt_plugins.picker import amplitudes_of
         from seqt_plugins.scale.realtime import run_realtime
 
-        selectors = self.realtime_selectors()
+        selectors = self.bound_selectors(self.realtime_selectors())
+        if not selectors:
+            self.log.error("no station left to pick after the bindings (detecEnable, seqtpick bindings)")
+            return False
         try:
             for pick in run_realtime(self.record_stream, selectors, self.picker,
-                                     starttime=self.begin, endtime=self.end, inventory=self.inventory):
+                                     starttime=self.begin, endtime=self.end, inventory=self.inventory,
+                                     options_for=self.filter.options_for if self.filter.has_bindings else None):
                 self.log.info("pick %s %s %s p=%s", pick.waveform_id.nslc, pick.phase_hint, pick.time,
                               "%.2f" % pick.probability if pick.probability is not None else "-")
                 self.picks.append(pick)
                 if self.sender is not None:
-                    self.sender.send([pick], amplitudes_of([pick]))
+                    self.sender.send([pick], self.amplitudes_for([pick]))
         except KeyboardInterrupt:
             self.log.info("interrupted: stopping real-time picking")
         except RecordStreamError as exc:
@@ -191,7 +253,7 @@ class SeqtPick(Application):
             return False
         finally:
             if self.args.ep:
-                self.amplitudes = amplitudes_of(self.picks)
+                self.amplitudes = self.amplitudes_for(self.picks)
                 self.write_output()
         return True
 
@@ -207,10 +269,12 @@ class SeqtPick(Application):
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
-        sensors = select_sensors(available, self.config.get("streams.codes"))
+        sensors = self.bound_sensors(select_sensors(available, self.config.get("streams.codes")))
         if not sensors:
-            self.log.warning("no streams in %s match %s", self.config.get("recordstream"),
-                             ", ".join(self.config.get("streams.codes")))
+            self.log.warning("no streams in %s match %s%s", self.config.get("recordstream"),
+                             ", ".join(self.config.get("streams.codes")),
+                             "" if self.config.get("playback") or self.args.begin else
+                             f" after {self.begin} (now - leadTime; recorded data need --playback)")
         min_duration = float(self.config.get("streams.minDuration"))
         per_call = int(self.config.get("streams.perCall"))
         chunks = [sensors[i:i + per_call] for i in range(0, len(sensors), per_call)]
@@ -322,7 +386,7 @@ class SeqtPick(Application):
         The probabilities are computed once with the module options; each station is then
         triggered with its own thresholds (bindings), which only the trigger stage uses.
         """
-        from seqt_plugins.picker import Picker, amplitudes_of
+        from seqt_plugins.picker import Picker
         from seqt_plugins.picks import CreationInfo
 
         try:
@@ -341,7 +405,7 @@ class SeqtPick(Application):
             picker = self.picker if options == self.picker.options else Picker(options=options)
             picks, detections = picker.picks_from_probabilities(
                 [result], self.begin if begin is None else begin, self.end if end is None else end)
-            amplitudes = amplitudes_of(picks)
+            amplitudes = self.amplitudes_for(picks)
             for obj in list(picks) + list(amplitudes):
                 ci = obj.creation_info or CreationInfo()
                 ci.agency_id = ci.agency_id or agency

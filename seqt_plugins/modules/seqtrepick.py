@@ -37,8 +37,10 @@ class SeqtRepick(Application):
         if not super().validateParameters():
             return False
         if not self.args.ep:
-            self.log.error("no event parameters: give --ep FILE (or --ep - for stdin)")
-            return False
+            if not stdin_has_data():
+                self.log.error("no event parameters: give --ep FILE, or the XML on stdin (--ep - or < FILE)")
+                return False
+            self.args.ep = "-"  # as screpick: the event parameters on stdin
         return (self.check_record_url() and self.check_input_file("--inventory-xml", self.args.inventory_xml)
                 and self.check_output_dir("--plot", self.args.plot))
 
@@ -125,6 +127,18 @@ class SeqtRepick(Application):
             self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
         except Exception as exc:
             self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
+
+
+def stdin_has_data() -> bool:
+    """Whether stdin is a file or a pipe (not a terminal, not /dev/null or closed)."""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def main(argv=None) -> int:

@@ -79,10 +79,12 @@ class RealtimePicker:
     def __init__(self, picker, *, step: Optional[float] = None, lookback: float = 75.0,
                  lookahead: float = 75.0, inventory=None,
                  on_pick: Optional[Callable[[object, float], None]] = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 options_for: Optional[Callable[[str, str], object]] = None):
         from ..picker.prepare import FS, WINDOW
 
         self.picker = picker
+        self.options_for = options_for  # (network, station) -> PickerOptions of its bindings
         self.step = float(step) if step is not None else picker.step / FS
         window = WINDOW / FS
         if lookback < window or lookahead < window:
@@ -144,8 +146,9 @@ class RealtimePicker:
         stream = buf.stream(since - self.lookback)
         self.runs += 1
         try:
-            picks = self.picker.pick(stream, inventory=self.inventory, starttime=since,
-                                     endtime=until)
+            from ..picker.perstation import pick_per_station
+
+            picks = pick_per_station(self.picker, stream, self.inventory, since, until, self.options_for)
         except Exception as exc:  # a bad packet must not stop the real-time loop
             log.error("%s: picking %s–%s failed: %s: %s", buf.key, since, until or "end",
                       type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")

@@ -82,6 +82,8 @@ class TaskSpec:
     inventory: object = None
     amplitudes: bool = True
     crash_once: Optional[Tuple[str, str]] = None
+    #: "NET.STA" -> PickerOptions fields of a station whose bindings change its thresholds
+    station_options: Dict[str, Dict[str, object]] = field(default_factory=dict)
 
     def build_picker(self):
         if self.picker_factory is not None:
@@ -182,7 +184,14 @@ def process_task(task: StationDay, spec: TaskSpec, picker, record_stream,
         return TaskResult(task, "nodata", message=f"no data in {spec.record_url} for {task}",
                           attempts=attempts, fetch_s=fetched - start, worker=worker)
     try:
-        picks = picker.pick(stream, inventory=spec.inventory, starttime=t0, endtime=t1)
+        if task.station in spec.station_options:
+            from ..picker.options import PickerOptions
+            from ..picker.perstation import pick_per_station
+
+            own = PickerOptions(**spec.station_options[task.station])
+            picks = pick_per_station(picker, stream, spec.inventory, t0, t1, lambda net, sta: own)
+        else:
+            picks = picker.pick(stream, inventory=spec.inventory, starttime=t0, endtime=t1)
     except Exception as exc:  # one bad station-day must not end the run
         first = str(exc).splitlines()[0] if str(exc) else ""
         return TaskResult(task, "failed", message=f"picking failed: {type(exc).__name__}: {first}",
@@ -333,7 +342,8 @@ def reprocess(record_url: str, stations: Sequence[str], begin, end,
               creation_info: Optional[Dict[str, str]] = None,
               workers: int = 1, cluster: Optional[str] = None, backend=None,
               max_attempts: Optional[int] = None, retry_nodata: bool = False,
-              crash_once: Optional[Tuple[str, str]] = None) -> ReprocessSummary:
+              crash_once: Optional[Tuple[str, str]] = None,
+              station_options: Optional[Dict[str, Dict[str, object]]] = None) -> ReprocessSummary:
     """Reprocess ``stations`` ("NET.STA" or "NET.STA.LOC") over [begin, end) (see module doc).
 
     ``workers`` > 1 or ``cluster`` ("auto", "ray://host:port") runs the tasks on Ray actors
@@ -350,7 +360,7 @@ def reprocess(record_url: str, stations: Sequence[str], begin, end,
     spec = TaskSpec(record_url=str(record_url), picker_options=dict(picker_options or {}),
                     picker_factory=picker_factory, retries=retries, backoff=backoff,
                     timeout=timeout, channel=channel, inventory=inventory, amplitudes=amplitudes,
-                    crash_once=crash_once)
+                    crash_once=crash_once, station_options=dict(station_options or {}))
     own_backend = backend is None
     if backend is None:
         if workers > 1 or cluster is not None:
