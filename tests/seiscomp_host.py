@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional
 
 import pytest
 
-from conftest import require_shared
+from conftest import SHARED, require_shared  # noqa: F401 (SHARED for the benchmarks)
 
 #: label -> tarball name in ../shared/seiscomp
 BUILDS = {

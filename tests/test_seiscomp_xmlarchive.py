@@ -41,7 +41,8 @@ def _event_parameters():
              creation_info=ep.picks[0].creation_info, comments=[Comment("EqT", "model")])
     ep.picks.append(p)
     ep.amplitudes.append(Amplitude(p.public_id + ".snr", "snr", 17.5, pick_id=p.public_id, snr=17.5,
-                                   waveform_id=wid, creation_info=p.creation_info))
+                                   waveform_id=wid, creation_info=p.creation_info, reference_time=p.time,
+                                   window_begin=1.0, window_end=1.0))
     return ep
 
 
@@ -123,6 +124,10 @@ def test_xmlarchive_reads_every_object_we_write(archive_run, version):
             assert b["waveformID"] == [a.waveform_id.network, a.waveform_id.station, a.waveform_id.location,
                                        a.waveform_id.channel]
         assert _their_ci(b["creationInfo"]) == _ci(a.creation_info)
+        if a.reference_time is None:
+            assert b["timeWindow"] is None
+        else:  # scautoloc needs the reference time of each amplitude
+            assert (_t(b["timeWindow"][0]), *b["timeWindow"][1:]) == (a.reference_time, a.window_begin, a.window_end)
 
     origins = {o["publicID"]: o for o in rec["origins"]}
     assert sorted(origins) == sorted(o.public_id for o in ep.origins)

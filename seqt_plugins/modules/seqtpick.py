@@ -243,9 +243,11 @@ class SeqtPick(Application):
                                      options_for=self.filter.options_for if self.filter.has_bindings else None):
                 self.log.info("pick %s %s %s p=%s", pick.waveform_id.nslc, pick.phase_hint, pick.time,
                               "%.2f" % pick.probability if pick.probability is not None else "-")
+                amplitudes = self.amplitudes_for([pick])
+                self.stamp([pick] + amplitudes)
                 self.picks.append(pick)
                 if self.sender is not None:
-                    self.sender.send([pick], self.amplitudes_for([pick]))
+                    self.sender.send([pick], amplitudes)
         except KeyboardInterrupt:
             self.log.info("interrupted: stopping real-time picking")
         except RecordStreamError as exc:
@@ -254,6 +256,7 @@ class SeqtPick(Application):
         finally:
             if self.args.ep:
                 self.amplitudes = self.amplitudes_for(self.picks)
+                self.stamp(self.amplitudes)
                 self.write_output()
         return True
 
@@ -387,7 +390,6 @@ class SeqtPick(Application):
         triggered with its own thresholds (bindings), which only the trigger stage uses.
         """
         from seqt_plugins.picker import Picker
-        from seqt_plugins.picks import CreationInfo
 
         try:
             results = self.picker.probabilities(stream, self.inventory)
@@ -397,8 +399,7 @@ class SeqtPick(Application):
                            str(exc).splitlines()[0] if str(exc) else "")
             self.log.debug("traceback", exc_info=True)
             return False
-        agency = self.config.get("agencyID", None)
-        author = self.config.get("author", None)
+        batch_picks, batch_amplitudes = [], []
         for result in results:
             st = result[0]
             options = self.config.station_options(st.network, st.station)
@@ -406,21 +407,38 @@ class SeqtPick(Application):
             picks, detections = picker.picks_from_probabilities(
                 [result], self.begin if begin is None else begin, self.end if end is None else end)
             amplitudes = self.amplitudes_for(picks)
-            for obj in list(picks) + list(amplitudes):
-                ci = obj.creation_info or CreationInfo()
-                ci.agency_id = ci.agency_id or agency
-                ci.author = ci.author or author
-                obj.creation_info = ci
+            self.stamp(list(picks) + list(amplitudes))
             for p in picks:
                 self.log.info("pick %s %s %s p=%s", p.waveform_id.nslc, p.phase_hint, p.time,
                               "%.2f" % p.probability if p.probability is not None else "-")
             self.picks.extend(picks)
             self.amplitudes.extend(amplitudes)
-            if self.sender is not None:  # messaging mode: each station's picks as they are made
-                self.sender.send(picks, amplitudes)
+            batch_picks += picks
+            batch_amplitudes += amplitudes
             if self.args.plot and detections:
                 self.plot_station(stream, result, picks, detections)
+        if self.sender is not None and batch_picks:
+            # messaging mode: the picks of all sensors read together, in time order (an
+            # associator such as scautoloc takes them in the order they arrive)
+            batch_picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
+            self.sender.send(batch_picks, batch_amplitudes)
+            self.log.info("sent %d pick(s), %d amplitude(s)", len(batch_picks), len(batch_amplitudes))
         return True
+
+    def stamp(self, objects) -> None:
+        """creationInfo: agencyID and author from the configuration, creationTime now (scautoloc
+        needs it)."""
+        from obspy import UTCDateTime
+
+        from seqt_plugins.picks import CreationInfo
+
+        agency, author, now = self.config.get("agencyID", None), self.config.get("author", None), UTCDateTime()
+        for obj in objects:
+            ci = obj.creation_info or CreationInfo()
+            ci.agency_id = ci.agency_id or agency
+            ci.author = ci.author or author
+            ci.creation_time = ci.creation_time or now
+            obj.creation_info = ci
 
     def plot_station(self, stream, result, picks, detections) -> None:
         from seqt_plugins.modules.plotting import plot_detections, probability_traces

@@ -31,7 +31,7 @@ from ..options import option_values
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
 from .stack import STACKING, Stack, effective_blind
-from .triggers import find_picks
+from .triggers import SNR_WINDOW, find_picks
 from .windows import batches, merge_spans, plan_windows, step_samples
 
 log = logging.getLogger("seqt_plugins.picker")
@@ -303,6 +303,10 @@ class Picker:
         return picks, detections
 
 
+#: The snr amplitude's time window: noise before and signal after the pick (triggers.snr_db).
+SNR_SECONDS = SNR_WINDOW / FS
+
+
 def amplitudes_of(picks: Sequence[Pick]) -> List[Amplitude]:
     """One ``snr`` Amplitude per pick with an SNR, as scautopick writes it: a linear ratio.
 
@@ -315,7 +319,8 @@ def amplitudes_of(picks: Sequence[Pick]) -> List[Amplitude]:
         if p.snr is not None:
             ratio = float(10.0 ** (p.snr / 20.0))
             out.append(Amplitude(public_id=f"{p.public_id}.snr", type="snr", value=ratio, pick_id=p.public_id,
-                                 snr=ratio, waveform_id=p.waveform_id))
+                                 snr=ratio, waveform_id=p.waveform_id, reference_time=p.time,
+                                 window_begin=SNR_SECONDS, window_end=SNR_SECONDS))
     return out
 
 

@@ -65,7 +65,7 @@ class Pick:
 
 @dataclass
 class Amplitude:
-    """An amplitude that belongs to a pick: SNR ("snr") or peak amplitude."""
+    """An amplitude that belongs to a pick, e.g. its SNR (type "snr", a linear ratio)."""
 
     public_id: str
     type: str
@@ -75,6 +75,12 @@ class Amplitude:
     unit: Optional[str] = None
     waveform_id: Optional[WaveformID] = None
     creation_info: Optional[CreationInfo] = None
+    # The measurement's time window (SCML/QuakeML timeWindow): a reference time (the pick's,
+    # for an snr amplitude) and how far it reaches before (``window_begin``, s) and after it.
+    # SeisComP (scautoloc) needs the reference time of every amplitude.
+    reference_time: Optional[UTCDateTime] = None
+    window_begin: Optional[float] = None
+    window_end: Optional[float] = None
 
 
 @dataclass

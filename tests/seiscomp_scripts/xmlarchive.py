@@ -66,6 +66,7 @@ def amplitude(a):
         "publicID": a.publicID(), "type": a.type(), "value": opt(lambda: a.amplitude().value()),
         "snr": opt(a.snr), "unit": a.unit() or None, "pickID": a.pickID() or None,
         "waveformID": opt(lambda: wid(a.waveformID())), "creationInfo": creation(a),
+        "timeWindow": opt(lambda: [a.timeWindow().reference().iso(), a.timeWindow().begin(), a.timeWindow().end()]),
     }
 
 

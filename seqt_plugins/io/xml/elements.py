@@ -116,6 +116,22 @@ def pick(p: Pick, ident, comment):
     return el
 
 
+def time_window(parent, a: Amplitude, quakeml: bool = False):
+    """timeWindow (reference, begin, end; QuakeML: begin, end, reference) when the amplitude has
+    a reference time; begin/end default to 0."""
+    if a.reference_time is None:
+        return
+    from .common import format_float, format_time
+
+    el = SE(parent, "timeWindow")
+    parts = [("reference", format_time(a.reference_time)),
+             ("begin", format_float(a.window_begin or 0.0)), ("end", format_float(a.window_end or 0.0))]
+    if quakeml:
+        parts = parts[1:] + parts[:1]
+    for tag, value in parts:
+        text(el, tag, value)
+
+
 def amplitude_tail(el, a: Amplitude, ident):
     """The amplitude's last children, the same in both formats: pickID, waveformID, creationInfo."""
     if a.pick_id is not None:

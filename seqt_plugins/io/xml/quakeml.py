@@ -49,6 +49,7 @@ def amplitude(a: Amplitude):
     if a.value is not None:
         _el.real(el, "genericAmplitude", format_float(a.value))
     _text(el, "type", a.type)
+    _el.time_window(el, a, quakeml=True)
     if a.unit is not None:
         _text(el, "unit", a.unit if a.unit in AMPLITUDE_UNITS else "other")
     if a.snr is not None:

@@ -46,7 +46,7 @@ _LOCAL_NAMES = (
     "time value uncertainty lowerUncertainty upperUncertainty waveformID filterID methodID "
     "phaseHint evaluationMode evaluationStatus creationInfo agencyID author creationTime comment "
     "text id type amplitude genericAmplitude snr unit pickID latitude longitude depth arrival "
-    "phase azimuth distance timeResidual weight timeWeight preferredOriginID originReference"
+    "phase azimuth distance timeResidual weight timeWeight preferredOriginID originReference timeWindow"
 ).split()
 
 _WATCHED = (
@@ -269,6 +269,13 @@ def parse_amplitude(d: _Dialect, el) -> Amplitude:
             value = _real_value(d, c, n)
         elif n == "snr":
             kw["snr"] = _float(d, c)
+        elif n == "timeWindow":
+            for w in c:
+                wn = etree.QName(w).localname
+                if wn == "reference":
+                    kw["reference_time"] = _time(d, w)
+                elif wn in ("begin", "end"):
+                    kw[f"window_{wn}"] = _float(d, w)
         elif n == "unit":
             kw["unit"] = (c.text or "").strip()
         elif n == "pickID":

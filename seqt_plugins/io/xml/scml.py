@@ -46,6 +46,7 @@ def amplitude(a: Amplitude):
     _text(el, "type", a.type)
     if a.value is not None:
         _el.real(el, "amplitude", format_float(a.value))
+    _el.time_window(el, a)
     if a.snr is not None:
         _text(el, "snr", format_float(a.snr))
     if a.unit is not None:

@@ -225,16 +225,23 @@ class Renderer:
             unit_t = self._simple("unit", a.unit if not qml or a.unit in AMPLITUDE_UNITS else "other")
             if unit_t is None:
                 return None
+        window_t = ""
+        if a.reference_time is not None:
+            w = [("reference", format_time(a.reference_time)), ("begin", format_float(a.window_begin or 0.0)),
+                 ("end", format_float(a.window_end or 0.0))]
+            if qml:
+                w = w[1:] + w[:1]
+            window_t = f"{nl1}<timeWindow>" + "".join(f"{nl2}<{k}>{v}</{k}>" for k, v in w) + f"{nl1}</timeWindow>"
         # the order each XSD fixes (as in the scml/quakeml builders)
         if qml:
             if value is not None:
                 parts.append(f"{nl1}<genericAmplitude>{value}</genericAmplitude>")
-            parts += [type_t, unit_t, snr_t]
+            parts += [type_t, window_t, unit_t, snr_t]
         else:
             parts.append(type_t)
             if value is not None:
                 parts.append(f"{nl1}<amplitude>{value}</amplitude>")
-            parts += [snr_t, unit_t]
+            parts += [window_t, snr_t, unit_t]
         if a.pick_id is not None:
             v = a.pick_id
             if not (isinstance(v, str) and v and v.isprintable()):
