@@ -29,6 +29,7 @@ class SeqtRepick(Application):
     def __init__(self, argv=None, stdout=None, stderr=None):
         super().__init__(argv, stdout, stderr)
         self.ep = None
+        self.listening = False  # messaging mode without input: re-pick the origins published
         self.record_stream = None
         self.inventory = None
         self.repicker = None
@@ -36,11 +37,17 @@ class SeqtRepick(Application):
     def validateParameters(self) -> bool:  # noqa: N802
         if not super().validateParameters():
             return False
+        self.listening = False
         if not self.args.ep:
-            if not stdin_has_data():
+            if stdin_has_data():
+                self.args.ep = "-"  # as screpick: the event parameters on stdin
+            elif not self.offline:
+                # messaging mode without input: listen to origins (and picks), as scdlpicker
+                self.listening = True
+                self.log.info("listening to origins (LOCATION) and picks (PICK)")
+            else:
                 self.log.error("no event parameters: give --ep FILE, or the XML on stdin (--ep - or < FILE)")
                 return False
-            self.args.ep = "-"  # as screpick: the event parameters on stdin
         return (self.check_record_url() and self.check_input_file("--inventory-xml", self.args.inventory_xml)
                 and self.check_output_dir("--plot", self.args.plot))
 
@@ -51,7 +58,11 @@ class SeqtRepick(Application):
 
         source = self.args.ep
         try:
-            if source == "-":
+            if self.listening:
+                from seqt_plugins.picks import EventParameters
+
+                self.ep = EventParameters()
+            elif source == "-":
                 self.ep = read_event_parameters(getattr(sys.stdin, "buffer", sys.stdin))
             else:
                 if not Path(source).is_file():
@@ -80,10 +91,36 @@ class SeqtRepick(Application):
         return True
 
     def run(self) -> bool:
+        if self.listening:
+            return self.run_listening()
+        return self.process(self.ep)
+
+    def run_listening(self) -> bool:
+        """Re-pick every new origin published to LOCATION (its picks from PICK) and send the
+        re-picks to the pick group, until the connection ends or the process is stopped."""
+        from seqt_plugins.host.listener import OriginListener
+        from seqt_plugins.picks import EventParameters
+
+        listener = OriginListener(self.sender.connect(), groups=("PICK", "LOCATION"))
+        try:
+            for origin, picks in listener.origins():
+                self.log.info("origin %s at %s: %d arrival(s), %d of their pick(s) seen", origin.public_id,
+                              origin.time, len(origin.arrivals), len(picks))
+                if not picks:
+                    continue
+                if not self.process(EventParameters(picks=picks, origins=[origin])):
+                    self.log.warning("origin %s: re-picking failed", origin.public_id)
+        except KeyboardInterrupt:
+            self.log.info("interrupted: stopping")
+        return True
+
+    def process(self, ep) -> bool:
+        """Re-pick the origins of ``ep``; write the result (files) or send the re-picks."""
         from obspy import Stream
 
         from seqt_plugins.io.records import RecordStreamError
 
+        self.ep = ep
         out = self.ep
         repicks = []
         origins = self.repicker.origins_to_process(self.ep)
@@ -106,18 +143,44 @@ class SeqtRepick(Application):
             else:
                 out = self.repicker.repick(self.ep, stream, inventory=self.inventory)
                 repicks = [r.pick for r in self.repicker.last_results]
+                self.measure_snr(stream, repicks)
                 for r in self.repicker.last_results:
                     p = r.pick
                     self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
                                   p.time, p.probability, r.path, r.origin_id)
                 if self.args.plot:
                     self.plot(out, stream)
-        if self.sender is not None:  # messaging mode: the re-picks only (not the arrivals)
-            self.sender.send(repicks)
+        if self.sender is not None:  # messaging mode: the re-picks (a locator makes the arrivals)
+            from seqt_plugins.picker import amplitudes_of
+
+            self.sender.send(repicks, amplitudes_of(repicks))
             self.log.info("sent %d re-pick(s) to %s", len(repicks), self.sender.pick_group)
         else:
             self.write_event_parameters(out)
         return True
+
+    def measure_snr(self, stream, picks) -> None:
+        """Each re-pick's SNR as the picker measures it (``triggers.snr_db`` on the prepared
+        100 Hz data): its snr amplitude is what scautoloc needs before it uses a pick."""
+        from seqt_plugins.picker.prepare import FS, prepare_stream
+        from seqt_plugins.picker.triggers import snr_db
+
+        by_station = {}
+        for p in picks:
+            by_station.setdefault((p.waveform_id.network, p.waveform_id.station, p.waveform_id.location), []).append(p)
+        for (net, sta, loc), group in by_station.items():
+            try:
+                prepared = prepare_stream(stream.select(network=net, station=sta, location=loc), inventory=self.inventory)
+            except Exception as exc:  # no SNR is no reason to drop a re-pick
+                self.log.debug("%s.%s.%s: no SNR (%s)", net, sta, loc, exc)
+                continue
+            segments = [seg for st in prepared for seg in st.segments]
+            for p in group:
+                for seg in segments:
+                    i = int(round((p.time - seg.start) * FS))
+                    if 0 <= i < seg.npts:
+                        p.snr = snr_db(seg.data, i)
+                        break
 
     def plot(self, ep, stream) -> None:
         try:
