@@ -115,9 +115,11 @@ def prepare(sc, work: Path, seconds: float):
     return inv, cfg, sorted_mseed, stations, shift
 
 
-def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, model: str) -> dict:
-    """One picker in a fresh SeisComP system; the counts read back from its database."""
-    run = work / picker
+def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, model: str,
+               repick: bool = False) -> dict:
+    """One picker in a fresh SeisComP system; the counts read back from its database. With
+    ``repick``, seqtrepick listens to the origins too and sends its re-picks to scautoloc."""
+    run = work / (picker + ("+seqtrepick" if repick else ""))
     with Scmaster(sc, run) as master:
         local = master.local
         (local / "scautoloc.cfg").write_text(SCAUTOLOC_CFG.format(grid=work / "grid.conf"))
@@ -131,6 +133,17 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
                 out = open(run / f"{name}.log", "w")
                 daemons.append((subprocess.Popen([sc.binary(name), *common, *extra], env=env, stdout=out,
                                                  stderr=subprocess.STDOUT), out))
+            if repick:
+                out = open(run / "seqtrepick.log", "w")
+                daemons.append((subprocess.Popen(
+                    [sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-H", master.server, "-I",
+                     f"file://{mseed}", "--inventory-xml", str(SHARED / "data" / "hengill" / "stations.xml"), "-v"],
+                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT), out))
+                deadline = time.monotonic() + 60
+                while "listening to origins" not in (run / "seqtrepick.log").read_text():
+                    if time.monotonic() > deadline or daemons[-1][0].poll() is not None:
+                        raise SystemExit(f"seqtrepick did not start: see {run / 'seqtrepick.log'}")
+                    time.sleep(0.5)
             time.sleep(2)  # connected and subscribed before the first pick
             if picker == "seqtpick":
                 cmd = [sys.executable, "-m", "seqt_plugins.modules.seqtpick", "--playback", "-I",
@@ -147,12 +160,12 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
                 raise SystemExit(f"{picker} exited {rc}: see {run / (picker + '.log')}")
             # scautoloc/scevent work as the picks arrive; wait until the database stops changing
             last, stable = None, 0
-            for _ in range(60):
+            for _ in range(240 if repick else 60):
                 time.sleep(1)
                 now = _counts(master.db)
                 stable = stable + 1 if now == last else 0
                 last = now
-                if stable >= 4:
+                if stable >= (15 if repick else 4):
                     break
         finally:
             for proc, out in daemons:
@@ -170,7 +183,8 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
 
 def _counts(db: Path):
     with sqlite3.connect(db) as con:
-        return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("Pick", "Origin", "Event"))
+        return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("Pick", "Origin", "Event", "Arrival"))
 
 
 def _time(value: str, ms: int) -> UTCDateTime:
@@ -191,10 +205,23 @@ def _results(db: Path) -> dict:
             if row is None:
                 continue
             arrivals = con.execute("SELECT count(*) FROM Arrival WHERE _parent_oid = ?", (row[0],)).fetchone()[0]
+            repicked = con.execute("SELECT count(*) FROM Arrival WHERE _parent_oid = ? AND pickID LIKE '%-SEQTR-%'",
+                                   (row[0],)).fetchone()[0]
+            # the event's first origin (by creation), to see what later origins added
+            first = con.execute("SELECT min(o._oid) FROM Origin o JOIN PublicObject po ON po._oid = o._oid "
+                                "JOIN OriginReference r ON r.originID = po.publicID JOIN PublicObject pe "
+                                "ON pe._oid = r._parent_oid WHERE pe.publicID = ?", (ev_id,)).fetchone()[0]
+            first_arrivals = con.execute("SELECT count(*) FROM Arrival WHERE _parent_oid = ?",
+                                         (first,)).fetchone()[0] if first is not None else None
             events.append({"id": ev_id, "time": _time(row[1], row[2]), "lat": row[3], "lon": row[4],
-                           "depth": row[5], "arrivals": arrivals})
+                           "depth": row[5], "arrivals": arrivals, "repicked": repicked,
+                           "first_arrivals": first_arrivals})
     events.sort(key=lambda e: e["time"])
-    return {"picks": picks, "phases": phases, "origins": origins, "events": events}
+    with sqlite3.connect(db) as con:
+        repicks = con.execute("SELECT count(*) FROM Pick WHERE methodID = 'S-EqT'").fetchone()[0]
+        used = con.execute("SELECT count(DISTINCT pickID) FROM Arrival WHERE pickID LIKE '%-SEQTR-%'").fetchone()[0]
+    return {"picks": picks, "phases": phases, "origins": origins, "events": events, "repicks": repicks,
+            "repicks_used": used}
 
 
 def match(events, tolerance: float, seconds: float):
@@ -219,6 +246,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="both", help="seqtpick's EqT model (picker.model)")
     parser.add_argument("--tolerance", type=float, default=3.0, help="s between origin time and known event")
     parser.add_argument("--pickers", default="seqtpick,scautopick")
+    parser.add_argument("--repick", action="store_true",
+                        help="also run seqtrepick listening to the origins in the seqtpick system")
     args = parser.parse_args(argv)
     import tempfile
 
@@ -234,7 +263,8 @@ def main(argv=None) -> int:
     for picker in args.pickers.split(","):
         log(f"{picker}: scmaster + scautoloc + scevent on 127.0.0.1, playback of {len(stations)} stations, "
             f"{args.seconds:.0f} s")
-        results[picker] = run_system(root, work, picker, inv, cfg, mseed, args.model)
+        results[picker] = run_system(root, work, picker, inv, cfg, mseed, args.model,
+                                     repick=args.repick and picker == "seqtpick")
     known = [k for k in KNOWN if UTCDateTime(DAY + k) - UTCDateTime(DAY + "03:00:00") < args.seconds]
     print(f"Hengill playback, {len(stations)} stations, {args.seconds:.0f} s, SeisComP {args.build}: "
           f"picks, origins and events in scmaster's database")
@@ -255,6 +285,13 @@ def main(argv=None) -> int:
             e = match(r["events"], args.tolerance, args.seconds)[k]
             cells.append(f"{picker}: " + (f"{e['time'].strftime('%H:%M:%S.%f')[:11]} ({e['arrivals']})" if e else "-"))
         print(f"  {k}  " + "   ".join(cells))
+    for picker, r in results.items():
+        if r["repicks"]:
+            print(f"{picker} + seqtrepick: {r['repicks']} re-picks sent, {r['repicks_used']} used by scautoloc; "
+                  f"events: arrivals of the first origin → the preferred one (of them re-picks)")
+            for e in r["events"]:
+                print(f"  {e['time'].strftime('%H:%M:%S.%f')[:11]}  {e['first_arrivals']} → {e['arrivals']} "
+                      f"({e['repicked']})")
     return 0
 
 

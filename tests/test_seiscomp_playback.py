@@ -1,7 +1,8 @@
-"""The drop-in proof, short: seqtpick in a real SeisComP system beside scautopick.
+"""The drop-in proof, short: seqtpick and seqtrepick in a real SeisComP system beside scautopick.
 
 benchmarks/seiscomp_playback.py on the first 120 s of the Hengill array: scmaster (127.0.0.1,
-SQLite), scautoloc and scevent, fed once by seqtpick in messaging mode and once by scautopick.
+SQLite), scautoloc and scevent, fed once by seqtpick in messaging mode (with seqtrepick
+listening to the origins and sending re-picks back) and once by scautopick.
 Nothing is mocked: the SeisComP build of ../shared/seiscomp (unpacked once per session), our
 modules installed into an overlay root with seqt-install-seiscomp, inventory and bindings
 through --inventory-db/--config-db files made by SeisComP's own tools.
@@ -35,7 +36,7 @@ def test_scautoloc_locates_seqtpick_picks_beside_scautopick(seiscomp, playback, 
                    capture_output=True)
     inv, cfg, mseed, stations, shift = playback.prepare(root, tmp_path, 120.0)
     assert len(stations) == 20
-    ours = playback.run_system(root, tmp_path, "seqtpick", inv, cfg, mseed, "both")
+    ours = playback.run_system(root, tmp_path, "seqtpick", inv, cfg, mseed, "both", repick=True)
     theirs = playback.run_system(root, tmp_path, "scautopick", inv, cfg, mseed, "both")
     print(f"seqtpick: {ours['picks']} picks, {ours['origins']} origins, {len(ours['events'])} events; "
           f"scautopick: {theirs['picks']} picks, {theirs['origins']} origins, {len(theirs['events'])} events")
@@ -46,5 +47,9 @@ def test_scautoloc_locates_seqtpick_picks_beside_scautopick(seiscomp, playback, 
     with sqlite3.connect(ours["db"]) as db:
         arrivals = [r[0] for r in db.execute("SELECT pickID FROM Arrival")]
         authors = {r[0] for r in db.execute("SELECT creationInfo_author FROM Origin")}
-    assert arrivals and all("-SEQT-" in a for a in arrivals)
+    assert arrivals and all("-SEQT-" in a or "-SEQTR-" in a for a in arrivals)
     assert all(a.startswith("scautoloc") for a in authors)
+    # seqtrepick listened to those origins; scautoloc took its re-picks into a later origin of
+    # the event, which has more arrivals than the first
+    assert ours["repicks"] > 0 and ours["repicks_used"] > 0
+    assert any(e["repicked"] > 0 and e["arrivals"] > e["first_arrivals"] for e in ours["events"])
