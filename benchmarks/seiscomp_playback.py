@@ -31,7 +31,6 @@ default (0.7-2 Hz, 60 s blind) is not a fair comparison on 5 minutes of local ev
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import subprocess
 import sys

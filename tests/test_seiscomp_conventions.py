@@ -24,7 +24,7 @@ import pytest
 from obspy import Stream, UTCDateTime, read
 
 from conftest import require_shared
-from seiscomp_host import run_checked, seiscomp  # noqa: F401 (fixture)
+from seiscomp_host import seiscomp  # noqa: F401 (fixture)
 from seqt_plugins.config.configdb import ConfigBindings
 from seqt_plugins.config.layering import Bindings
 from seqt_plugins.config.modules import SCHEMA_FACTORIES, module_schema

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from conftest import require_shared
 from seiscomp_host import SCRIPTS, Scmaster, run_checked, seiscomp  # noqa: F401 (fixture)

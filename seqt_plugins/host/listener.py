@@ -10,7 +10,7 @@ with the picks seen so far, converted field by field to :mod:`seqt_plugins.picks
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 from obspy import UTCDateTime
 

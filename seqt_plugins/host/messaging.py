@@ -24,7 +24,7 @@ import importlib
 import importlib.util
 import os
 import tempfile
-from typing import Any, List, Optional, Sequence
+from typing import Any, Sequence
 
 #: SCML version written for the host when the caller gives none (SeisComP 6; 7 reads it too).
 DEFAULT_SCML_VERSION = "0.13"
