@@ -2,9 +2,13 @@
 
 Offline use, as ``scautopick --playback --ep``::
 
-    seqtpick --ep -I file:///data/day.mseed --inventory-xml stations.xml > picks.xml
+    seqtpick --ep --playback -I file:///data/day.mseed --inventory-db stations.xml > picks.xml
     seqtpick --ep -I sdsarchive:///archive --begin 2024-03-01T00:00:00 --end 2024-03-02 -o picks.xml
-    seqtpick --ep -I data.mseed --format quakeml --picker.pThreshold=0.2 --plot plots/
+    seqtpick --ep --playback -I data.mseed --format quakeml --picker.pThreshold=0.2 --plot plots/
+
+Without ``--playback`` (and ``--begin``) picking starts at now - ``leadTime``, as in scautopick.
+Where SeisComP's Python API is importable and neither ``--offline``, ``--ep`` nor ``-o`` is
+given, the picks and their snr amplitudes are sent to the messaging instead (``-H``).
 
 Archive reprocessing by station-days, resumable after a crash (``--stations``), optionally on
 Ray (``--workers N``, ``--cluster auto|ray://host:port``)::

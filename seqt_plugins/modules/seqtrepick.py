@@ -8,6 +8,13 @@ the waveforms around each origin, re-picks (see :mod:`seqt_plugins.repicker.engi
 the input event parameters plus the re-picks — each also an arrival of its origin — as SCML
 (default) or QuakeML, to stdout or atomically to ``-o``. Nothing is written when the input
 cannot be read; inputs without origins, picks or waveforms are written back unchanged.
+Without ``--ep`` the event parameters are read from stdin when it is a file or a pipe.
+
+In messaging mode (SeisComP's Python API importable, no ``--offline``/``-o``) with no input,
+it listens to PICK and LOCATION (:mod:`seqt_plugins.host.listener`), re-picks each new origin
+and sends the re-picks with their snr amplitudes::
+
+    seqtrepick -H localhost/production -I slink://host:18000 --inventory-xml stations.xml
 """
 
 from __future__ import annotations
