@@ -14,7 +14,7 @@ In messaging mode (SeisComP's Python API importable, no ``--offline``/``-o``) wi
 it listens to PICK and LOCATION (:mod:`seqt_plugins.host.listener`), re-picks each new origin
 and sends the re-picks with their snr amplitudes::
 
-    seqtrepick -H localhost/production -I slink://host:18000 --inventory-xml stations.xml
+    seqtrepick -H localhost/production -I sdsarchive:///archive --inventory-xml stations.xml
 """
 
 from __future__ import annotations
