@@ -157,7 +157,7 @@ def test_one_window_records_are_picked(tmp_path, monkeypatch):
         r.stream.write(str(folder / f"{r.name}.mseed"), format="MSEED")
     out = tmp_path / "picks.xml"
     err = io.StringIO()
-    rc = SeqtPick(["--offline", "--ep", "-o", str(out), "-I", str(folder)], stdout=io.StringIO(), stderr=err).exec()
+    rc = SeqtPick(["--offline", "--ep", "--playback", "-o", str(out), "-I", str(folder)], stdout=io.StringIO(), stderr=err).exec()
     assert rc == 0, err.getvalue()
     assert "shorter than" not in err.getvalue()
     picks = read_event_parameters(out).picks
