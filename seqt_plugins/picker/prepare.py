@@ -388,7 +388,7 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
             # to a sample or two short of 6,000: zero-padded at its end rather than lost
             z = np.concatenate([z, np.zeros(min_length - len(z), dtype=z.dtype)])
         if len(z) < min_length:
-            log.info("%s: segment %s (%.1f s) shorter than one window; skipped", label, start, len(z) / FS)
+            log.warning("%s: segment %s (%.1f s) shorter than one window; skipped", label, start, len(z) / FS)
             continue
         data = np.zeros((len(z), 3), dtype=np.float32)
         if ref == "Z":
@@ -406,7 +406,7 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
         _rotate(data, net, sta, loc, channels, inventory, start, label)
         segments.append(Segment(start, data))
     if not segments:
-        log.info("%s: no segment of at least one window (%d samples); station skipped", label, min_length)
+        log.warning("%s: no segment of at least one window (%d samples); station skipped", label, min_length)
         return None
     return StationData(net, sta, loc, tuple(channels), segments)
 
