@@ -175,7 +175,9 @@ def test_stack_blinds_interior_edges_only():
 
 
 class _FakeModel:
-    """Puts a P at every absolute multiple of 100 s: checks batching and stacking plumbing."""
+    """Sees a spike in a window and answers with a P there, an S 1.5 s later and a detection
+    around them, the way EqT answers an arrival: checks windowing, batching, stacking and
+    triggering end to end without TensorFlow."""
 
     name = "fake"
 
@@ -185,24 +187,46 @@ class _FakeModel:
     def predict(self, x, batch_size=None):
         self.calls.append(len(x))
         n = len(x)
-        return (np.zeros((n, WINDOW), np.float32),) * 3
+        det, p, s = (np.zeros((n, WINDOW), np.float32) for _ in range(3))
+        for k in range(n):
+            z = np.abs(x[k, :, 2])
+            if not z.any():
+                continue  # a padding row of the batch
+            i = int(np.argmax(z))
+            if z[i] < 8 * np.median(z):
+                continue  # no spike in this window
+            det[k, max(0, i - 20):i + 400] = 0.9
+            p[k] = _gauss(WINDOW, i, 0.9, width=10)
+            s[k] = _gauss(WINDOW, i + 150, 0.8, width=20)
+        return det, p, s
 
 
 def test_picker_batches_windows_across_stations():
     from obspy import Stream, Trace
 
     st = Stream()
-    for sta in ("A", "B", "C"):
+    spikes = (50.0, 150.0, 250.0)  # seconds after the start
+    for k, sta in enumerate(("A", "B", "C")):
         for c in "ZNE":
-            st += Trace(np.random.default_rng(0).standard_normal(30000), header={
-                "station": sta, "channel": "HH" + c, "sampling_rate": 100.0, "starttime": UTCDateTime(0)})
+            data = np.random.default_rng(k).standard_normal(30000)
+            if c == "Z":
+                for t in spikes:
+                    data[int(t * 100)] += 400.0
+            st += Trace(data, header={"station": sta, "channel": "HH" + c, "sampling_rate": 100.0,
+                                      "starttime": UTCDateTime(0)})
     model = _FakeModel()
     picker = Picker(model=model, batch_size=16)
     results = picker.probabilities(st)
     n_windows = sum(len(window_starts(seg, picker.step)) for sta, _ in results for seg in sta.segments)
     assert len(results) == 3 and n_windows == 3 * 9
     assert model.calls == [16, 16]  # 27 windows of 3 stations in two full (padded) batches
-    assert picker.pick(st) == []
+    picks = picker.pick(st)
+    # each spike once per station, although two overlapping windows saw most of them
+    got = sorted((p.waveform_id.station, p.phase_hint, round(p.time - UTCDateTime(0), 2)) for p in picks)
+    want = sorted((sta, ph, t + (1.5 if ph == "S" else 0.0)) for sta in "ABC" for t in spikes for ph in "PS")
+    assert got == want
+    assert all(p.probability == pytest.approx(0.9 if p.phase_hint == "P" else 0.8, abs=1e-3) for p in picks)
+    assert {p.waveform_id.channel for p in picks if p.phase_hint == "P"} == {"HHZ"}
 
 
 def test_options_validation():
