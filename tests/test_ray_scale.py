@@ -11,7 +11,7 @@ from conftest import require_shared
 from servers import build_sds
 
 try:
-    import ray
+    import ray  # noqa: F401  (the check that Ray is installed)
 except ImportError:  # the [ray] or [test] extra is not installed
     if os.environ.get("SEQT_REQUIRE_SHARED") == "1":  # CI installs .[test]: Ray must be there
         raise
