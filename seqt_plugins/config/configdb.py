@@ -17,6 +17,7 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import ConfigError
+from .layering import StationValues
 from .schema import ModuleSchema
 
 GLOBAL_SETUP = "default"
@@ -26,7 +27,7 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-class ConfigBindings:
+class ConfigBindings(StationValues):
     """Bindings of ``schema``'s module read from an SCML Config document."""
 
     def __init__(self, schema: ModuleSchema, path: os.PathLike, config_module: str = "trunk"):
@@ -135,16 +136,6 @@ class ConfigBindings:
 
     def has_module_binding(self, network: str, station: str) -> bool:
         return self.schema.name in self._stations.get((network, station), {})
-
-    def global_values(self, network: str, station: str) -> Dict[str, Any]:
-        return dict(self._load(network, station)[0])
-
-    def module_values(self, network: str, station: str) -> Dict[str, Any]:
-        return dict(self._load(network, station)[1])
-
-    def validate(self) -> None:
-        for network, station in self.stations():
-            self._load(network, station)
 
 
 def _enabled(el) -> bool:

@@ -263,7 +263,23 @@ class _ForeignKeys(set):
         return super().__contains__(name) or str(name).split(".", 1)[0] in self.SEISCOMP_GROUPS
 
 
-class Bindings:
+class StationValues:
+    """The read side shared by every source of bindings: a subclass gives ``stations()`` and
+    ``_load(network, station)`` → (global values, module values)."""
+
+    def global_values(self, network: str, station: str) -> Dict[str, Any]:
+        return dict(self._load(network, station)[0])
+
+    def module_values(self, network: str, station: str) -> Dict[str, Any]:
+        return dict(self._load(network, station)[1])
+
+    def validate(self) -> None:
+        """Read every station's bindings now, so errors surface at start-up."""
+        for network, station in self.stations():
+            self._load(network, station)
+
+
+class Bindings(StationValues):
     """Per-station bindings read from an ``etc/key`` tree (see the module docstring)."""
 
     def __init__(self, schema: ModuleSchema, key_dir: os.PathLike, env: Optional[Mapping[str, str]] = None):
@@ -332,17 +348,6 @@ class Bindings:
     def has_module_binding(self, network: str, station: str) -> bool:
         """Whether ``station_NET_STA`` binds this module (``seqtpick`` or ``seqtpick:PROFILE``)."""
         return any(module == self.schema.name for module, _, _ in self._station_lines(network, station))
-
-    def global_values(self, network: str, station: str) -> Dict[str, Any]:
-        return dict(self._load(network, station)[0])
-
-    def module_values(self, network: str, station: str) -> Dict[str, Any]:
-        return dict(self._load(network, station)[1])
-
-    def validate(self) -> None:
-        """Read every station's bindings now, so errors surface at start-up."""
-        for network, station in self.stations():
-            self._load(network, station)
 
 
 __all__ = ["Bindings", "Configuration", "config_files", "load_configuration", "local_config_dir",
