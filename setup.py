@@ -1,5 +1,7 @@
 """seqt-plugins: EQTransformer picker and S-EqT re-picker as SeisComP-style modules."""
 
+from glob import glob
+
 from setuptools import find_packages, setup
 
 setup(
@@ -11,9 +13,12 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["seqt_plugins", "seqt_plugins.*"]),
     include_package_data=True,
-    package_data={"seqt_plugins": ["data/*", "data/**/*"],
-                  # SeisComP files (description XML, cfg defaults, init scripts): seqt-install-seiscomp
-                  "seqt_plugins.host": ["etc/descriptions/*.xml", "etc/defaults/*.cfg", "etc/init/*.py"]},
+    package_data={"seqt_plugins": ["data/*", "data/**/*"]},
+    # SeisComP's files of the modules (description XML, cfg defaults, init scripts), laid out as
+    # under $SEISCOMP_ROOT; seqt-install-seiscomp links them from <prefix>/share/seqt-plugins
+    data_files=[("share/seqt-plugins/descriptions", sorted(glob("descriptions/*.xml"))),
+                ("share/seqt-plugins/etc/defaults", sorted(glob("etc/defaults/*.cfg"))),
+                ("share/seqt-plugins/etc/init", sorted(glob("etc/init/*.py")))],
     install_requires=[
         "tensorflow>=2.16",  # brings Keras 3
         "keras>=3.3",

@@ -182,13 +182,14 @@ def test_one_name_per_module(clean_env):
 
     for name in SCHEMA_FACTORIES:
         assert module_schema(name).name == name
-        assert (SHIPPED_ROOT / "etc" / "descriptions" / f"{name}.xml").is_file()
+        assert (SHIPPED_ROOT / "descriptions" / f"{name}.xml").is_file()
         assert (SHIPPED_ROOT / "etc" / "defaults" / f"{name}.cfg").is_file()
     rc, out, _ = _run(SeqtCatalog, ["-h"])
     assert rc == 0 and out.startswith("usage: seqt-catalog")
-    for path in SHIPPED_ROOT.rglob("*"):
-        if path.is_file():
-            assert "seqtcatalog" not in path.read_text(), path
+    for folder in (SHIPPED_ROOT / "descriptions", SHIPPED_ROOT / "etc"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert "seqtcatalog" not in path.read_text(), path
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 """Write the shipped configuration files from the schemas.
 
-``python -m seqt_plugins.config.generate [--check] [ROOT]`` (re)writes, under ROOT (default:
-``seqt_plugins/host``, package data laid out as under ``$SEISCOMP_ROOT``, which
-``seqt-install-seiscomp`` links there):
+``python -m seqt_plugins.config.generate [--check] [ROOT]`` (re)writes, under ROOT (default: the
+project's checkout, whose ``descriptions/`` and ``etc/`` are installed with the package under
+``<prefix>/share/seqt-plugins`` and linked into ``$SEISCOMP_ROOT`` by ``seqt-install-seiscomp``):
 
-* ``etc/descriptions/<module>.xml`` (the SeisComP description of every parameter and option);
+* ``descriptions/<module>.xml`` (the SeisComP description of every parameter and option);
 * ``etc/defaults/<module>.cfg`` (every parameter with its default).
 
 With ``--check`` nothing is written; the exit status is 1 when a shipped file differs from what
@@ -22,15 +22,15 @@ from .cfgfile import write_defaults
 from .description import description_xml
 from .modules import all_schemas
 
-#: Where the shipped files live: package data of seqt_plugins.host (installed with the package).
-SHIPPED_ROOT = Path(__file__).resolve().parents[1] / "host"
+#: Where the shipped files live: the checkout's root (descriptions/, etc/defaults/).
+SHIPPED_ROOT = Path(__file__).resolve().parents[2]
 
 
 def generated_files() -> Dict[str, bytes]:
     """Relative path → content of every generated file."""
     files = {}
     for name, schema in all_schemas().items():
-        files[f"etc/descriptions/{name}.xml"] = description_xml(schema)
+        files[f"descriptions/{name}.xml"] = description_xml(schema)
         files[f"etc/defaults/{name}.cfg"] = write_defaults(schema).encode("utf-8")
     return files
 

@@ -3,8 +3,9 @@
 Links, for ``seqtpick`` and ``seqtrepick``:
 
 * ``bin/<module>``: the console script of this installation (its Python has seqt-plugins);
-* ``etc/descriptions/<module>.xml``, ``etc/defaults/<module>.cfg``: package data of
-  ``seqt_plugins.host`` (generated from the schemas; installed with the package);
+* ``etc/descriptions/<module>.xml``, ``etc/defaults/<module>.cfg``: the project's
+  ``descriptions/`` and ``etc/defaults/`` (generated from the schemas), installed with the
+  package under ``<prefix>/share/seqt-plugins`` (or read from a source checkout);
 * ``etc/init/<module>.py``: the kernel module, so that ``seiscomp start <module>`` works.
 
 An existing link to the same file is left alone; any other existing file is an error unless
@@ -22,7 +23,20 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 MODULES = ("seqtpick", "seqtrepick")
-DATA = Path(__file__).resolve().parent / "etc"
+SHARE = ("share", "seqt-plugins")
+
+
+def data_root() -> Path:
+    """Where ``descriptions/`` and ``etc/`` are: installed data files, else the source checkout."""
+    for base in (Path(sys.prefix), Path(sys.base_prefix)):
+        root = base.joinpath(*SHARE)
+        if (root / "descriptions").is_dir():
+            return root
+    checkout = Path(__file__).resolve().parents[2]  # an editable install or a source tree
+    if (checkout / "descriptions").is_dir():
+        return checkout
+    raise FileNotFoundError("the description and defaults files are not installed "
+                            f"(looked in {Path(sys.prefix).joinpath(*SHARE)} and {checkout})")
 
 
 def console_script(name: str) -> Optional[Path]:
@@ -37,14 +51,15 @@ def console_script(name: str) -> Optional[Path]:
 def plan(root: Path, modules=MODULES) -> List[Tuple[Path, Path]]:
     """(source, target) of every file to link under ``root``."""
     out = []
+    data = data_root()
     for m in modules:
         script = console_script(m)
         if script is None:
             raise FileNotFoundError(f"console script {m} not found beside {sys.executable} (pip install seqt-plugins)")
         out.append((script, root / "bin" / m))
-        out.append((DATA / "descriptions" / f"{m}.xml", root / "etc" / "descriptions" / f"{m}.xml"))
-        out.append((DATA / "defaults" / f"{m}.cfg", root / "etc" / "defaults" / f"{m}.cfg"))
-        out.append((DATA / "init" / f"{m}.py", root / "etc" / "init" / f"{m}.py"))
+        out.append((data / "descriptions" / f"{m}.xml", root / "etc" / "descriptions" / f"{m}.xml"))
+        out.append((data / "etc" / "defaults" / f"{m}.cfg", root / "etc" / "defaults" / f"{m}.cfg"))
+        out.append((data / "etc" / "init" / f"{m}.py", root / "etc" / "init" / f"{m}.py"))
     return out
 
 

@@ -379,7 +379,7 @@ class Application:
             prog=self.name(), add_help=False, allow_abbrev=False,
             description=self.schema.description,
             epilog="Every configuration key can be set as --KEY=VALUE (e.g. --picker.pThreshold=0.2); "
-                   "see etc/descriptions/%s.xml and etc/defaults/%s.cfg in seqt_plugins/host." % (self.name(), self.name()))
+                   "see descriptions/%s.xml and etc/defaults/%s.cfg (installed under <prefix>/share/seqt-plugins)." % (self.name(), self.name()))
         groups = {}
         for opt in self.schema.options:
             group = groups.get(opt.group)
