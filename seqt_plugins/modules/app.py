@@ -5,7 +5,8 @@ Lifecycle (as ``seiscomp.client.Application``)::
     createCommandLineDescription → (parse) → initConfiguration → validateParameters → init → run → done
 
 Exit codes (``specs/seiscomp.md`` §3): 0 success (also ``-h``/``-V``); 255 bad command line or
-configuration; 2 ``validateParameters`` failed; 1 ``init`` or ``run`` failed.
+configuration; 2 ``validateParameters`` failed; 1 ``init`` or ``run`` failed; 3 ``run`` finished
+and wrote its output but skipped some input (``self.skipped_inputs`` > 0, each logged).
 
 The command line is built from the module's :class:`~seqt_plugins.config.ModuleSchema`: its
 options (``-h``, ``-V``, ``--config-file``, verbosity, ``-I``, ...) plus ``--<key>=<value>`` for
@@ -37,7 +38,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple
 from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration, module_schema
 from seqt_plugins.config.modules import all_schemas
 
-from seqt_plugins.modules.cli import EXIT_OK, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
+from seqt_plugins.modules.cli import EXIT_OK, EXIT_PARTIAL, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
 
 EXIT_LOCKFILE = 5  # -l FILE held by another process (SeisComP's code)
 
@@ -101,6 +102,8 @@ class Application:
         self.verbosity = 2
         self.offline = True
         self.sender = None  # seqt_plugins.host.PickSender in messaging mode
+        #: inputs (files, sensors, origins) the run left out, each logged: exit 3 instead of 0
+        self.skipped_inputs = 0
         self.log = logging.getLogger(f"seqt_plugins.modules.{self.name()}")
         self._handlers: List[logging.Handler] = []
 
@@ -362,7 +365,13 @@ class Application:
             try:
                 if not self.init():
                     return EXIT_RUN
-                return EXIT_OK if self.run() else EXIT_RUN
+                if not self.run():
+                    return EXIT_RUN
+                if self.skipped_inputs:
+                    self.log.error("%d input(s) skipped (see the errors above): exit %d",
+                                   self.skipped_inputs, EXIT_PARTIAL)
+                    return EXIT_PARTIAL
+                return EXIT_OK
             except KeyboardInterrupt:
                 self.log.error("interrupted")
                 return EXIT_RUN

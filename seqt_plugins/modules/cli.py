@@ -1,6 +1,8 @@
 """Exit codes and the argument parser of the standalone tools (seqt-xml, seqt-train).
 
-The codes are SeisComP's: 0 ok, 1 the run failed, 2 invalid parameters, 255 a bad command line.
+The codes are SeisComP's: 0 ok, 1 the run failed, 2 invalid parameters, 255 a bad command line;
+plus 3: the run finished and wrote its output, but skipped some input (a damaged file, a sensor
+whose data could not be read, an invalid origin), each named in an error line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 EXIT_OK = 0
 EXIT_RUN = 1
 EXIT_VALIDATE = 2
+EXIT_PARTIAL = 3  # finished, output written, but some input was skipped (each one logged)
 EXIT_USAGE = 255
 
 

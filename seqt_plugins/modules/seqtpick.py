@@ -256,12 +256,13 @@ class SeqtPick(Application):
             self.log.info("interrupted: stopping real-time picking")
         except RecordStreamError as exc:
             self.log.error("%s", exc)
-            return False
-        finally:
-            if self.args.ep:
-                self.amplitudes = self.amplitudes_for(self.picks)
-                self.stamp(self.amplitudes)
-                self.write_output()
+            if not self.picks:  # a failed run writes nothing (keeps an old -o)
+                return False
+            self.skipped_inputs += 1  # the picks made before the source failed are kept
+        if self.args.ep:
+            self.amplitudes = self.amplitudes_for(self.picks)
+            self.stamp(self.amplitudes)
+            self.write_output()
         return True
 
     def run_playback(self) -> bool:
@@ -303,11 +304,16 @@ class SeqtPick(Application):
         bar.close()
         self.picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
         self.log.info("%d picks on %d sensors", len(self.picks), len(sensors))
+        bad_files = len(getattr(self.record_stream, "skipped", ()))
+        if failed and failed == len(sensors):  # a failed run writes nothing (keeps an old -o)
+            self.log.error("all %d sensors failed: nothing written", failed)
+            return False
+        if bad_files and not sensors:
+            self.log.error("none of the input files could be read: nothing written")
+            return False
         if self.args.ep:
             self.write_output()
-        if failed and failed == len(sensors):
-            self.log.error("all %d sensors failed", failed)
-            return False
+        self.skipped_inputs += bad_files + failed
         return True
 
     # -- steps -----------------------------------------------------------------------------

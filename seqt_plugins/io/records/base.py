@@ -26,8 +26,12 @@ def one_line(text: object) -> str:
 
 def parse_mseed(data: Union[bytes, str, os.PathLike], source: str, *, headonly: bool = False,
                 starttime: Optional[UTCDateTime] = None,
-                endtime: Optional[UTCDateTime] = None) -> Stream:
+                endtime: Optional[UTCDateTime] = None, complete: bool = True) -> Stream:
     """Read miniSEED from bytes or a path; any parse problem becomes a RecordStreamError.
+
+    With ``complete`` (the default) the records must account for every byte of the input (a
+    last record cut short is an error, see :func:`_check_complete`); ``complete=False`` only
+    serves to learn which streams a damaged file holds.
 
     libmseed reports damaged records as warnings and may still return partial data; a
     damaged record is a corrupt input, so warnings from the miniSEED reader are errors here.
@@ -41,17 +45,91 @@ def parse_mseed(data: Union[bytes, str, os.PathLike], source: str, *, headonly: 
         target: object = io.BytesIO(bytes(data))
     else:
         target = os.fspath(data)
+    whole = starttime is None and endtime is None and complete
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("error", InternalMSEEDWarning)
-            return read(target, format="MSEED", headonly=headonly, starttime=starttime,
-                        endtime=endtime)
+            warnings.simplefilter("always", UserWarning)
+            st = read(target, format="MSEED", headonly=headonly, starttime=starttime,
+                      endtime=endtime, details=whole)
+        damaged = [one_line(w.message) for w in caught  # bytes that are not records are
+                   if any(k in str(w.message).lower()    # judged by _check_complete below
+                          for k in ("corrupt", "end of file", "only has"))]
+        if whole:
+            _check_complete(st, data, source, walk=bool(damaged))
+        elif damaged and complete:  # libmseed skipped a damaged record: the data read are not all there
+            raise RecordStreamError(f"corrupt miniSEED in {source}: {damaged[0]}")
+        elif complete and not isinstance(data, (bytes, bytearray, memoryview)):
+            _check_file_complete(os.fspath(data), source)  # a trimmed read: the whole file
+        return st
+    except RecordStreamError:
+        raise
     except Exception as exc:  # obspy raises many types for damaged input
         del InternalMSEEDError
         if isinstance(exc, OSError) and not isinstance(data, (bytes, bytearray, memoryview)) \
                 and not os.path.exists(os.fspath(data)):
             raise RecordStreamError(f"cannot read {source}: file not found") from exc
         raise RecordStreamError(f"corrupt miniSEED in {source}: {one_line(exc)}") from exc
+
+
+def _check_complete(st: Stream, data, source: str, walk: bool = False) -> None:
+    """Raise when the records read do not account for every byte of the input.
+
+    libmseed reads a file whose last record was cut short (a transfer cut off, a full disk)
+    as shorter data without an error once enough of that record's header is there. The
+    records obspy reports (``number_of_records`` x ``record_length`` per trace) must add up
+    to the input's size; where they do not (e.g. records of different lengths in one trace)
+    the records are walked header by header to find where the data end.
+    """
+    size = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else os.path.getsize(data)
+    counted = 0
+    for tr in st:
+        info = tr.stats.get("mseed", {})
+        counted += int(info.get("number_of_records", 0)) * int(info.get("record_length", 0))
+        tr.stats.pop("mseed", None)  # asked for here only; callers get the usual stats
+    if (counted == size or not len(st)) and not walk:
+        return
+    from obspy.io.mseed.util import get_record_information
+
+    handle = io.BytesIO(bytes(data)) if isinstance(data, (bytes, bytearray, memoryview)) \
+        else open(os.fspath(data), "rb")
+    with handle:
+        offset = 0
+        while offset < size:
+            handle.seek(offset)
+            if handle.read(8).strip(b"\0") == b"" and not handle.read().strip(b"\0"):
+                return  # zero padding after the last record
+            try:
+                handle.seek(offset)
+                length = int(get_record_information(handle, offset=offset)["record_length"])
+            except Exception:
+                handle.seek(offset)
+                if not handle.read().strip(b"\0 "):  # zero or blank padding after the last record
+                    return
+                raise RecordStreamError(f"corrupt miniSEED in {source}: no valid record at byte "
+                                        f"{offset} of {size}") from None
+            if length <= 0:
+                raise RecordStreamError(f"corrupt miniSEED in {source}: bad record length at byte {offset}")
+            if offset + length > size:
+                raise RecordStreamError(
+                    f"truncated miniSEED in {source}: the record at byte {offset} needs {length} "
+                    f"bytes but the input ends after {size - offset} (file cut short?)")
+            offset += length
+
+
+_COMPLETE_FILES: "dict[tuple, bool]" = {}
+
+
+def _check_file_complete(path: str, source: str) -> None:
+    """:func:`_check_complete` by record walk, once per file version (path, size, mtime)."""
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key in _COMPLETE_FILES:
+        return
+    _check_complete(Stream([Trace()]), path, source, walk=True)
+    if len(_COMPLETE_FILES) > 4096:
+        _COMPLETE_FILES.clear()
+    _COMPLETE_FILES[key] = True
 
 
 _CORE_STATS = {"network", "station", "location", "channel", "starttime", "endtime",

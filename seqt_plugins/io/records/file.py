@@ -8,6 +8,7 @@ as they are. A damaged miniSEED file is still an error, never a partial read.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Dict, List, Optional, Tuple
 from obspy import Stream, UTCDateTime
 
 from .base import NSLC, RecordStream, RecordStreamError, finalize, glob_match, parse_mseed
+
+log = logging.getLogger("seqt_plugins.records.file")
 
 
 def read_waveform_file(path: str, **kwargs) -> Stream:
@@ -42,7 +45,14 @@ def read_waveform_file(path: str, **kwargs) -> Stream:
 
 class FileRecordStream(RecordStream):
     """miniSEED files on disk. Headers are indexed once; requests read only the files
-    (and, through obspy, only the records) that overlap the requested window."""
+    (and, through obspy, only the records) that overlap the requested window.
+
+    Of several files, a damaged one (empty, truncated, not a waveform file) is logged in one
+    line naming it and left out (listed in ``skipped``); the others are read. A damaged file
+    whose record headers still name its streams (a last record cut short) is indexed, and a
+    request for those streams fails naming the file, so only its sensor is lost. A single
+    file that is damaged is an error.
+    """
 
     def __init__(self, url: str, path: str):
         super().__init__(url)
@@ -54,6 +64,10 @@ class FileRecordStream(RecordStream):
         else:
             self.files = self._expand(path)
         self._index: Optional[Dict[str, List[Tuple[NSLC, UTCDateTime, UTCDateTime]]]] = None
+        #: (file, one-line error) of the files left out of the index because they are damaged
+        self.skipped: List[Tuple[str, str]] = []
+        #: file -> one-line error of damaged files whose streams are known: reading them fails
+        self.damaged: Dict[str, str] = {}
 
     def _expand(self, path: str) -> List[str]:
         p = Path(path)
@@ -72,7 +86,20 @@ class FileRecordStream(RecordStream):
         if self._index is None:
             idx = {}
             for f in self.files:
-                st = read_waveform_file(f, headonly=True)
+                try:
+                    st = read_waveform_file(f, headonly=True)
+                except RecordStreamError as exc:  # one bad file must not hide the good ones
+                    if len(self.files) == 1:
+                        raise
+                    try:  # damaged but with readable headers: requests for its streams fail
+                        st = parse_mseed(f, f, headonly=True, complete=False)
+                    except RecordStreamError:
+                        st = None
+                    if st is None or not len(st):
+                        log.error("%s: skipped", exc)
+                        self.skipped.append((f, str(exc)))
+                        continue
+                    self.damaged[f] = str(exc)
                 idx[f] = [((tr.stats.network, tr.stats.station, tr.stats.location,
                             tr.stats.channel), tr.stats.starttime, tr.stats.endtime) for tr in st]
             self._index = idx
@@ -87,6 +114,8 @@ class FileRecordStream(RecordStream):
             if any(glob_match(network, n) and glob_match(station, s)
                    and glob_match(location or "", l) and glob_match(channel, c)
                    and b <= t1 and e >= t0 for (n, s, l, c), b, e in entries):
+                if f in self.damaged:
+                    raise RecordStreamError(self.damaged[f])
                 st += read_waveform_file(f, starttime=t0, endtime=t1)
         return finalize(st, network, station, location, channel, t0, t1)
 

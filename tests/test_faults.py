@@ -1,0 +1,165 @@
+"""Issue 13: damaged input, wrong paths, concurrent runs and slow servers.
+
+One test (or a few) per item of the issue, each on real files made here from a minute of two
+hengill stations (BIT06, the "bad" station whose files are damaged, and KAP01 beside it, whose
+picks must survive), with the real model (session fixture) and real obspy. Modules run
+in-process (``SeqtPick(argv).exec()``) to avoid loading TensorFlow per subprocess; where a
+console script is needed (dependency checks) it is said so.
+"""
+
+import io
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from obspy import UTCDateTime, read
+
+from conftest import require_shared
+
+ROOT = Path(__file__).resolve().parents[1]
+T0, T1 = UTCDateTime("2018-12-30T03:00:10"), UTCDateTime("2018-12-30T03:01:10")
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
+    monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def hengill():
+    return require_shared("data", "hengill")
+
+
+def write_station(hengill, directory: Path, station: str, t0=T0, t1=T1) -> list:
+    """One miniSEED file per component of ``station`` over [t0, t1] (512-byte records)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for f in sorted((hengill / "mseed").glob(f"2C.{station}..*.mseed")):
+        st = read(str(f)).trim(t0, t1)
+        out = directory / f"2C.{station}.{st[0].stats.channel}.mseed"
+        st.write(str(out), format="MSEED", reclen=512, encoding="STEIM1")
+        paths.append(out)
+    return paths
+
+
+def cut_last_record(path: Path, into: int = 300) -> None:
+    """Cut ``path`` ``into`` bytes into its last 512-byte record (a transfer cut off)."""
+    data = path.read_bytes()
+    assert len(data) % 512 == 0
+    path.write_bytes(data[:len(data) - 512 + into])
+
+
+class _Stdout(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.buffer = io.BytesIO()
+
+
+def run_module(cls, argv):
+    out, err = _Stdout(), io.StringIO()
+    rc = cls(argv, stdout=out, stderr=err).exec()
+    return rc, out, err.getvalue()
+
+
+def seqtpick(argv):
+    from seqt_plugins.modules.seqtpick import SeqtPick
+
+    return run_module(SeqtPick, argv)
+
+
+def stations_of(path):
+    from seqt_plugins.io.xml import read_event_parameters
+
+    return {p.waveform_id.station for p in read_event_parameters(path).picks}
+
+
+def error_lines(err):
+    return [ln for ln in err.splitlines() if "[error/" in ln]
+
+
+# -- 1. silent partial read -----------------------------------------------------------------------
+@pytest.mark.parametrize("into", [1, 256, 300, 511])
+def test_1_truncated_last_record_is_an_error_naming_the_file(hengill, tmp_path, into):
+    from seqt_plugins.io.records import RecordStreamError, parse_mseed
+
+    path = write_station(hengill, tmp_path, "BIT06")[0]
+    whole = parse_mseed(path, str(path))
+    cut_last_record(path, into)
+    for kwargs in ({}, {"headonly": True}, {"starttime": T0 + 5, "endtime": T0 + 20}):
+        with pytest.raises(RecordStreamError, match=re.escape(str(path))) as err:
+            parse_mseed(path, str(path), **kwargs)
+        assert "\n" not in str(err.value)
+    with pytest.raises(RecordStreamError, match="stdin"):
+        parse_mseed(path.read_bytes(), "stdin")
+    # zero padding after the last record is not damage
+    padded = tmp_path / "padded.mseed"
+    padded.write_bytes(path.read_bytes()[:len(path.read_bytes()) - into] + b"\0" * 512)
+    assert parse_mseed(padded, "padded")[0].stats.npts < whole[0].stats.npts
+
+
+def test_1_truncated_file_fails_its_station_day_and_a_rerun_retries_it(hengill, tmp_path, eqt_conservative):
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.scale.ledger import Ledger
+    from seqt_plugins.scale.reprocess import reprocess
+
+    data = tmp_path / "data"
+    bit06 = write_station(hengill, data, "BIT06")
+    write_station(hengill, data, "KAP01")
+    cut_last_record(bit06[2])
+    out = tmp_path / "out"
+
+    def factory():
+        return Picker(model=eqt_conservative)
+
+    summary = reprocess(f"file://{data}", ["2C.BIT06", "2C.KAP01"], T0, T1, out,
+                        picker_factory=factory, shard=60.0)
+    assert summary.failed >= 1 and summary.done >= 1
+    assert all(key.startswith("2C.BIT06/") for key, _ in summary.failures)
+    assert any(str(bit06[2]) in message for _, message in summary.failures)
+    with Ledger(out / "ledger.sqlite") as ledger:
+        pending = ledger.pending()
+        assert pending and {t.station for t in pending} == {"2C.BIT06"}
+    # the file is repaired: the rerun redoes (only) the failed station-days
+    write_station(hengill, data, "BIT06")
+    again = reprocess(f"file://{data}", ["2C.BIT06", "2C.KAP01"], T0, T1, out,
+                      picker_factory=factory, shard=60.0)
+    assert again.failed == 0 and again.done == summary.failed and again.picks > 0
+
+
+# -- 3. one bad file drops the good ones ----------------------------------------------------------
+def test_3_bad_files_are_named_and_the_good_ones_picked(hengill, clean_env):
+    from seqt_plugins.modules.cli import EXIT_PARTIAL
+
+    data = clean_env / "data"
+    bit06 = write_station(hengill, data, "BIT06")
+    write_station(hengill, data, "KAP01")
+    (data / "empty.mseed").write_bytes(b"")
+    (data / "notes.txt").write_text("not a waveform\n")
+    (data / "random.mseed").write_bytes(os.urandom(4096))
+    cut_last_record(bit06[0])  # found by the index, fails its own sensor only
+    out = clean_env / "picks.xml"
+    rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out)])
+    assert rc == EXIT_PARTIAL == 3, err
+    errors = error_lines(err)
+    for name in ("empty.mseed", "notes.txt", "random.mseed", bit06[0].name):
+        assert len([ln for ln in errors if name in ln]) == 1, (name, errors)
+    assert stations_of(out) == {"KAP01"}
+
+
+# -- 9. a failed run keeps the old output ----------------------------------------------------------
+def test_9_failed_run_writes_nothing_and_keeps_the_old_file(hengill, clean_env):
+    data = clean_env / "data"
+    for path in write_station(hengill, data, "BIT06"):
+        cut_last_record(path)
+    out = clean_env / "picks.xml"
+    out.write_text("old\n")
+    rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out)])
+    assert rc == 1, err
+    assert out.read_text() == "old\n"
+    assert not list(clean_env.glob(".*.part"))
