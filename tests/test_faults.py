@@ -163,3 +163,60 @@ def test_9_failed_run_writes_nothing_and_keeps_the_old_file(hengill, clean_env):
     assert rc == 1, err
     assert out.read_text() == "old\n"
     assert not list(clean_env.glob(".*.part"))
+
+
+# -- 2. input destroyed -----------------------------------------------------------------------------
+def test_2_output_onto_an_input_is_refused_before_any_work(hengill, clean_env):
+    from seqt_plugins.modules.seqtrepick import SeqtRepick
+
+    data = clean_env / "data"
+    path = write_station(hengill, data, "BIT06")[0]
+    before = path.read_bytes()
+    link = clean_env / "same.mseed"
+    os.link(path, link)  # another name, the same inode
+    for target in (path, link):
+        rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(target)])
+        assert rc == 2, err
+        assert f"-o {target}" in err and "refusing to overwrite an input" in err
+        assert "picks on" not in err  # before any work
+    rc, _, err = seqtpick(["--ep", "-I", str(path), "-o", str(link)])
+    assert rc == 2 and "refusing" in err
+    events = clean_env / "events.xml"
+    events.write_text("<x/>")
+    rc, _, err = run_module(SeqtRepick, ["--ep", str(events), "-I", str(data), "-o", str(events)])
+    assert rc == 2 and "refusing to overwrite an input" in err
+    assert path.read_bytes() == before and events.read_text() == "<x/>"
+
+
+# -- 5. output checked last -------------------------------------------------------------------------
+def test_5_bad_output_paths_are_refused_before_any_work(hengill, clean_env):
+    data = clean_env / "data"
+    write_station(hengill, data, "BIT06")
+    afile = clean_env / "afile"
+    afile.write_text("x")
+    readonly = clean_env / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    cases = {clean_env / "missing" / "picks.xml": "does not exist",
+             afile / "picks.xml": "is not a directory",
+             clean_env: "is a directory"}
+    if not os.access(readonly, os.W_OK):  # root writes anywhere
+        cases[readonly / "picks.xml"] = "is not writable"
+    try:
+        for target, problem in cases.items():
+            rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(target)])
+            assert rc == 2, (target, err)
+            lines = error_lines(err)
+            assert len(lines) == 1 and f"-o {target}: " in lines[0] and problem in lines[0]
+            assert "picks on" not in err and ".part" not in err
+        # reprocessing agrees: -o's directory must exist; --output-dir is created
+        target = clean_env / "missing" / "all.xml"
+        rc, _, err = seqtpick(["-I", str(data), "--stations", "2C.BIT06", "--begin", str(T0),
+                               "--end", str(T1), "--output-dir", str(clean_env / "new" / "out"),
+                               "-o", str(target)])
+        assert rc == 2 and f"-o {target}: directory" in err
+        rc, _, err = seqtpick(["-I", str(data), "--stations", "2C.BIT06", "--begin", str(T0),
+                               "--end", str(T1), "--output-dir", str(afile / "out")])
+        assert rc == 2 and f"--output-dir {afile / 'out'}" in err
+    finally:
+        readonly.chmod(0o755)

@@ -232,6 +232,60 @@ class Application:
                 return False
         return True
 
+    def record_input_files(self) -> List[str]:
+        """The files a ``file://`` (or bare path) record stream reads; [] for other sources."""
+        import glob
+        import urllib.parse
+
+        url = str(self.config.get("recordstream", "") or "").strip()
+        if not url or url == "-" or ("://" in url and self.record_scheme() != "file"):
+            return []
+        path = urllib.parse.unquote(url.split("://", 1)[1]) if "://" in url else url
+        p = Path(path)
+        if p.is_file():
+            return [str(p)]
+        if p.is_dir():
+            return [str(f) for f in p.rglob("*") if f.is_file()]
+        return [f for f in glob.glob(path, recursive=True) if os.path.isfile(f)]
+
+    def check_output_file(self, option: str, path, inputs: Iterable[str] = ()) -> bool:
+        """Before any work: ``path`` can be written (atomically, beside it) and is no input.
+
+        Refused (one line naming ``path``; False → exit 2): a directory, a parent directory
+        that is missing, not a directory or not writable, and a file that is one of ``inputs``
+        (the same inode: writing would destroy the input).
+        """
+        if not path or path == "-":
+            return True
+        p = Path(path)
+        parent = p.parent if str(p.parent) else Path(".")
+        if p.is_dir():
+            problem = "is a directory (give a file name)"
+        elif not parent.exists():
+            problem = f"directory {parent} does not exist"
+        elif not parent.is_dir():
+            problem = f"{parent} is not a directory"
+        elif not os.access(parent, os.W_OK | os.X_OK):
+            problem = f"directory {parent} is not writable"
+        elif p.exists() and not os.access(p, os.W_OK) and not os.access(parent, os.W_OK):
+            problem = "is not writable"
+        else:
+            problem = ""
+            if p.exists():
+                out = p.stat()
+                for name in inputs:
+                    try:
+                        st = os.stat(name)
+                    except OSError:
+                        continue
+                    if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+                        problem = f"is the input {name}: refusing to overwrite an input"
+                        break
+        if problem:
+            self.log.error("%s %s: %s", option, path, problem)
+            return False
+        return True
+
     def write_event_parameters(self, ep) -> None:
         """The module's XML output (output.* keys): atomically to -o FILE, else to stdout."""
         from seqt_plugins.io.xml import write_event_parameters

@@ -89,6 +89,9 @@ class SeqtPick(Application):
             if self.begin is None or self.end is None:
                 self.log.error("--stations (reprocessing) needs --begin and --end")
                 return False
+            # directories (--output-dir, --plot) are created; a file's directory (-o) must exist
+            if not self.check_output_dir("--output-dir", self.config.get("reprocess.outputDir")):
+                return False
         elif scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
             return False
@@ -100,7 +103,9 @@ class SeqtPick(Application):
             self.log.info("no --playback: picking data from %s on (now - leadTime %d s)", self.begin, lead)
         if self.offline and not args.ep and not args.test:
             self.log.warning("offline without --ep: the picks are only logged (use --ep to write them)")
-        return self.check_output_dir("--plot", args.plot) and self.check_input_file("--inventory-xml", args.inventory_xml)
+        inputs = self.record_input_files() + [f for f in (args.inventory_xml,) if f]
+        return (self.check_output_dir("--plot", args.plot) and self.check_input_file("--inventory-xml", args.inventory_xml)
+                and self.check_output_file("-o", args.output, inputs))
 
     def amplitudes_for(self, picks) -> list:
         from seqt_plugins.picker import amplitudes_of

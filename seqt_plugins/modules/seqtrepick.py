@@ -55,8 +55,10 @@ class SeqtRepick(Application):
             else:
                 self.log.error("no event parameters: give --ep FILE, or the XML on stdin (--ep - or < FILE)")
                 return False
+        inputs = [f for f in (self.args.ep, self.args.inventory_xml) if f and f != "-"]
         return (self.check_record_url() and self.check_input_file("--inventory-xml", self.args.inventory_xml)
-                and self.check_output_dir("--plot", self.args.plot))
+                and self.check_output_dir("--plot", self.args.plot)
+                and self.check_output_file("-o", self.args.output, inputs + self.record_input_files()))
 
     def init(self) -> bool:
         from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
