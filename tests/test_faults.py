@@ -220,3 +220,50 @@ def test_5_bad_output_paths_are_refused_before_any_work(hengill, clean_env):
         assert rc == 2 and f"--output-dir {afile / 'out'}" in err
     finally:
         readonly.chmod(0o755)
+
+
+# -- 4. one bad origin drops the good ones -----------------------------------------------------------
+def _events_file(path, origins_latitudes):
+    from seqt_plugins.io.xml import write_event_parameters
+    from seqt_plugins.picks.model import Arrival, EventParameters, Origin, Pick, WaveformID
+
+    picks = [Pick(f"p{i}", UTCDateTime(t), WaveformID("2C", sta, "", ch), phase_hint=ph)
+             for i, (sta, ch, ph, t) in enumerate([
+                 ("BIT06", "HHZ", "P", "2018-12-30T03:00:40.75"), ("BIT06", "HHN", "S", "2018-12-30T03:00:41.85"),
+                 ("GAN02", "HHZ", "P", "2018-12-30T03:00:41.10")])]
+    origins = [Origin(f"origin/{i}", UTCDateTime("2018-12-30T03:00:39.5"), lat, -21.33, depth=5000.0,
+                      arrivals=[Arrival(p.public_id, p.phase_hint) for p in picks])
+               for i, lat in enumerate(origins_latitudes)]
+    write_event_parameters(EventParameters(picks=picks, origins=origins), path, format="scml")
+    return path
+
+
+def test_4_bad_origins_are_named_and_skipped_the_good_ones_repicked(hengill, clean_env):
+    from seqt_plugins.io.xml import read_event_parameters
+    from seqt_plugins.modules.seqtrepick import SeqtRepick
+
+    data = clean_env / "data"
+    for sta in ("BIT06", "KAP01", "GAN02"):
+        write_station(hengill, data, sta, T0 - 10, T0 + 290)
+    common = ["-I", str(data), "--inventory-xml", str(hengill / "stations.xml")]
+    good = _events_file(clean_env / "good.xml", [64.0])
+    rc, _, err = run_module(SeqtRepick, ["--ep", str(good), "-o", str(clean_env / "good.out.xml")] + common)
+    assert rc == 0, err
+    mixed = _events_file(clean_env / "mixed.xml", [999.0, 64.0, math.nan])
+    rc, _, err = run_module(SeqtRepick, ["--ep", str(mixed), "-o", str(clean_env / "mixed.out.xml")] + common)
+    assert rc == 3, err
+    errors = error_lines(err)
+    for oid, text in (("origin/0", "latitude 999.0"), ("origin/2", "latitude nan")):
+        assert [ln for ln in errors if oid in ln and text in ln and str(mixed) in ln], errors
+    assert "Traceback" not in err and "ValueError" not in err
+
+    def repicks(path):
+        ep = read_event_parameters(path)
+        return ep, sorted((p.waveform_id.nslc, p.phase_hint, str(p.time)) for p in ep.picks if p.method_id == "S-EqT")
+
+    ep_good, good_repicks = repicks(clean_env / "good.out.xml")
+    ep_mixed, mixed_repicks = repicks(clean_env / "mixed.out.xml")
+    assert good_repicks and mixed_repicks == good_repicks
+    assert [o.public_id for o in ep_mixed.origins] == ["origin/0", "origin/1", "origin/2"]
+    assert len(ep_mixed.origins[1].arrivals) == len(ep_good.origins[0].arrivals)
+    assert len(ep_mixed.origins[0].arrivals) == 3  # the bad origins are written back unchanged

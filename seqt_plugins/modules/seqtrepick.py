@@ -133,6 +133,19 @@ class SeqtRepick(Application):
         out = self.ep
         repicks = []
         origins = self.repicker.origins_to_process(self.ep)
+        bad = {}
+        for origin in origins:  # one bad origin must not end the run (nor pass silently)
+            problem = origin_problem(origin)
+            if problem:
+                source = f"--ep {self.args.ep}" if self.args.ep else "messaging"
+                self.log.error("%s: origin %s: %s: skipped", source, origin.public_id, problem)
+                bad[origin.public_id] = origin
+        if bad:
+            if len(bad) == len(origins):
+                self.log.error("no valid origin to re-pick: nothing written")
+                return False
+            self.skipped_inputs += len(bad)
+            origins = [o for o in origins if o.public_id not in bad]
         if not origins:
             self.log.warning("the event parameters hold no origin: nothing to re-pick; writing the input unchanged")
         else:
@@ -150,7 +163,11 @@ class SeqtRepick(Application):
                 self.log.warning("no waveforms between %s and %s in %s: writing the input unchanged", t0, t1,
                                  self.config.get("recordstream"))
             else:
-                out = self.repicker.repick(self.ep, stream, inventory=self.inventory)
+                valid = dataclasses.replace(self.ep, origins=[o for o in self.ep.origins if o.public_id not in bad])
+                out = self.repicker.repick(valid, stream, inventory=self.inventory)
+                if bad:  # written back unchanged, where they were
+                    done = {o.public_id: o for o in out.origins}
+                    out.origins = [done.get(o.public_id, o) for o in self.ep.origins]
                 repicks = [r.pick for r in self.repicker.last_results]
                 self.measure_snr(stream, repicks)
                 for r in self.repicker.last_results:
@@ -211,6 +228,27 @@ def stdin_has_data() -> bool:
     except (OSError, ValueError, AttributeError):
         return False
     return stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def origin_problem(origin) -> str:
+    """Why ``origin`` cannot be re-picked ('' when it can): coordinates, depth or time invalid."""
+    import math
+
+    def bad_number(value, lo, hi):
+        try:
+            return value is None or not math.isfinite(float(value)) or not lo <= float(value) <= hi
+        except (TypeError, ValueError):
+            return True
+
+    if bad_number(origin.latitude, -90.0, 90.0):
+        return f"latitude {origin.latitude!r} is not within [-90, 90]"
+    if bad_number(origin.longitude, -180.0, 360.0):
+        return f"longitude {origin.longitude!r} is not within [-180, 360]"
+    if origin.depth is not None and bad_number(origin.depth, -10e3, 1000e3):
+        return f"depth {origin.depth!r} m is not within [-10 km, 1000 km]"
+    if origin.time is None:
+        return "no origin time"
+    return ""
 
 
 def main(argv=None) -> int:
