@@ -349,6 +349,18 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
             return _send(self, 200, b"", "application/vnd.fdsn.mseed")
         if fault == "slow":
             time.sleep(owner.slow_s)
+        if fault == "trickle":  # a valid header, then one byte per trickle_s, never finishing
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.fdsn.mseed")
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                while not owner.stopping.is_set():
+                    self.wfile.write(b"0")
+                    self.wfile.flush()
+                    owner.stopping.wait(owner.trickle_s)
+            self.close_connection = True
+            return
         if fault == "drop":  # accept, then close without any reply
             self.close_connection = True
             with contextlib.suppress(OSError):
@@ -383,7 +395,7 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
 class FaultyDataselect(_LoopbackHTTP):
     """fdsnws-dataselect over an SDS archive; ``faults`` is a queue of behaviours for the next
     requests ("400", "413", "500", "503", "slow", "drop", "corrupt", "truncate", "empty200" (HTTP
-    200 with no body), "ok"); then ``default`` applies.
+    200 with no body), "trickle" (one byte a second, never done), "ok"); then ``default`` applies.
     Stations in ``nodata_stations`` ("NET.STA") answer 204."""
 
     handler_class = _FaultyHandler
@@ -399,6 +411,12 @@ class FaultyDataselect(_LoopbackHTTP):
         self.nodata_stations = set(nodata_stations)
         self.requests: List[list] = []
         self.lock = threading.Lock()
+        self.trickle_s = 1.0  # "trickle": one byte per trickle_s seconds
+        self.stopping = threading.Event()
+
+    def stop(self):
+        self.stopping.set()  # ends "trickle" answers
+        super().stop()
 
 
 # -- SeedLink 3 test double ----------------------------------------------------------------------

@@ -267,3 +267,43 @@ def test_4_bad_origins_are_named_and_skipped_the_good_ones_repicked(hengill, cle
     assert [o.public_id for o in ep_mixed.origins] == ["origin/0", "origin/1", "origin/2"]
     assert len(ep_mixed.origins[1].arrivals) == len(ep_good.origins[0].arrivals)
     assert len(ep_mixed.origins[0].arrivals) == 3  # the bad origins are written back unchanged
+
+
+# -- 6. server time limits ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sds(hengill, tmp_path_factory):
+    from servers import build_sds
+
+    return build_sds(hengill / "mseed", tmp_path_factory.mktemp("sds"))
+
+
+def test_6_url_options_win_over_module_defaults(sds):
+    from servers import FaultyDataselect
+
+    from seqt_plugins.io.records import open_record_stream
+    from seqt_plugins.scale.reprocess import TaskSpec
+
+    with FaultyDataselect(sds, faults=["500"] * 5) as server:
+        url = f"fdsnws://{server.address}?timeout=3&retries=1&backoff=0.01"
+        stream = open_record_stream(url, timeout=120.0, retries=3)
+        assert (stream.timeout, stream.retries) == (3.0, 1)
+        stream = TaskSpec(record_url=url, timeout=120.0, retries=3, backoff=5.0).open_record_stream()
+        assert (stream.timeout, stream.retries, stream.backoff) == (3.0, 1, 0.01)
+        from seqt_plugins.io.records import RecordStreamError
+
+        with pytest.raises(RecordStreamError, match="after 2 attempts"):
+            stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
+        assert len(server.requests) == 2  # retries=1 from the URL, not 3
+
+
+def test_6_a_trickling_server_hits_the_overall_deadline(sds):
+    from servers import FaultyDataselect
+
+    from seqt_plugins.io.records import RecordStreamError, open_record_stream
+
+    with FaultyDataselect(sds, faults=["trickle"]) as server:
+        server.trickle_s = 0.2  # every read gets a byte well within the socket timeout
+        stream = open_record_stream(f"fdsnws://{server.address}?timeout=1&retries=0")
+        with pytest.raises(RecordStreamError) as err:
+            stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
+        assert "timed out after 1 s (no complete answer" in str(err.value) and server.address in str(err.value)

@@ -62,7 +62,11 @@ def _take(opts: Dict[str, str], allowed: Dict[str, type], url: str) -> Dict[str,
 
 
 def open_record_stream(url: str, **options) -> RecordStream:
-    """A RecordStream for a SeisComP-style URL; keyword ``options`` override URL options."""
+    """A RecordStream for a SeisComP-style URL.
+
+    Keyword ``options`` (e.g. a module's ``reprocess.timeout``) are defaults: an option the URL
+    gives itself (``fdsnws://host?timeout=3&retries=2``) wins, as it names that server's limits.
+    """
     url = str(url).strip()
     if not url:
         raise RecordStreamError("empty record stream URL")
@@ -91,7 +95,7 @@ def open_record_stream(url: str, **options) -> RecordStream:
         body, opts = _split_options(rest)
         kw = _take(opts, {"timeout": float, "retries": int, "backoff": float, "station": str,
                           "dataselect": str}, url)
-        kw.update(options)
+        kw.update({k: v for k, v in options.items() if k not in kw})  # the URL's own win
         host = body.split("/", 1)[0]
         return FDSNRecordStream(url, host, secure=scheme == "fdsnwss", **kw)
     if scheme == "slink":
@@ -99,7 +103,7 @@ def open_record_stream(url: str, **options) -> RecordStream:
 
         body, opts = _split_options(rest)
         kw = _take(opts, {"timeout": float, "retries": int, "backoff": float}, url)
-        kw.update(options)
+        kw.update({k: v for k, v in options.items() if k not in kw})  # the URL's own win
         return SeedLinkRecordStream(url, body.rstrip("/"), **kw)
     if scheme == "combined":
         from .combined import CombinedRecordStream

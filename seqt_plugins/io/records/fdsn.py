@@ -2,7 +2,8 @@
 
 Waveforms are POSTed to ``/fdsnws/dataselect/1/query`` (lines ``NET STA LOC CHA START END``,
 empty location ``--``), inventory comes from ``/fdsnws/station/1/query``. Options in the URL
-query: ``timeout`` (s per HTTP request, default 30), ``retries`` (attempts after the first,
+query: ``timeout`` (s per HTTP request, default 30: a limit on each socket read *and* on the
+whole request, so a server trickling bytes cannot stall it either), ``retries`` (attempts after the first,
 default 3), ``backoff`` (first delay in s, doubled per retry, default 1, capped at 60),
 ``station=HOST:PORT`` or ``station=http://host:port`` (a station service on another server:
 portable-fdsnws-dataselect serves dataselect only), and ``dataselect=`` alike.
@@ -46,6 +47,37 @@ log = logging.getLogger("seqt_plugins.records.fdsnws")
 
 class _Retryable(Exception):
     pass
+
+
+class _Deadline(Exception):
+    """The whole request took longer than the timeout (a server trickling its answer)."""
+
+
+def _within(seconds: float, fn: Callable[[], object]):
+    """``fn()``, or _Deadline when it has not finished after ``seconds``.
+
+    The socket timeout only limits each read; a server sending a byte a second never trips it.
+    The request runs in a daemon thread that is abandoned at the deadline (urllib offers no way
+    to abort a read from outside); its late result is dropped.
+    """
+    import threading
+
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="fdsnws-request", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _Deadline()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 class _EmptyOK(Exception):
@@ -105,7 +137,7 @@ class FDSNRecordStream(RecordStream):
         last = ""
         for attempt in range(1, attempts + 1):
             try:
-                return fn()
+                return _within(self.timeout, fn)
             except FDSNNoDataException:
                 return None
             except FDSNRequestTooLargeException as exc:
@@ -118,6 +150,8 @@ class FDSNRecordStream(RecordStream):
                 raise RecordStreamError(f"{self.url}: {what}: {one_line(exc)}") from exc
             except FDSNTimeoutException:
                 last = f"timed out after {self.timeout:g} s"
+            except _Deadline:
+                last = f"timed out after {self.timeout:g} s (no complete answer within the time limit)"
             except FDSNException as exc:
                 text = one_line(exc)
                 if text.startswith("Unknown HTTP code: 4"):  # 404 etc.: retrying won't help
