@@ -307,3 +307,39 @@ def test_6_a_trickling_server_hits_the_overall_deadline(sds):
         with pytest.raises(RecordStreamError) as err:
             stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
         assert "timed out after 1 s (no complete answer" in str(err.value) and server.address in str(err.value)
+
+
+# -- 7. two runs, one output directory ---------------------------------------------------------------
+def test_7_a_second_run_on_a_live_output_directory_is_refused_and_touches_nothing(hengill, clean_env):
+    """A real second process holds the directory (as a live run does) while this one starts."""
+    from seqt_plugins.scale.reprocess import OutputDirLocked, reprocess
+
+    data = clean_env / "data"
+    write_station(hengill, data, "BIT06")
+    out = clean_env / "out"
+    out.mkdir()
+    live_part = out / ".2C.BIT06.2018-12-30.xml.abc123.part"  # the other run's temp file
+    live_part.write_text("being written")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from seqt_plugins.scale.reprocess import lock_output_dir\n"
+         "lock = lock_output_dir(sys.argv[1]); print('locked', flush=True); sys.stdin.read()", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(OutputDirLocked, match=f"pid {holder.pid}"):
+            reprocess(f"file://{data}", ["2C.BIT06"], T0, T1, out, picker_factory=lambda: None, shard=60.0)
+        rc, _, err = seqtpick(["-I", str(data), "--stations", "2C.BIT06", "--begin", str(T0), "--end", str(T1),
+                               "--output-dir", str(out)])
+        assert rc == 5, err
+        lines = error_lines(err)
+        assert len(lines) == 1 and "in use by another run" in lines[0] and str(out) in lines[0]
+        assert live_part.read_text() == "being written"  # the other run's temp file is untouched
+        assert not (out / "ledger.sqlite").exists()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    # the lock goes with its process: now a run may start (and clears the dead run's temp file)
+    from seqt_plugins.scale.reprocess import lock_output_dir
+
+    lock_output_dir(out).close()

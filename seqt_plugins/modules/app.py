@@ -6,7 +6,8 @@ Lifecycle (as ``seiscomp.client.Application``)::
 
 Exit codes (``specs/seiscomp.md`` §3): 0 success (also ``-h``/``-V``); 255 bad command line or
 configuration; 2 ``validateParameters`` failed; 1 ``init`` or ``run`` failed; 3 ``run`` finished
-and wrote its output but skipped some input (``self.skipped_inputs`` > 0, each logged).
+and wrote its output but skipped some input (``self.skipped_inputs`` > 0, each logged); 5 another
+run holds the lock (``run`` failed with ``self.failure_code`` set).
 
 The command line is built from the module's :class:`~seqt_plugins.config.ModuleSchema`: its
 options (``-h``, ``-V``, ``--config-file``, verbosity, ``-I``, ...) plus ``--<key>=<value>`` for
@@ -104,6 +105,8 @@ class Application:
         self.sender = None  # seqt_plugins.host.PickSender in messaging mode
         #: inputs (files, sensors, origins) the run left out, each logged: exit 3 instead of 0
         self.skipped_inputs = 0
+        #: exit code of a failed run (``run`` returned False) other than 1, e.g. 5 (locked)
+        self.failure_code = 0
         self.log = logging.getLogger(f"seqt_plugins.modules.{self.name()}")
         self._handlers: List[logging.Handler] = []
 
@@ -420,7 +423,7 @@ class Application:
                 if not self.init():
                     return EXIT_RUN
                 if not self.run():
-                    return EXIT_RUN
+                    return self.failure_code or EXIT_RUN
                 if self.skipped_inputs:
                     self.log.error("%d input(s) skipped (see the errors above): exit %d",
                                    self.skipped_inputs, EXIT_PARTIAL)

@@ -2,7 +2,8 @@
 
 The codes are SeisComP's: 0 ok, 1 the run failed, 2 invalid parameters, 255 a bad command line;
 plus 3: the run finished and wrote its output, but skipped some input (a damaged file, a sensor
-whose data could not be read, an invalid origin), each named in an error line.
+whose data could not be read, an invalid origin), each named in an error line; and SeisComP's 5:
+another run holds the lock (the reprocessing output directory's).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ EXIT_OK = 0
 EXIT_RUN = 1
 EXIT_VALIDATE = 2
 EXIT_PARTIAL = 3  # finished, output written, but some input was skipped (each one logged)
+EXIT_LOCKED = 5  # SeisComP's "lockfile" code: another run holds the output directory
 EXIT_USAGE = 255
 
 

@@ -195,7 +195,8 @@ class SeqtPick(Application):
 
     def run_reprocess(self) -> bool:
         """Station-day reprocessing with the ledger (resumable; Ray when workers > 1)."""
-        from seqt_plugins.scale.reprocess import reprocess
+        from seqt_plugins.modules.cli import EXIT_LOCKED
+        from seqt_plugins.scale.reprocess import OutputDirLocked, reprocess
 
         fmt = self.config.get("output.format")
         cluster = self.config.get("reprocess.cluster") or None
@@ -214,20 +215,25 @@ class SeqtPick(Application):
         if not stations:
             self.log.error("no station left to reprocess after the bindings")
             return False
-        summary = reprocess(
-            self.config.get("recordstream"), stations, self.begin, self.end,
-            self.config.get("reprocess.outputDir"),
-            picker_options=dataclasses.asdict(self.config.picker_options()),
-            merged_output=self.args.output or None, format=fmt,
-            version=self.config.get("output.scmlVersion") if fmt == "scml" else None,
-            pretty=bool(self.config.get("output.formatted")),
-            retries=int(self.config.get("reprocess.retries")),
-            backoff=float(self.config.get("reprocess.backoff")),
-            timeout=float(self.config.get("reprocess.timeout")),
-            shard=float(self.config.get("reprocess.shardLength")),
-            inventory=self.inventory, creation_info=self.creation_info(),
-            workers=int(self.config.get("reprocess.workers")), cluster=cluster,
-            amplitudes=bool(self.config.get("calculateAmplitudes")), station_options=station_options)
+        try:
+            summary = reprocess(
+                self.config.get("recordstream"), stations, self.begin, self.end,
+                self.config.get("reprocess.outputDir"),
+                picker_options=dataclasses.asdict(self.config.picker_options()),
+                merged_output=self.args.output or None, format=fmt,
+                version=self.config.get("output.scmlVersion") if fmt == "scml" else None,
+                pretty=bool(self.config.get("output.formatted")),
+                retries=int(self.config.get("reprocess.retries")),
+                backoff=float(self.config.get("reprocess.backoff")),
+                timeout=float(self.config.get("reprocess.timeout")),
+                shard=float(self.config.get("reprocess.shardLength")),
+                inventory=self.inventory, creation_info=self.creation_info(),
+                workers=int(self.config.get("reprocess.workers")), cluster=cluster,
+                amplitudes=bool(self.config.get("calculateAmplitudes")), station_options=station_options)
+        except OutputDirLocked as exc:  # another run is using the output directory
+            self.log.error("%s", exc)
+            self.failure_code = EXIT_LOCKED
+            return False
         self.log.info("%d station-days: %d done now, %d done before, %d without data, %d failed; "
                       "%d picks; ledger %s", summary.tasks, summary.done, summary.skipped, summary.nodata,
                       summary.failed, summary.picks, summary.ledger)

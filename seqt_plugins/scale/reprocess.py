@@ -49,6 +49,7 @@ from .ledger import DAY, Ledger, StationDay, file_sha256
 log = logging.getLogger("seqt_plugins.scale")
 
 __all__ = ["TaskSpec", "TaskResult", "ReprocessSummary", "LocalBackend", "reprocess",
+           "OutputDirLocked", "lock_output_dir",
            "process_task", "merge_outputs", "task_output_path", "make_picker"]
 
 
@@ -321,8 +322,44 @@ def _progress(total: int, desc: str):
                 leave=False)
 
 
+class OutputDirLocked(RuntimeError):
+    """Another live run holds the output directory (its lock file names its process)."""
+
+
+LOCK_NAME = ".seqt-reprocess.lock"
+
+
+def lock_output_dir(output_dir: Union[str, os.PathLike]):
+    """Hold ``<output_dir>/.seqt-reprocess.lock`` (flock, released when the process ends, even
+    by ``kill -9``) for this run; OutputDirLocked, naming the holder, when another run has it.
+
+    Returns the open lock file: keep it, close it to release the lock.
+    """
+    import fcntl
+
+    path = Path(output_dir) / LOCK_NAME
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise OutputDirLocked(f"output directory {output_dir} is in use by another run ({holder}; "
+                              f"lock {path}): wait for it to end or give another --output-dir") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
+    handle.flush()
+    return handle
+
+
 def _clean_partials(output_dir: Path) -> None:
-    """Remove temporary files an earlier run left when it was killed mid-write."""
+    """Remove temporary files an earlier run left when it was killed mid-write.
+
+    Called with the directory's lock held: no other live run writes there, so every
+    ``.*.part`` left is a dead run's.
+    """
     for p in output_dir.glob("**/.*.part"):
         try:
             p.unlink()
@@ -351,10 +388,24 @@ def reprocess(record_url: str, stations: Sequence[str], begin, end,
     ``run(tasks, spec)`` yielding :class:`TaskResult`. ``max_attempts``: failed tasks with that
     many attempts are not retried. ``retry_nodata``: retry station-days that had no data.
     Returns a :class:`ReprocessSummary`; failed tasks are listed there and in the ledger.
+    One run at a time per output directory: a second one raises :class:`OutputDirLocked`
+    at once (before any work), naming the process that holds it.
     """
     t_start = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    lock = lock_output_dir(output_dir)  # one run per output directory (OutputDirLocked)
+    try:  # every argument, passed on by name (a new one must be added to both signatures)
+        return _reprocess_locked(**{k: v for k, v in locals().items() if k != "lock"})
+    finally:
+        lock.close()
+
+
+def _reprocess_locked(record_url, stations, begin, end, output_dir: Path, t_start: float, *,
+                      picker_options, picker_factory, ledger_path, merged_output, format,
+                      version, pretty, retries, backoff, timeout, shard, channel, inventory,
+                      amplitudes, creation_info, workers, cluster, backend, max_attempts,
+                      retry_nodata, crash_once, station_options) -> ReprocessSummary:
     _clean_partials(output_dir)
     ledger_path = Path(ledger_path) if ledger_path is not None else output_dir / "ledger.sqlite"
     spec = TaskSpec(record_url=str(record_url), picker_options=dict(picker_options or {}),
