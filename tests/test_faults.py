@@ -343,3 +343,38 @@ def test_7_a_second_run_on_a_live_output_directory_is_refused_and_touches_nothin
     from seqt_plugins.scale.reprocess import lock_output_dir
 
     lock_output_dir(out).close()
+
+
+# -- 8. ledger paths -----------------------------------------------------------------------------------
+def test_8_ledger_paths_are_relative_to_the_output_directory(hengill, tmp_path, monkeypatch, eqt_conservative):
+    import shutil
+    import sqlite3
+
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.scale.ledger import Ledger
+    from seqt_plugins.scale.reprocess import reprocess
+
+    data = tmp_path / "data"
+    write_station(hengill, data, "BIT06")
+    (tmp_path / "a" / "deeper").mkdir(parents=True)
+
+    def run(output_dir):
+        return reprocess(f"file://{data}", ["2C.BIT06"], T0, T1, output_dir,
+                         picker_factory=lambda: Picker(model=eqt_conservative), shard=60.0,
+                         merged_output=Path(output_dir) / "all.xml")
+
+    monkeypatch.chdir(tmp_path / "a")
+    first = run("out")
+    assert first.done == 2 and first.picks > 0
+    stored = [r[0] for r in sqlite3.connect(str(tmp_path / "a" / "out" / "ledger.sqlite")).execute(
+        "SELECT output FROM tasks WHERE status='done'")]
+    assert stored and all(not os.path.isabs(p) and p.startswith("2C.BIT06/") for p in stored)
+    monkeypatch.chdir(tmp_path / "a" / "deeper")  # the same directory, named from elsewhere
+    again = run("../out")
+    assert (again.done, again.skipped) == (0, 2)
+    shutil.copytree(tmp_path / "a" / "out", tmp_path / "copy")
+    shutil.rmtree(tmp_path / "a" / "out")  # the copy must not point into the original
+    copied = run(tmp_path / "copy")
+    assert (copied.done, copied.skipped, copied.merged_picks) == (0, 2, first.picks)
+    with Ledger(tmp_path / "copy" / "ledger.sqlite") as ledger:
+        assert all(Path(p).is_relative_to(tmp_path / "copy") for _, p in ledger.done_outputs())

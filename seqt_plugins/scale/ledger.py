@@ -119,8 +119,12 @@ CREATE TABLE IF NOT EXISTS tasks (
 class Ledger:
     """The station-day ledger in one SQLite file (see the module docstring)."""
 
-    def __init__(self, path: Union[str, os.PathLike]):
+    def __init__(self, path: Union[str, os.PathLike], base: Union[str, os.PathLike, None] = None):
         self.path = Path(path)
+        #: outputs under ``base`` (the output directory; default: the ledger's directory) are
+        #: stored relative to it, so a rerun from another working directory or a copy of the
+        #: whole directory finds them
+        self.base = Path(base if base is not None else (self.path.parent if str(self.path.parent) else ".")).resolve()
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
@@ -181,7 +185,7 @@ class Ledger:
             sha256 = file_sha256(output_path)
         self._write("UPDATE tasks SET status='done', output=?, sha256=?, message=NULL, updated=? "
                     "WHERE station=? AND day=?",
-                    (os.fspath(output_path), sha256, time.time(), task.station, task.day))
+                    (self._stored(output_path), sha256, time.time(), task.station, task.day))
 
     def mark_failed(self, task: StationDay, message: str, attempts: int) -> None:
         """Record a failure (a one-line message); the task stays to be retried by a rerun."""
@@ -205,12 +209,27 @@ class Ledger:
                                    "WHERE status='nodata'", (time.time(),))
             return cur.rowcount
 
+    def _stored(self, output_path: Union[str, os.PathLike]) -> str:
+        """How an output path is stored: relative to ``base`` when inside it, else absolute."""
+        full = Path(output_path).resolve()
+        try:
+            return full.relative_to(self.base).as_posix()
+        except ValueError:
+            return str(full)
+
+    def resolve(self, stored: Optional[str]) -> Optional[str]:
+        """The path of a stored output (relative ones are relative to ``base``)."""
+        if not stored:
+            return stored
+        return stored if os.path.isabs(stored) else str(self.base / stored)
+
     # -- queries -----------------------------------------------------------------------------
     def _row(self, task: StationDay):
         return self._db.execute("SELECT status, output, sha256, message, attempts FROM tasks "
                                 "WHERE station=? AND day=?", (task.station, task.day)).fetchone()
 
     def _output_ok(self, output: Optional[str], sha: Optional[str]) -> bool:
+        output = self.resolve(output)
         return bool(output and sha and os.path.isfile(output) and file_sha256(output) == sha)
 
     def is_done(self, task: StationDay, verify: bool = True) -> bool:
@@ -224,7 +243,9 @@ class Ledger:
         row = self._row(task)
         if row is None:
             return None
-        return dict(zip(("status", "output", "sha256", "message", "attempts"), row))
+        info = dict(zip(("status", "output", "sha256", "message", "attempts"), row))
+        info["output"] = self.resolve(info["output"])
+        return info
 
     def tasks(self) -> List[StationDay]:
         return [StationDay(*r) for r in self._db.execute(
@@ -254,7 +275,7 @@ class Ledger:
 
     def done_outputs(self) -> List[Tuple[StationDay, str]]:
         """(task, output path) of all done tasks, ordered by station and day."""
-        return [(StationDay(s, d, a, b), o) for s, d, a, b, o in self._db.execute(
+        return [(StationDay(s, d, a, b), self.resolve(o)) for s, d, a, b, o in self._db.execute(
             "SELECT station, day, starttime, endtime, output FROM tasks "
             "WHERE status='done' ORDER BY station, day")]
 

@@ -421,7 +421,7 @@ def _reprocess_locked(record_url, stations, begin, end, output_dir: Path, t_star
         else:
             backend = LocalBackend()
     summary = ReprocessSummary(ledger=str(ledger_path))
-    with Ledger(ledger_path) as ledger:
+    with Ledger(ledger_path, base=output_dir) as ledger:
         if retry_nodata:
             ledger.reset_nodata()
         tasks = ledger.plan(stations, begin, end, shard)
