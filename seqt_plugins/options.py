@@ -7,6 +7,7 @@ the command line from those fields (see :mod:`seqt_plugins.config`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import field, fields
 from typing import Any, Dict, Mapping, Optional
 
@@ -29,3 +30,25 @@ def option_values(cls, base: Optional[Any], overrides: Mapping[str, Any], what: 
     values = {f.name: getattr(base, f.name) for f in fields(cls)}
     values.update(overrides)
     return values
+
+
+def check_declared(options: Any) -> None:
+    """Check every field of an options dataclass against its declaration (``values``,
+    ``range``; numbers must be finite): the one place these ranges are enforced for engines
+    built in code. Values read from a configuration are checked the same way, from the same
+    declarations, by :class:`seqt_plugins.config.schema.Parameter`. ValueError names the field.
+    """
+    for f in fields(options):
+        value = getattr(options, f.name)
+        allowed = f.metadata.get("values", "")
+        if allowed and value is not None:
+            choices = [v.strip() for v in allowed.split(",")]
+            if str(value) not in choices:
+                raise ValueError(f"{f.name} must be one of {', '.join(choices)}, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"{f.name} must be a finite number, not {value}")
+        lo, _, hi = f.metadata.get("range", "").partition(":")
+        if (lo.strip() and value < float(lo)) or (hi.strip() and value > float(hi)):
+            raise ValueError(f"{f.name} must be within [{lo.strip() or '-inf'}, {hi.strip() or 'inf'}], not {value}")

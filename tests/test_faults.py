@@ -378,3 +378,36 @@ def test_8_ledger_paths_are_relative_to_the_output_directory(hengill, tmp_path, 
     assert (copied.done, copied.skipped, copied.merged_picks) == (0, 2, first.picks)
     with Ledger(tmp_path / "copy" / "ledger.sqlite") as ledger:
         assert all(Path(p).is_relative_to(tmp_path / "copy") for _, p in ledger.done_outputs())
+
+
+# -- 10. values that passed validation and failed later -----------------------------------------------
+def test_10_bad_values_are_refused_at_start_with_the_key(hengill, clean_env):
+    from seqt_plugins.modules.seqtrepick import SeqtRepick
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.repicker import RepickerOptions
+
+    data = clean_env / "data"
+    write_station(hengill, data, "BIT06")
+    text = clean_env / "weights.h5"
+    text.write_text("not hdf5\n")
+    out = clean_env / "picks.xml"
+    cases = [("--picker.batchSize=0", "picker.batchSize"), ("--picker.blinding=inf", "picker.blinding"),
+             ("--picker.batchSize=1000000000", "picker.batchSize"), ("--picker.margin=-100", "picker.margin"),
+             (f"--picker.model={clean_env / 'missing.h5'}", "picker.model"), (f"--picker.model={text}", "picker.model")]
+    for arg, key in cases:
+        rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out), arg])
+        assert rc == 255, (arg, err)
+        lines = error_lines(err)
+        assert len(lines) == 1 and key in lines[0], (arg, err)
+        assert not out.exists()
+    rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out), "--log-file", str(clean_env / "nodir" / "x.log")])
+    assert rc == 255 and "--log-file" in err and "Traceback" not in err and not out.exists()
+    rc, _, err = run_module(SeqtRepick, ["--ep", str(out), "-I", str(data), "--repicker.batchSize=0"])
+    assert rc == 255 and "repicker.batchSize" in err
+    # engines built in code check the same declarations
+    for kwargs, name in (({"batch_size": 0}, "batch_size"), ({"blinding": math.inf}, "blinding"),
+                         ({"margin": -100.0}, "margin"), ({"batch_size": 10 ** 9}, "batch_size")):
+        with pytest.raises(ValueError, match=name):
+            Picker(**kwargs)
+    with pytest.raises(ValueError, match="batch_size"):
+        RepickerOptions(batch_size=0).validate()

@@ -88,7 +88,7 @@ class Parameter:
                     raise ValueError
             elif kind in ("double", "float"):
                 value = float(text)
-                if math.isnan(value):
+                if not math.isfinite(value):  # nan, inf: no option means "unbounded" by inf
                     raise ValueError
             else:
                 value = text

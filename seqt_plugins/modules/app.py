@@ -150,7 +150,32 @@ class Application:
             self.config.bindings = ConfigBindings(self.schema, path, getattr(args, "config_module", None) or "trunk")
         if self.config.bindings is not None:
             self.config.bindings.validate()
+        self.check_weight_files()
         return True
+
+    #: Keys naming EqT weights: a published model's name or the path of an HDF5 file.
+    weight_keys: Tuple[str, ...] = ("picker.model", "repicker.model")
+
+    def check_weight_files(self) -> None:
+        """A weights path must be an HDF5 file, checked here (exit 255) rather than per sensor
+        after the data are read."""
+        for key in self.weight_keys:
+            if self.schema.parameter(key) is None or key not in self.config:
+                continue
+            value = str(self.config.get(key) or "")
+            if value in ("original", "conservative", "both"):
+                continue
+            path = Path(value)
+            if not path.is_file():
+                raise ConfigError(f"{key}: {value!r} is neither a published model (original, conservative, both) "
+                                  "nor an existing weights file")
+            try:
+                with open(path, "rb") as handle:
+                    magic = handle.read(8)
+            except OSError as exc:
+                raise ConfigError(f"{key}: {value}: {exc.strerror or exc}") from None
+            if magic != b"\x89HDF\r\n\x1a\n":
+                raise ConfigError(f"{key}: {value} is not an HDF5 (.h5) weights file")
 
     def validateParameters(self) -> bool:  # noqa: N802
         """Check the parameters' combination; False → exit 2."""
@@ -397,7 +422,12 @@ class Application:
             if self.args.version:
                 self.stdout.write(f"{self.name()}: seqt-plugins {_version()}\n")
                 return EXIT_OK
-            self.setup_logging()
+            try:
+                self.setup_logging()
+            except OSError as exc:  # --log-file in a missing or read-only directory
+                print(f"{self.name()}: error: --log-file {getattr(self.args, 'log_file', '')}: "
+                      f"{exc.strerror or exc}", file=self.stderr)
+                return EXIT_USAGE
             if getattr(self.args, "lockfile", None) and not self.acquire_lockfile(self.args.lockfile):
                 return EXIT_LOCKFILE
             try:

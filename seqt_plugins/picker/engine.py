@@ -27,7 +27,7 @@ from obspy import Stream, Trace, UTCDateTime
 
 from ..memory import release_freed_memory
 from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
-from ..options import option_values
+from ..options import check_declared, option_values
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
 from .stack import STACKING, Stack, effective_blind
@@ -74,26 +74,9 @@ class Picker:
     # -- configuration -------------------------------------------------------------------------
     def _validate(self) -> None:
         o = self.options
-        for name in ("detection_threshold", "p_threshold", "s_threshold"):
-            v = getattr(o, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], not {v}")
-        if o.stacking not in STACKING:
-            raise ValueError(f"stacking must be one of {STACKING}, not {o.stacking!r}")
-        if o.ensemble not in ("mean", "max"):
-            raise ValueError(f"ensemble must be 'mean' or 'max', not {o.ensemble!r}")
-        if o.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        if o.chunk_length < 0:
-            raise ValueError("chunk_length must be ≥ 0 (0: no chunking)")
+        check_declared(o)  # values and ranges as declared in PickerOptions (as the config checks)
         if 0 < o.chunk_length < WINDOW / FS:
             raise ValueError(f"chunk_length must be 0 or at least one window ({WINDOW / FS:g} s)")
-        if o.mc_passes < 0:
-            raise ValueError("mc_passes must be ≥ 0")
-        if o.precision not in ("float32", "bfloat16"):
-            raise ValueError(f"precision must be 'float32' or 'bfloat16', not {o.precision!r}")
-        if o.blinding < 0 or o.max_gap < 0 or o.min_separation < 0:
-            raise ValueError("blinding, max_gap and min_separation must be ≥ 0")
         self.step = step_samples(o.overlap)
         self.blind = effective_blind(int(round(o.blinding * FS)), self.step)
         if self.blind < int(round(o.blinding * FS)):

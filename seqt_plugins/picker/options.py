@@ -25,23 +25,24 @@ class PickerOptions:
     s_threshold: float = opt(0.1, "Minimum S probability of a pick.", range="0:1")
     overlap: float = opt(0.5, "Overlap of consecutive 60 s windows, as a fraction of the window.", range="0:0.95")
     stacking: str = opt("max", "How overlapping window outputs are combined.", values="max,mean")
-    blinding: float = opt(5.0, "Seconds blinded at each window edge before stacking.", unit="s")
+    blinding: float = opt(5.0, "Seconds blinded at each window edge before stacking.", unit="s", range="0:30")
     edge_padding: float = opt(
         0.0,
         "Windows also reach this far beyond the end of a record or data segment, zero-filled there, so an "
         "arrival in its last seconds sits early in some window (EqT finds arrivals late in a window poorly). "
         "Off by default: on the labelled records it doubled the false picks near record ends.",
         unit="s", range="0:60")
-    batch_size: int = opt(64, "Windows per model call.")
-    max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s")
-    min_separation: float = opt(2.0, "Picks of one phase on one station closer than this are merged.", unit="s")
-    mc_passes: int = opt(0, "Monte-Carlo dropout passes for pick uncertainty (0: deterministic).")
+    batch_size: int = opt(64, "Windows per model call.", range="1:1024")
+    max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s", range="0:")
+    min_separation: float = opt(2.0, "Picks of one phase on one station closer than this are merged.", unit="s", range="0:")
+    mc_passes: int = opt(0, "Monte-Carlo dropout passes for pick uncertainty (0: deterministic).", range="0:1000")
     ensemble: str = opt("mean", "How the two models' probabilities are combined when model is 'both'.", values="mean,max")
     margin: float = opt(
         150.0,
         "Data needed before and after a time span so that picking the span alone gives the same picks as "
         "picking a longer stream that contains it (window length, filter settling and event length).",
         unit="s",
+        range="0:86400",
     )
     chunk_length: float = opt(
         10800.0,

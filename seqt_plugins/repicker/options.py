@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..options import opt
+from ..options import check_declared, opt
 
 
 @dataclass
@@ -74,21 +74,14 @@ class RepickerOptions:
         "windows and cached features.", unit="s", range="0.01:60")
     edge: float = opt(2.0, "Re-picks closer than this to a window edge are rejected (tutorial: 2 s).", unit="s", range="0:")
     cache_size: int = opt(512, "Windows whose latent features are kept (LRU).", range="0:")
-    batch_size: int = opt(32, "Windows per EqT call.", range="1:")
+    batch_size: int = opt(32, "Windows per EqT call.", range="1:1024")
     divide_by_length: bool = opt(
         True, "Divide the enhanced template by its length (S-EqT training); false as tutorial_02.")
     max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s", range="0:")
 
     def validate(self) -> None:
-        if self.mode not in ("correlation", "siamese"):
-            raise ValueError(f"mode must be 'correlation' or 'siamese', not {self.mode!r}")
-        for name in ("eqt_threshold", "siamese_threshold", "template_min_probability"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], not {v}")
+        check_declared(self)  # values and ranges as declared above (as the config checks)
         if self.vp <= 0 or self.vs <= 0:
             raise ValueError("vp and vs must be positive")
-        if self.max_templates < 1 or self.batch_size < 1:
-            raise ValueError("max_templates and batch_size must be at least 1")
         if not 0 < self.window_step <= 60:
             raise ValueError("window_step must be in (0, 60] s")
