@@ -411,3 +411,72 @@ def test_10_bad_values_are_refused_at_start_with_the_key(hengill, clean_env):
             Picker(**kwargs)
     with pytest.raises(ValueError, match="batch_size"):
         RepickerOptions(batch_size=0).validate()
+
+
+# -- 11. quiet acceptance -------------------------------------------------------------------------------
+def test_11_overlapping_different_samples_are_named(hengill, tmp_path, caplog):
+    import logging
+
+    from seqt_plugins.io.records import open_record_stream
+
+    src = read(str(hengill / "mseed" / "2C.BIT06..HHZ*.mseed")).trim(T0, T1)
+    later = src.copy().trim(T0 + 20, T1)
+    later[0].data = later[0].data * 2  # the same times, other samples
+    path = tmp_path / "overlap.mseed"
+    (src + later).write(str(path), format="MSEED")
+    same = tmp_path / "same.mseed"
+    (src + src.copy().trim(T0 + 20, T1)).write(str(same), format="MSEED")
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.records"):
+        open_record_stream(f"file://{same}").get_waveforms("2C", "BIT06", "", "HH?", T0, T1)
+        assert not caplog.records  # overlaps with equal samples are merged quietly
+        open_record_stream(f"file://{path}").get_waveforms("2C", "BIT06", "", "HH?", T0, T1)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "2C.BIT06..HHZ" in lines[0] and "different samples" in lines[0]
+
+
+def test_11_duplicate_ids_are_refused_and_nan_uncertainty_named(tmp_path, caplog):
+    import logging
+
+    from seqt_plugins.io.xml import XMLValidationError, validate, write_event_parameters
+    from seqt_plugins.modules.seqtxml import main as seqt_xml
+    from seqt_plugins.picks.model import EventParameters, Pick, WaveformID
+
+    pick = Pick("smi:x/p1", T0, WaveformID("2C", "BIT06", "", "HHZ"), phase_hint="P", time_uncertainty=math.nan)
+    out = tmp_path / "picks.xml"
+    out.write_text("old\n")
+    with pytest.raises(ValueError, match="smi:x/p1"):
+        write_event_parameters(EventParameters(picks=[pick, pick]), out)
+    assert out.read_text() == "old\n"  # refused before anything was written
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.xml"):
+        write_event_parameters(EventParameters(picks=[pick]), out)
+    assert any("smi:x/p1" in r.getMessage() and "NaN" in r.getMessage() for r in caplog.records)
+    # a file with a duplicate ID (made by hand, as another tool might) is not valid
+    text = out.read_text()
+    start, end = text.index("<pick "), text.index("</pick>") + len("</pick>")
+    dup = tmp_path / "dup.xml"
+    dup.write_text(text[:end] + text[start:end] + text[end:])
+    with pytest.raises(XMLValidationError, match="duplicate publicID 'smi:x/p1'"):
+        validate(dup)
+    assert seqt_xml(["validate", str(dup)]) != 0
+    assert seqt_xml(["validate", str(out)]) == 0
+
+
+def test_11_sigterm_is_logged(hengill, clean_env):
+    """A real SIGTERM, sent by the process to itself in the middle of run()."""
+    import signal
+
+    from seqt_plugins.modules.seqtpick import SeqtPick
+
+    class Stopped(SeqtPick):
+        def run(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return super().run()
+
+    data = clean_env / "data"
+    write_station(hengill, data, "BIT06")
+    out = clean_env / "picks.xml"
+    before = signal.getsignal(signal.SIGTERM)
+    rc, _, err = run_module(Stopped, ["--ep", "-I", str(data), "-o", str(out)])
+    assert rc == 1 and not out.exists()
+    assert [ln for ln in error_lines(err) if "SIGTERM" in ln]
+    assert signal.getsignal(signal.SIGTERM) == before  # the module's handler is removed again

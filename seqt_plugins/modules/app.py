@@ -63,6 +63,14 @@ class UsageError(Exception):
     """A bad command line: exit 255."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: unwinds like Ctrl-C (no partial output), with its own log line."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # argparse would exit 2: SeisComP uses 255
         raise UsageError(message)
@@ -109,6 +117,7 @@ class Application:
         self.failure_code = 0
         self.log = logging.getLogger(f"seqt_plugins.modules.{self.name()}")
         self._handlers: List[logging.Handler] = []
+        self._restore: List[Any] = []  # undo actions of exec (signal handlers)
 
     # -- SeisComP-like API -----------------------------------------------------------------
     def name(self) -> str:
@@ -449,6 +458,12 @@ class Application:
                 return EXIT_VALIDATE
             if getattr(self.args, "daemon", False):
                 self.daemonize()
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+                self._restore.append(lambda: signal.signal(signal.SIGTERM, previous_sigterm))
             try:
                 if not self.init():
                     return EXIT_RUN
@@ -459,6 +474,9 @@ class Application:
                                    self.skipped_inputs, EXIT_PARTIAL)
                     return EXIT_PARTIAL
                 return EXIT_OK
+            except Terminated:
+                self.log.error("terminated (SIGTERM): stopped, nothing more written")
+                return EXIT_RUN
             except KeyboardInterrupt:
                 self.log.error("interrupted")
                 return EXIT_RUN
@@ -468,6 +486,8 @@ class Application:
                 return EXIT_RUN
         finally:
             self.done()
+            while self._restore:
+                self._restore.pop()()
 
     # -- command line ---------------------------------------------------------------------
     def build_parser(self) -> argparse.ArgumentParser:

@@ -263,8 +263,13 @@ class SeqtPick(Application):
                 self.picks.append(pick)
                 if self.sender is not None:
                     self.sender.send([pick], amplitudes)
-        except KeyboardInterrupt:
-            self.log.info("interrupted: stopping real-time picking")
+        except KeyboardInterrupt as exc:
+            from seqt_plugins.modules.app import Terminated
+
+            if isinstance(exc, Terminated):
+                self.log.warning("terminated (SIGTERM): stopping real-time picking")
+            else:
+                self.log.info("interrupted: stopping real-time picking")
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             if not self.picks:  # a failed run writes nothing (keeps an old -o)

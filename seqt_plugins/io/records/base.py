@@ -152,12 +152,30 @@ def finalize(stream: Stream, network: str, station: str, location: str, channel:
     st = Stream([tr for tr in st if tr.stats.npts > 0])
     if len(st) > 1:
         st.merge(method=-1)  # joins only exactly contiguous/overlapping-equal pieces
+        _warn_conflicting_overlaps(st)
     for tr in st:  # source-specific bookkeeping (file sizes, trim history, SeedLink packet
         for key in list(tr.stats):  # fields) would make the same samples compare unequal
             if key not in _CORE_STATS:
                 tr.stats.pop(key, None)
     st.sort(keys=["network", "station", "location", "channel", "starttime"])
     return st
+
+
+def _warn_conflicting_overlaps(st: Stream) -> None:
+    """Log a warning for each stream with overlapping pieces whose samples differ (left after
+    the cleanup merge): which samples win downstream is then arbitrary, so say so."""
+    import logging
+
+    pieces: dict = {}
+    for tr in st:
+        pieces.setdefault(tr.id, []).append(tr)
+    for sid, trs in pieces.items():
+        trs.sort(key=lambda tr: tr.stats.starttime.ns)
+        for a, b in zip(trs, trs[1:]):
+            if b.stats.starttime <= a.stats.endtime:
+                logging.getLogger("seqt_plugins.records").warning(
+                    "%s: overlapping data with different samples from %s to %s: the later "
+                    "samples are used there", sid, b.stats.starttime, min(a.stats.endtime, b.stats.endtime))
 
 
 def glob_match(pattern: str, value: str) -> bool:

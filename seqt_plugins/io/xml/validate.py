@@ -88,6 +88,15 @@ def validate(path_or_bytes: Union[str, os.PathLike, bytes], format: str = "scml"
         first = next(iter(schema.error_log), err)
         msg = " ".join(str(first.message).split())
         raise XMLValidationError(f"{src}:{first.line}: {msg}")
+    seen = {}  # the XSDs do not declare publicID unique; SeisComP and QuakeML require it
+    for el in doc.iter():
+        pid = el.get("publicID") if isinstance(el.tag, str) else None
+        if pid is None:
+            continue
+        if pid in seen:
+            raise XMLValidationError(f"{src}:{el.sourceline}: duplicate publicID {pid!r} "
+                                     f"(first at line {seen[pid]})")
+        seen[pid] = el.sourceline
 
 
 __all__ = ["validate", "schema_path", "load_schema"]

@@ -14,6 +14,7 @@ Paths are written atomically (temporary file, fsync, rename via
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import Iterable, List, Optional
 
@@ -32,6 +33,8 @@ from .common import (
 )
 from .elements import require_id
 from .text import Renderer, element_text, start_tag
+
+log = logging.getLogger("seqt_plugins.xml")
 
 _DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 
@@ -146,6 +149,11 @@ class EventParametersWriter:
     def _pick_text(self, pick: Pick) -> str:
         builder = _scml if self.format == "scml" else _qml
         _scml.check_pick(pick)
+        for name in ("time_uncertainty", "time_lower_uncertainty", "time_upper_uncertainty", "probability"):
+            value = getattr(pick, name)
+            if value is not None and value != value:
+                log.warning("pick %s (%s): %s is NaN", pick.public_id,
+                                        pick.waveform_id.nslc if pick.waveform_id else "?", name)
         text = self._render.pick(pick)
         if text is None:
             text = element_text(builder.pick(pick), self.pretty)
@@ -268,6 +276,7 @@ def write_event_parameters(ep: EventParameters, target, format: str = "scml",
     trip while the set of objects does not.  An origin referenced by two events is nested in the
     first only, and origin references without a matching origin are lost in QuakeML.
     """
+    _check_unique_ids(ep)  # before anything is written
     with EventParametersWriter(target, format=format, version=version, pretty=pretty,
                                public_id=ep.public_id) as w:
         if w.format == "scml":
@@ -279,3 +288,18 @@ def write_event_parameters(ep: EventParameters, target, format: str = "scml",
             for ev, ev_origins, ev_picks, ev_amps in groups:
                 w.add_event(ev, origins=ev_origins, picks=ev_picks, amplitudes=ev_amps)
             w._add_loose(picks, amps, origins)
+
+
+def _check_unique_ids(ep: EventParameters) -> None:
+    """ValueError when two objects share a publicID (the schemas require unique IDs)."""
+    seen = {}
+    for what, objects in (("pick", ep.picks), ("amplitude", ep.amplitudes), ("origin", ep.origins),
+                          ("event", ep.events)):
+        for obj in objects:
+            pid = obj.public_id
+            if not pid:
+                continue
+            if pid in seen:
+                raise ValueError(f"{what} {pid!r}: publicID already used by a {seen[pid]}; "
+                                 "publicIDs must be unique")
+            seen[pid] = what
