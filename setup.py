@@ -45,7 +45,7 @@ setup(
         "ray": ["ray"],
         # PyOcto builds its 1-D travel-time tables through pyrocko. Older releases of either
         # declare no numpy bound but are built against numpy 1, and fail to import under 2.
-        "catalog": ["pyocto>=0.2.2", "pyrocko>=2025.1.21"],
+        "catalog": ["pyocto>=0.2.2", "pyrocko>=2025.1.21", "pandas"],
     },
     entry_points={
         "console_scripts": [

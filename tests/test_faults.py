@@ -480,3 +480,49 @@ def test_11_sigterm_is_logged(hengill, clean_env):
     assert rc == 1 and not out.exists()
     assert [ln for ln in error_lines(err) if "SIGTERM" in ln]
     assert signal.getsignal(signal.SIGTERM) == before  # the module's handler is removed again
+
+
+# -- 12. dependencies checked late ------------------------------------------------------------------------
+_WITHOUT = """
+import sys
+blocked = set(sys.argv[1].split(","))
+class Absent:  # the test environment has every extra: this finder makes some look uninstalled
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Absent())
+from importlib import import_module
+main = import_module(sys.argv[2]).main
+rc = main(sys.argv[3:])
+print("tensorflow loaded" if "tensorflow" in sys.modules else "tensorflow not loaded")
+sys.exit(rc)
+"""
+
+
+def _without(blocked, module, argv, cwd):
+    """A module run in a subprocess where the ``blocked`` packages cannot be imported (a mock of
+    their absence: they cannot be uninstalled from the shared test environment)."""
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT, ",".join(blocked), module] + argv,
+                          capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env=dict(os.environ, SEISCOMP_LOCAL_CONFIG=str(Path(cwd) / "local")))
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_12_missing_extras_are_named_at_start(hengill, clean_env):
+    data = clean_env / "data"
+    write_station(hengill, data, "BIT06")
+    rc, out, err = _without(["pandas"], "seqt_plugins.modules.seqtcatalog",
+                            ["-I", str(data), "--inventory-xml", str(hengill / "stations.xml"),
+                             "-o", str(clean_env / "cat.xml")], clean_env)
+    assert rc == 2, err
+    assert "tensorflow not loaded" in out  # refused before the EqT pass
+    lines = error_lines(err)
+    assert len(lines) == 1 and "pandas" in lines[0] and 'pip install "seqt-plugins[catalog]"' in lines[0]
+    rc, out, err = _without(["ray"], "seqt_plugins.modules.seqtpick",
+                            ["-I", str(data), "--stations", "2C.BIT06", "--begin", str(T0), "--end", str(T1),
+                             "--output-dir", str(clean_env / "out"), "--workers", "2"], clean_env)
+    assert rc == 2 and "tensorflow not loaded" in out
+    lines = error_lines(err)
+    assert len(lines) == 1 and "ray" in lines[0] and "seqt-plugins[ray]" in lines[0]
+    readme = (ROOT / "README.md").read_text()
+    assert '".[catalog]"' in readme and '".[ray]"' in readme

@@ -269,6 +269,25 @@ class Application:
                 return False
         return True
 
+    def require_extra(self, extra: str, modules: Sequence[str], what: str) -> bool:
+        """Before any work: the optional packages ``what`` needs import; else one line naming
+        the extra that installs them (``pip install "seqt-plugins[EXTRA]"``), False → exit 2."""
+        import importlib
+
+        missing = []
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # ImportError, or a build that fails to import
+                missing.append(name if isinstance(exc, ModuleNotFoundError) else f"{name} ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''})")
+        if missing:
+            self.log.error("%s needs the optional package(s) %s: install the '%s' extra, "
+                           "pip install \"seqt-plugins[%s]\" (from a checkout: pip install \".[%s]\")",
+                           what, ", ".join(missing), extra, extra, extra)
+            return False
+        return True
+
     def record_input_files(self) -> List[str]:
         """The files a ``file://`` (or bare path) record stream reads; [] for other sources."""
         import glob

@@ -53,7 +53,9 @@ class SeqtCatalog(Application):
             return False
         if not self.check_output_dir("--plot", args.plot):
             return False
-        return True
+        inputs = self.record_input_files() + [args.inventory_xml]
+        return (self.require_extra("catalog", ("pandas", "pyocto", "pyrocko"), "seqt-catalog (PyOcto association)")
+                and self.check_output_file("-o", args.output, inputs))
 
     def init(self) -> bool:
         from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline, VelocityModelError

@@ -92,6 +92,9 @@ class SeqtPick(Application):
             # directories (--output-dir, --plot) are created; a file's directory (-o) must exist
             if not self.check_output_dir("--output-dir", self.config.get("reprocess.outputDir")):
                 return False
+            if (int(self.config.get("reprocess.workers")) > 1 or self.config.get("reprocess.cluster")) \
+                    and not self.require_extra("ray", ("ray",), "--workers > 1 / --cluster (Ray)"):
+                return False
         elif scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
             return False
