@@ -163,6 +163,12 @@ def test_9_failed_run_writes_nothing_and_keeps_the_old_file(hengill, clean_env):
     assert rc == 1, err
     assert out.read_text() == "old\n"
     assert not list(clean_env.glob(".*.part"))
+    # reprocessing where every station-day fails keeps the old merged output too
+    rc, _, err = seqtpick(["-I", str(data), "--stations", "2C.BIT06", "--begin", str(T0), "--end", str(T1),
+                           "--output-dir", str(clean_env / "out"), "-o", str(out), "--reprocess.shardLength=60",
+                           "--reprocess.retries=0"])
+    assert rc == 1, err
+    assert out.read_text() == "old\n" and "not written" in err
 
 
 # -- 2. input destroyed -----------------------------------------------------------------------------

@@ -441,7 +441,9 @@ def _reprocess_locked(record_url, stations, begin, end, output_dir: Path, t_star
             bar.close()
             if own_backend:
                 backend.close()
-        if merged_output is not None:
+        if merged_output is not None and summary.tasks and summary.failed == summary.tasks:
+            log.error("every station-day failed: %s not written", merged_output)  # keeps an old file
+        elif merged_output is not None:
             summary.merged_picks = merge_outputs(ledger, tasks, merged_output, format, version,
                                                  pretty)
             summary.merged_output = str(merged_output)
