@@ -48,8 +48,8 @@ def parse_mseed(data: Union[bytes, str, os.PathLike], source: str, *, headonly: 
     whole = starttime is None and endtime is None and complete
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("error", InternalMSEEDWarning)
             warnings.simplefilter("always", UserWarning)
+            warnings.simplefilter("error", InternalMSEEDWarning)  # checked first: added last
             st = read(target, format="MSEED", headonly=headonly, starttime=starttime,
                       endtime=endtime, details=whole)
         damaged = [one_line(w.message) for w in caught  # bytes that are not records are
