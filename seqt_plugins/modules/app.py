@@ -323,8 +323,6 @@ class Application:
             problem = f"{parent} is not a directory"
         elif not os.access(parent, os.W_OK | os.X_OK):
             problem = f"directory {parent} is not writable"
-        elif p.exists() and not os.access(p, os.W_OK) and not os.access(parent, os.W_OK):
-            problem = "is not writable"
         else:
             problem = ""
             if p.exists():
@@ -350,7 +348,10 @@ class Application:
         version = self.config.get("output.scmlVersion") if fmt == "scml" else None
         pretty = bool(self.config.get("output.formatted"))
         if self.args.output:
-            write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+            try:
+                write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+            except OSError as exc:  # e.g. a full disk: name -o, not the temporary file beside it
+                raise OSError(exc.errno, f"-o {self.args.output}: {exc.strerror or exc}") from None
             self.log.info("wrote %d event(s), %d pick(s) to %s", len(ep.events), len(ep.picks), self.args.output)
         else:
             target = getattr(self.stdout, "buffer", self.stdout)
