@@ -354,8 +354,9 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/vnd.fdsn.mseed")
             self.send_header("Content-Length", "1000000")
             self.end_headers()
-            with contextlib.suppress(OSError):
-                while not owner.stopping.is_set():
+            until = time.monotonic() + owner.trickle_max_s  # bounded: a client without a
+            with contextlib.suppress(OSError):                # deadline fails instead of hanging
+                while not owner.stopping.is_set() and time.monotonic() < until:
                     self.wfile.write(b"0")
                     self.wfile.flush()
                     owner.stopping.wait(owner.trickle_s)
@@ -411,7 +412,8 @@ class FaultyDataselect(_LoopbackHTTP):
         self.nodata_stations = set(nodata_stations)
         self.requests: List[list] = []
         self.lock = threading.Lock()
-        self.trickle_s = 1.0  # "trickle": one byte per trickle_s seconds
+        self.trickle_s = 1.0  # "trickle": one byte per trickle_s seconds ...
+        self.trickle_max_s = 60.0  # ... for at most this long, then the connection is closed
         self.stopping = threading.Event()
 
     def stop(self):

@@ -309,6 +309,7 @@ def test_6_a_trickling_server_hits_the_overall_deadline(sds):
 
     with FaultyDataselect(sds, faults=["trickle"]) as server:
         server.trickle_s = 0.2  # every read gets a byte well within the socket timeout
+        server.trickle_max_s = 20.0  # a client without an overall deadline waits this long, then fails
         stream = open_record_stream(f"fdsnws://{server.address}?timeout=1&retries=0")
         with pytest.raises(RecordStreamError) as err:
             stream.get_waveforms("2C", "BIT06", "", "HHZ", T0, T1)
