@@ -107,7 +107,7 @@ def main() -> int:
     # baseline: KAP01 alone
     base = root / "baseline"
     write_station(base / "data", "KAP01")
-    subprocess.run([seqtpick, "--ep", "-I", str(base / "data"), "-o", str(base / "picks.xml"), MODEL],
+    subprocess.run([seqtpick, "--ep", "--playback", "-I", str(base / "data"), "-o", str(base / "picks.xml"), MODEL],
                    env=env, check=True, capture_output=True)
     good_picks = pick_set(base / "picks.xml")
     assert good_picks, "baseline: no KAP01 picks"
@@ -119,7 +119,7 @@ def main() -> int:
         return data
 
     def pick_case(damage):
-        return lambda d: [seqtpick, "--ep", "-I", str(pair(d, damage)), "-o", str(d / "picks.xml"), MODEL]
+        return lambda d: [seqtpick, "--ep", "--playback", "-I", str(pair(d, damage)), "-o", str(d / "picks.xml"), MODEL]
 
     def events(d: Path, lats) -> Path:
         from obspy import UTCDateTime
@@ -153,32 +153,32 @@ def main() -> int:
 
     def single_file_out(d: Path):
         data = pair(d)
-        return [seqtpick, "--ep", "-I", str(data / "2C.BIT06.HHZ.mseed"), "-o", str(data / "2C.BIT06.HHZ.mseed"), MODEL]
+        return [seqtpick, "--ep", "--playback", "-I", str(data / "2C.BIT06.HHZ.mseed"), "-o", str(data / "2C.BIT06.HHZ.mseed"), MODEL]
 
     def hardlink_out(d: Path):
         data = pair(d)
         os.link(data / "2C.KAP01.HHZ.mseed", d / "picks.xml")
-        return [seqtpick, "--ep", "-I", str(data), "-o", str(d / "picks.xml"), MODEL]
+        return [seqtpick, "--ep", "--playback", "-I", str(data), "-o", str(d / "picks.xml"), MODEL]
 
     def readonly_out(d: Path):
         ro = d / "ro"
         ro.mkdir()
         ro.chmod(0o555)
-        return [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(ro / "picks.xml"), MODEL]
+        return [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(ro / "picks.xml"), MODEL]
 
     def under_file(d: Path):
         (d / "afile").write_text("x")
-        return [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d / "afile" / "picks.xml"), MODEL]
+        return [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d / "afile" / "picks.xml"), MODEL]
 
     def with_option(option):
-        return lambda d: [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d / "picks.xml"), MODEL, option]
+        return lambda d: [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d / "picks.xml"), MODEL, option]
 
     def bad_model(content: Optional[str]):
         def build(d: Path):
             weights = d / "weights.h5"
             if content is not None:
                 weights.write_text(content)
-            return [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d / "picks.xml"), f"--picker.model={weights}"]
+            return [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d / "picks.xml"), f"--picker.model={weights}"]
         return build
 
     def overlap(files, d):
@@ -244,7 +244,7 @@ def main() -> int:
     def all_damaged(d: Path):
         for f in write_station(d / "data", "BIT06"):
             cut_last_record(f, 300)
-        return [seqtpick, "--ep", "-I", str(d / "data"), "-o", str(d / "picks.xml"), MODEL]
+        return [seqtpick, "--ep", "--playback", "-I", str(d / "data"), "-o", str(d / "picks.xml"), MODEL]
 
     cut = lambda into: (lambda files, d: cut_last_record(files[2], into))  # noqa: E731
     cases = [
@@ -263,12 +263,12 @@ def main() -> int:
         Case("seqtpick: -o is a hard link to an input", 2, "refusing to overwrite an input", hardlink_out, out="",
              good=""),
         Case("seqtpick: -o in a missing directory", 2, "does not exist",
-             lambda d: [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d / "missing" / "picks.xml"), MODEL],
+             lambda d: [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d / "missing" / "picks.xml"), MODEL],
              good=""),
         Case("seqtpick: -o under a file", 2, "is not a directory", under_file, good=""),
         Case("seqtpick: -o in a read-only directory", 2, "not writable", readonly_out, good=""),
         Case("seqtpick: -o is a directory", 2, "is a directory",
-             lambda d: [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d), MODEL], out="", good=""),
+             lambda d: [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d), MODEL], out="", good=""),
         Case("seqtpick: picker.batchSize=0", 255, "picker.batchSize", with_option("--picker.batchSize=0"), good=""),
         Case("seqtpick: picker.batchSize=1000000000", 255, "picker.batchSize",
              with_option("--picker.batchSize=1000000000"), good=""),
@@ -277,11 +277,11 @@ def main() -> int:
         Case("seqtpick: picker.model missing", 255, "picker.model", bad_model(None), good=""),
         Case("seqtpick: picker.model not HDF5", 255, "picker.model", bad_model("text\n"), good=""),
         Case("seqtpick: --log-file in a missing directory", 255, "--log-file",
-             lambda d: [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d / "picks.xml"), MODEL,
+             lambda d: [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d / "picks.xml"), MODEL,
                         "--log-file", str(d / "nodir" / "x.log")], good=""),
         Case("seqtpick: overlapping traces, other samples", 0, "2C.BIT06..HHZ", pick_case(overlap), warning=True),
         Case("seqtpick: SIGTERM during the run", 1, "SIGTERM",
-             lambda d: [seqtpick, "--ep", "-I", str(pair(d)), "-o", str(d / "picks.xml"), MODEL, "-v"], good="",
+             lambda d: [seqtpick, "--ep", "--playback", "-I", str(pair(d)), "-o", str(d / "picks.xml"), MODEL, "-v"], good="",
              during=sigterm),
         Case("reprocess: last record cut 300 bytes in", 3, "2C.BIT06.HHZ.mseed", reprocess_case(truncated_dir)),
         Case("reprocess: fdsnws trickling 2 B/s, URL timeout=2", 3, "timed out after 2 s",

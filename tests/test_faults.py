@@ -144,7 +144,7 @@ def test_3_bad_files_are_named_and_the_good_ones_picked(hengill, clean_env):
     (data / "random.mseed").write_bytes(os.urandom(4096))
     cut_last_record(bit06[0])  # found by the index, fails its own sensor only
     out = clean_env / "picks.xml"
-    rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out)])
+    rc, _, err = seqtpick(["--ep", "--playback", "-I", str(data), "-o", str(out)])
     assert rc == EXIT_PARTIAL == 3, err
     errors = error_lines(err)
     for name in ("empty.mseed", "notes.txt", "random.mseed", bit06[0].name):
@@ -159,7 +159,7 @@ def test_9_failed_run_writes_nothing_and_keeps_the_old_file(hengill, clean_env):
         cut_last_record(path)
     out = clean_env / "picks.xml"
     out.write_text("old\n")
-    rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out)])
+    rc, _, err = seqtpick(["--ep", "--playback", "-I", str(data), "-o", str(out)])
     assert rc == 1, err
     assert out.read_text() == "old\n"
     assert not list(clean_env.glob(".*.part"))
@@ -181,11 +181,11 @@ def test_2_output_onto_an_input_is_refused_before_any_work(hengill, clean_env):
     link = clean_env / "same.mseed"
     os.link(path, link)  # another name, the same inode
     for target in (path, link):
-        rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(target)])
+        rc, _, err = seqtpick(["--ep", "--playback", "-I", str(data), "-o", str(target)])
         assert rc == 2, err
         assert f"-o {target}" in err and "refusing to overwrite an input" in err
         assert "picks on" not in err  # before any work
-    rc, _, err = seqtpick(["--ep", "-I", str(path), "-o", str(link)])
+    rc, _, err = seqtpick(["--ep", "--playback", "-I", str(path), "-o", str(link)])
     assert rc == 2 and "refusing" in err
     events = clean_env / "events.xml"
     events.write_text("<x/>")
@@ -210,7 +210,7 @@ def test_5_bad_output_paths_are_refused_before_any_work(hengill, clean_env):
         cases[readonly / "picks.xml"] = "is not writable"
     try:
         for target, problem in cases.items():
-            rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(target)])
+            rc, _, err = seqtpick(["--ep", "--playback", "-I", str(data), "-o", str(target)])
             assert rc == 2, (target, err)
             lines = error_lines(err)
             assert len(lines) == 1 and f"-o {target}: " in lines[0] and problem in lines[0]
@@ -402,12 +402,12 @@ def test_10_bad_values_are_refused_at_start_with_the_key(hengill, clean_env):
              ("--picker.batchSize=1000000000", "picker.batchSize"), ("--picker.margin=-100", "picker.margin"),
              (f"--picker.model={clean_env / 'missing.h5'}", "picker.model"), (f"--picker.model={text}", "picker.model")]
     for arg, key in cases:
-        rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out), arg])
+        rc, _, err = seqtpick(["--ep", "--playback", "-I", str(data), "-o", str(out), arg])
         assert rc == 255, (arg, err)
         lines = error_lines(err)
         assert len(lines) == 1 and key in lines[0], (arg, err)
         assert not out.exists()
-    rc, _, err = seqtpick(["--ep", "-I", str(data), "-o", str(out), "--log-file", str(clean_env / "nodir" / "x.log")])
+    rc, _, err = seqtpick(["--ep", "--playback", "-I", str(data), "-o", str(out), "--log-file", str(clean_env / "nodir" / "x.log")])
     assert rc == 255 and "--log-file" in err and "Traceback" not in err and not out.exists()
     rc, _, err = run_module(SeqtRepick, ["--ep", str(out), "-I", str(data), "--repicker.batchSize=0"])
     assert rc == 255 and "repicker.batchSize" in err
@@ -483,7 +483,7 @@ def test_11_sigterm_is_logged(hengill, clean_env):
     write_station(hengill, data, "BIT06")
     out = clean_env / "picks.xml"
     before = signal.getsignal(signal.SIGTERM)
-    rc, _, err = run_module(Stopped, ["--ep", "-I", str(data), "-o", str(out)])
+    rc, _, err = run_module(Stopped, ["--ep", "--playback", "-I", str(data), "-o", str(out)])
     assert rc == 1 and not out.exists()
     assert [ln for ln in error_lines(err) if "SIGTERM" in ln]
     assert signal.getsignal(signal.SIGTERM) == before  # the module's handler is removed again
