@@ -10,7 +10,7 @@ with the picks seen so far, converted field by field to :mod:`seqt_plugins.picks
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 from obspy import UTCDateTime
 
@@ -74,8 +74,7 @@ class OriginListener:
         """(origin, its arrivals' picks that were seen) per origin, as messages arrive; ends when
         the connection does."""
         dm = self.datamodel
-        while True:
-            packet = self.connection.recv()
+        for packet in self._packets():
             msg = packet[0] if isinstance(packet, (list, tuple)) else packet
             if msg is None:
                 if isinstance(packet, (list, tuple)) and packet[1] is None:
@@ -106,6 +105,41 @@ class OriginListener:
                     new[n.parentID()].arrivals.append(arrival_from_datamodel(arrival))
             for origin in new.values():
                 yield origin, [self.picks[a.pick_id] for a in origin.arrivals if a.pick_id in self.picks]
+
+
+    def _packets(self) -> Iterator[Any]:
+        """The connection's packets, received in a daemon thread.
+
+        ``Connection.recv`` blocks inside SeisComP's C++ code, where Python runs no signal
+        handler, so a SIGTERM (``seiscomp stop``, a test's ``terminate``) would wait for the next
+        message; the main thread waits on a queue instead and stays interruptible.
+        """
+        import queue
+        import threading
+
+        packets: "queue.Queue" = queue.Queue(maxsize=1000)
+
+        def receive():
+            while True:
+                packet = self.connection.recv()
+                packets.put(packet)
+                if _closed(packet):
+                    return
+
+        threading.Thread(target=receive, name="seiscomp-recv", daemon=True).start()
+        while True:
+            try:
+                packet = packets.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            yield packet
+            if _closed(packet):
+                return
+
+
+def _closed(packet) -> bool:
+    """A ``recv`` result that says the connection is closed: (None, None)."""
+    return isinstance(packet, (list, tuple)) and packet[0] is None and packet[1] is None
 
 
 def listen(connection, groups: Sequence[str] = ("PICK", "LOCATION")) -> Iterator[Tuple[Origin, List[Pick]]]:
