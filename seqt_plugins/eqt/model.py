@@ -23,7 +23,7 @@ from .weights import PACKAGED_WEIGHTS, WeightError, assign_weights, packaged_wei
 log = logging.getLogger("seqt_plugins.eqt")
 
 Outputs = Tuple[np.ndarray, np.ndarray, np.ndarray]
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16")  # Keras graphs; "int8" and "int8-full" go through TFLite (lite.py)
 DEFAULT_BATCH = 64
 
 
@@ -186,8 +186,16 @@ def load_eqt(
     The file is verified on every call; with ``cache`` the built graph is then shared within
     the process (a model holds no per-call state), so modules and workers that ask for the same
     weights twice do not rebuild and recompile it.
+
+    ``precision="int8"`` (or ``"int8-full"``) returns a ``LiteEqTModel``: the float32 graph
+    converted to a quantized TFLite model once per process (see ``seqt_plugins.eqt.lite``);
+    it offers ``predict`` only.
     """
     configure_runtime()
+    from .lite import LITE_PRECISIONS
+
+    if precision not in PRECISIONS + LITE_PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS + LITE_PRECISIONS}, not {precision!r}")
     if isinstance(model, str) and model in PACKAGED_WEIGHTS:
         path = packaged_weights_path(model)
         verify_packaged(model, path)
@@ -201,6 +209,13 @@ def load_eqt(
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, precision, xla)
     if cache and key in _LOADED:
         return _LOADED[key]
+    if precision in LITE_PRECISIONS:
+        from .lite import LiteEqTModel
+
+        loaded = LiteEqTModel(load_eqt(model, "float32", cache=cache), precision, DEFAULT_BATCH)
+        if cache:
+            _LOADED[key] = loaded
+        return loaded
     spec = read_graph_spec(path)
     log.debug("loading EqT %s from %s (%s)", name, path, spec)
     loaded = EqTModel(spec, path, name, precision=precision, xla=xla)
