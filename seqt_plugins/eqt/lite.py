@@ -14,7 +14,8 @@ per process with ``tf.lite.TFLiteConverter``; the converted model runs in TFLite
   quantized divisor can round to zero). Only ``load_eqt(..., precision="int8-full")`` and the
   benchmark use it.
 
-A converted model has a fixed batch (``DEFAULT_BATCH``); ``predict`` pads the last batch.
+A converted model has a fixed batch (``DEFAULT_BATCH``, 64); ``predict`` runs a short tail
+through a second conversion at ``SMALL_BATCH`` rather than padding it to 64.
 Accuracy and speed against float32: ``benchmarks/int8.py`` and the README ("Speed").
 """
 
@@ -34,6 +35,7 @@ from .graph import WINDOW
 log = logging.getLogger("seqt_plugins.eqt")
 
 LITE_PRECISIONS = ("int8", "int8-full")
+SMALL_BATCH = 4  # short tail batches (short records, real time) run at this batch, not padded to 64
 
 # Real event records shipped with ObsPy (paths below obspy's package folder).
 CALIBRATION_RECORDS = (
@@ -60,12 +62,17 @@ def calibration_windows(n: int = 128, seed: int = 0) -> np.ndarray:
     streams = [obspy.read()]
     streams += [obspy.read(str(root / rel)) for rel in CALIBRATION_RECORDS if (root / rel).is_file()]
     windows: List[np.ndarray] = []
-    for st in streams:
-        stations = prepare_stream(st, min_length=1000)
-        segments = [s.segments for s in stations]
-        refs = plan_windows(segments, 200, pad=WINDOW // 2)
-        for x, chunk in batches(segments, refs, 64):
-            windows.extend(np.array(x[: len(chunk)]))
+    quiet = logging.getLogger("seqt_plugins.picker")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # resampling and missing-component notes about these records
+    try:
+        stations = [s for st in streams for s in prepare_stream(st, min_length=1000)]
+    finally:
+        quiet.setLevel(level)
+    segments = [s.segments for s in stations]
+    refs = plan_windows(segments, 200, pad=WINDOW // 2)
+    for x, chunk in batches(segments, refs, 64):
+        windows.extend(np.array(x[: len(chunk)]))
     if not windows:
         raise RuntimeError("no calibration windows: ObsPy's example records were not found")
     order = np.random.default_rng(seed).permutation(np.resize(np.arange(len(windows)), max(n, len(windows))))[:n]
@@ -134,42 +141,53 @@ class LiteEqTModel:
     xla = False  # the picker need not pad batches: ``predict`` pads to the converted batch itself
 
     def __init__(self, float_model, precision: str = "int8", batch: int = 64, calibration: Optional[np.ndarray] = None):
-        import tensorflow as tf
-
         self.spec = float_model.spec
         self.weights_path = float_model.weights_path
         self.name = float_model.name
         self.precision = precision
         self.batch = int(batch)
-        self.flatbuffer = convert(float_model.keras_model, precision, self.batch, calibration)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (LiteRT)
-            self._interpreter = tf.lite.Interpreter(model_content=self.flatbuffer, num_threads=_threads())
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        # outputs Identity, Identity_1, Identity_2: detection, P, S in the graph's order
-        outs = sorted(self._interpreter.get_output_details(), key=lambda d: (len(d["name"]), d["name"]))
-        self._outputs = [d["index"] for d in outs]
+        self._keras_model = float_model.keras_model
+        self._calibration = calibration
+        self._runners = {}
+        self.flatbuffer = self._runner(self.batch)[0]
+
+    def _runner(self, batch: int):
+        """(flatbuffer, interpreter, input index, output indices) of the model converted at ``batch``."""
+        if batch not in self._runners:
+            import tensorflow as tf
+
+            flat = convert(self._keras_model, self.precision, batch, self._calibration)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (LiteRT)
+                it = tf.lite.Interpreter(model_content=flat, num_threads=_threads())
+            it.allocate_tensors()
+            # outputs Identity, Identity_1, Identity_2: detection, P, S in the graph's order
+            outs = sorted(it.get_output_details(), key=lambda d: (len(d["name"]), d["name"]))
+            self._runners[batch] = (flat, it, it.get_input_details()[0]["index"], [d["index"] for d in outs])
+        return self._runners[batch]
 
     def predict(self, x: np.ndarray, batch_size: Optional[int] = None):
         """Detection, P and S probabilities, each float32 (n, 6000); ``batch_size`` is ignored."""
         from .model import _check_input
 
         x = _check_input(x)
-        it, b = self._interpreter, self.batch
         det, p, s = (np.empty((len(x), WINDOW), np.float32) for _ in range(3))
-        buf = np.zeros((b, WINDOW, 3), np.float32)
-        for start in range(0, len(x), b):
-            chunk = x[start : start + b]
-            n = len(chunk)
+        start = 0
+        while start < len(x):
+            rest = len(x) - start
+            # full batches through the main model; a short tail through one converted for
+            # SMALL_BATCH (once, on first need) instead of padding it to the full batch
+            b = self.batch if rest > self.batch // 2 or self.batch <= SMALL_BATCH else SMALL_BATCH
+            _, it, index_in, index_out = self._runner(b)
+            n = min(b, rest)
+            chunk = x[start : start + n]
             if n < b:
-                buf[:n] = chunk
-                buf[n:] = 0.0
-                chunk = buf
-            it.set_tensor(self._input, chunk)
+                chunk = np.concatenate([chunk, np.zeros((b - n, WINDOW, 3), np.float32)])
+            it.set_tensor(index_in, chunk)
             it.invoke()
-            for out, index in zip((det, p, s), self._outputs):
+            for out, index in zip((det, p, s), index_out):
                 out[start : start + n] = it.get_tensor(index)[:n, :, 0]
+            start += n
         return det, p, s
 
     def predict_mc(self, *args, **kwargs):
