@@ -77,6 +77,8 @@ class Picker:
         check_declared(o)  # values and ranges as declared in PickerOptions (as the config checks)
         if 0 < o.chunk_length < WINDOW / FS:
             raise ValueError(f"chunk_length must be 0 or at least one window ({WINDOW / FS:g} s)")
+        if o.precision == "int8" and o.mc_passes > 0:
+            raise ValueError("mc_passes needs precision float32 or bfloat16 (the int8 model is deterministic)")
         self.step = step_samples(o.overlap)
         self.blind = effective_blind(int(round(o.blinding * FS)), self.step)
         if self.blind < int(round(o.blinding * FS)):
