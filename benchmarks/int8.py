@@ -84,6 +84,27 @@ def scores(picker, records):
     return {ph: (c / a if a else float("nan"), c / (c + w) if c + w else float("nan"), c, w, a) for ph, (c, w, a) in tot.items()}
 
 
+def print_curve(memo, variants, recs):
+    """benchmarks/accuracy.py's threshold curve for the default ensemble, float32 and each variant."""
+    from accuracy import picker_curve  # benchmarks/accuracy.py, beside this script
+
+    thresholds = [(d, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
+    curves = {}
+    for v in variants:
+        picker = Picker(model=[memo[v, n] for n in MODELS])
+        probs = [picker.probabilities(r.stream, r.inventory) for r in recs]
+        curves[v] = picker_curve(picker, recs, probs, thresholds)
+    print("  curve (both): det    P    S | " + " | ".join(f"{v:>9s} P rec prec, S rec prec" for v in variants))
+    for i, thr in enumerate(thresholds):
+        cells = []
+        for v in variants:
+            t = curves[v][i][1]
+            cells.append(" ".join(f"{t[ph][0] / t[ph][2] if t[ph][2] else float('nan'):5.3f} "
+                                  f"{t[ph][0] / (t[ph][0] + t[ph][1]) if t[ph][0] + t[ph][1] else float('nan'):5.3f}"
+                                  for ph in "PS").rjust(34))
+        print(f"               {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} | " + " | ".join(cells))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
@@ -93,6 +114,8 @@ def main(argv=None):
     ap.add_argument("--sets", default="arrays,single,window", help="arrays, single (90-s records), window (60-s cuts)")
     ap.add_argument("--variants", default="bfloat16,int8,int8-full")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--curve", action="store_true",
+                    help="also recall/precision per threshold of the default ensemble, float32 vs each variant")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     variants = ["float32"] + [v for v in args.variants.split(",") if v and v != "float32"]
@@ -167,6 +190,8 @@ def main(argv=None):
                             verdict[v] = False
                         cells.append(f"{res[ph][0]:8.3f} {res[ph][1]:6.3f} {dr:+6.3f} {dp:+6.3f}")
                     print(f"{model:13s} {v:10s} | {cells[0]} | {cells[1]} | {dt:5.1f} s")
+            if args.curve:
+                print_curve(memo, variants, recs)
     print("\n== rule: recall and precision within 0.01 of float32 per phase, every set, model and noise level")
     for v, ok in verdict.items():
         print(f"{v:10s} {'meets it' if ok else 'does NOT meet it'}")
