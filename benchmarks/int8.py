@@ -166,7 +166,8 @@ def main(argv=None):
         sets["single_station 60 s"] = single_station(data / "single_station", one_window=True)
     factors = [float(k) for k in args.noise.split(",")]
     verdict = {v: True for v in variants[1:]}
-    print(f"\n== picker accuracy (picker defaults but the model; rule: |delta| <= {TOLERANCE} per phase)")
+    print(f"\n== picker accuracy (picker defaults but the model; rule: |delta| <= {TOLERANCE} per phase; "
+          "time: picking, the 'both' rows reuse the single models' outputs)")
     for set_name, records in sets.items():
         for k in factors:
             recs = [add_noise(r, k, seed=i + 1) for i, r in enumerate(records)]
