@@ -44,8 +44,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seqt_plugins.evaluation import (TOL, WRONG_WITHIN, Record, add_noise, labelled_arrays,  # noqa: E402
-                                     score, single_station)
+from seqt_plugins.evaluation import (TOL, WRONG_WITHIN, Record, add_noise, labelled_sets,  # noqa: E402
+                                     score)
 from seqt_plugins.picker import Picker  # noqa: E402
 from seqt_plugins.picks.model import Event, EventParameters  # noqa: E402
 
@@ -237,14 +237,7 @@ def main(argv=None):
         rp.keep_searches = args.diagnose
         return rp
 
-    sets = {}
-    names = args.sets.split(",")
-    if "arrays" in names:
-        sets["labelled_arrays"] = labelled_arrays(data / "labelled_arrays")
-    if "single" in names:
-        sets["single_station 90 s"] = single_station(data / "single_station")
-    if "window" in names:
-        sets["single_station 60 s"] = single_station(data / "single_station", one_window=True)
+    sets = labelled_sets(data, args.sets.split(","))
     factors = [float(x) for x in args.noise.split(",")]
     thresholds = [(d, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
     o = picker.options

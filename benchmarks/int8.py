@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqt_plugins.eqt import load_eqt  # noqa: E402
 from seqt_plugins.eqt.lite import calibration_windows  # noqa: E402
-from seqt_plugins.evaluation import add_noise, labelled_arrays, score, single_station  # noqa: E402
+from seqt_plugins.evaluation import add_noise, labelled_sets, score  # noqa: E402
 from seqt_plugins.picker import Picker  # noqa: E402
 
 MODELS = ("original", "conservative")
@@ -156,14 +156,7 @@ def main(argv=None):
 
     # 3. picker accuracy on the labelled sets
     data = Path(args.shared) / "data"
-    sets = {}
-    names = args.sets.split(",")
-    if "arrays" in names:
-        sets["labelled_arrays"] = labelled_arrays(data / "labelled_arrays")
-    if "single" in names:
-        sets["single_station 90 s"] = single_station(data / "single_station")
-    if "window" in names:
-        sets["single_station 60 s"] = single_station(data / "single_station", one_window=True)
+    sets = labelled_sets(data, args.sets.split(","))
     factors = [float(k) for k in args.noise.split(",")]
     verdict = {v: True for v in variants[1:]}
     print(f"\n== picker accuracy (picker defaults but the model; rule: |delta| <= {TOLERANCE} per phase; "

@@ -141,3 +141,14 @@ def score(picks, labels) -> Dict[str, Dict[str, object]]:
         else:
             out[ph]["unscored"] += 1
     return out
+
+
+SETS = {"arrays": "labelled_arrays", "single": "single_station 90 s", "window": "single_station 60 s"}
+
+
+def labelled_sets(data: Path, names) -> Dict[str, List[Record]]:
+    """The labelled sets named in ``names`` (keys of ``SETS``), read from the data folder."""
+    loaders = {"arrays": lambda: labelled_arrays(data / "labelled_arrays"),
+               "single": lambda: single_station(data / "single_station"),
+               "window": lambda: single_station(data / "single_station", one_window=True)}
+    return {SETS[n]: loaders[n]() for n in SETS if n in names}

@@ -7,7 +7,6 @@ in-process (``SeqtPick(argv).exec()``) to avoid loading TensorFlow per subproces
 console script is needed (dependency checks) it is said so.
 """
 
-import io
 import math
 import os
 import re
@@ -16,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from apprun import run_app
 from obspy import UTCDateTime, read
 
 from conftest import require_shared
@@ -55,16 +56,8 @@ def cut_last_record(path: Path, into: int = 300) -> None:
     path.write_bytes(data[:len(data) - 512 + into])
 
 
-class _Stdout(io.StringIO):
-    def __init__(self):
-        super().__init__()
-        self.buffer = io.BytesIO()
-
-
 def run_module(cls, argv):
-    out, err = _Stdout(), io.StringIO()
-    rc = cls(argv, stdout=out, stderr=err).exec()
-    return rc, out, err.getvalue()
+    return run_app(cls, argv)
 
 
 def seqtpick(argv):

@@ -6,10 +6,11 @@ tests/test_seiscomp_messaging.py (scmaster on loopback); the stand-in ``seiscomp
 that used to be here is gone.
 """
 
-import io
 from pathlib import Path
 
 import pytest
+
+from apprun import run_app, stdout_text
 
 from seqt_plugins.host import messaging_available
 from seqt_plugins.modules.seqtpick import SeqtPick
@@ -25,16 +26,9 @@ def _mseed() -> str:
     return str(path)
 
 
-class _Stdout(io.StringIO):
-    def __init__(self):
-        super().__init__()
-        self.buffer = io.BytesIO()
-
-
 def _run(cls, argv):
-    out, err = _Stdout(), io.StringIO()
-    rc = cls(argv, stdout=out, stderr=err).exec()
-    return rc, out.getvalue() + out.buffer.getvalue().decode(), err.getvalue()
+    rc, out, err = run_app(cls, argv)
+    return rc, stdout_text(out), err
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from apprun import run_app, stdout_text
 from obspy import Stream, UTCDateTime, read
 
 from conftest import require_shared
@@ -44,16 +46,9 @@ def clean_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-class _Stdout(io.StringIO):
-    def __init__(self):
-        super().__init__()
-        self.buffer = io.BytesIO()
-
-
 def _run(cls, argv):
-    out, err = _Stdout(), io.StringIO()
-    rc = cls(argv, stdout=out, stderr=err).exec()
-    return rc, out.getvalue() + out.buffer.getvalue().decode(), err.getvalue()
+    rc, out, err = run_app(cls, argv)
+    return rc, stdout_text(out), err
 
 
 # -- amplitudes ---------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from apprun import run_app
 from lxml import etree
 
 from conftest import require_shared
@@ -23,18 +25,8 @@ def clean_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-class _Stdout(io.StringIO):
-    """A text stdout with a binary ``buffer``, as sys.stdout has."""
-
-    def __init__(self):
-        super().__init__()
-        self.buffer = io.BytesIO()
-
-
 def _run(argv):
-    out, err = _Stdout(), io.StringIO()
-    rc = SeqtPick(argv, stdout=out, stderr=err).exec()
-    return rc, out, err.getvalue()
+    return run_app(SeqtPick, argv)
 
 
 def test_help_and_version_exit_0(clean_env, capsys):
