@@ -76,7 +76,7 @@ def single_station(root: Path, seed: int = 20200807, one_window: bool = False) -
             # exactly 6,000 samples with P 5-20 s into the window (STEAD puts P at 5-15 s)
             lead = float(rng.uniform(5.0, 20.0))
             a = max(start, tp - lead)
-            a = min(a, start + (9001 - 6000) / 100.0)
+            a = min(a, min(tr.stats.endtime for tr in rec) - 5999 / 100.0)  # the window fits the record
             rec.trim(a, a + 5999 / 100.0, nearest_sample=True)
         else:
             rec.trim(start + round(float(rng.uniform(0.0, 20.0)), 2), None)
