@@ -45,7 +45,7 @@ def labelled_arrays(root: Path) -> List[Record]:
     picks = list(csv.DictReader(open(root / "picks.csv")))
     events = [r["event_id"] for r in csv.DictReader(open(root / "events.csv"))]
     inv = read_inventory(str(root / "stations.xml"))
-    from seqt_plugins.repicker.geometry import coordinates_from_inventory
+    from seqt_plugins.geo import coordinates_from_inventory
 
     coords = coordinates_from_inventory(inv)
     out = []

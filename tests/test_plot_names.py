@@ -1,6 +1,6 @@
 """PNG names come from codes and IDs; an empty network code must not hide the file."""
 
-from seqt_plugins.repicker.plot import safe_name
+from seqt_plugins.plotbase import safe_name
 
 
 def test_empty_network_does_not_make_a_hidden_file():

@@ -52,7 +52,7 @@ class CatalogStages:
 
 
 def station_coordinates(inventory=None, coordinates: Optional[Coordinates] = None) -> Coordinates:
-    from ..repicker.geometry import coordinates_from_inventory
+    from ..geo import coordinates_from_inventory
 
     out = dict(coordinates or {})
     if inventory is not None:

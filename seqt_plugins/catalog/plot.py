@@ -1,6 +1,6 @@
 """Catalog figures: a map of the events and stations, and a record section per event.
 
-The record sections are drawn by :func:`seqt_plugins.repicker.plot.plot_record_section` (the
+The record sections are drawn by :func:`seqt_plugins.plotbase.plot_record_section` (the
 same drawing as ``seqtrepick --plot``): the preferred origin's arrivals and the re-picks of any of
 the event's origins, EqT picks and re-picks in different colours. Matplotlib's Agg backend.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..picks.model import EventParameters
-from ..repicker.plot import plot_record_section, safe_name, save_figure
+from ..plotbase import plot_record_section, safe_name, save_figure
 
 Coordinates = Dict[str, Tuple[float, float, float]]
 

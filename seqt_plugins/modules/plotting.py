@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from seqt_plugins.repicker.plot import safe_name, save_figure
+from seqt_plugins.plotbase import safe_name, save_figure
 
 
 def _kind(trace) -> str:

@@ -56,7 +56,7 @@ from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData
 from ..picker.windows import global_index
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
 from .features import FeatureCache, StreamWindows, tap_names, window_key
-from .geometry import coordinates_from_inventory, predicted_window, station_geometry
+from ..geo import coordinates_from_inventory, predicted_window, station_geometry
 from ..options import option_values
 from .options import RepickerOptions
 from .scoring import Template, prepare_template, probability_from_z, score_batched, score_pair
