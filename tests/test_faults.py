@@ -280,7 +280,7 @@ def test_6_url_options_win_over_module_defaults(sds):
     from servers import FaultyDataselect
 
     from seqt_plugins.io.records import open_record_stream
-    from seqt_plugins.scale.reprocess import TaskSpec
+    from seqt_plugins.scale.tasks import TaskSpec
 
     with FaultyDataselect(sds, faults=["500"] * 5) as server:
         url = f"fdsnws://{server.address}?timeout=3&retries=1&backoff=0.01"

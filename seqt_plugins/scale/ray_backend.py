@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence
 
 from .ledger import StationDay
-from .reprocess import TaskResult, TaskSpec, _Worker
+from .tasks import TaskResult, TaskSpec, Worker
 
 log = logging.getLogger("seqt_plugins.scale")
 
@@ -80,7 +80,7 @@ class PickerWorker:
 
     def __init__(self, spec: TaskSpec, name: str):
         logging.basicConfig(level=logging.WARNING)
-        self._worker = _Worker(spec, name)
+        self._worker = Worker(spec, name)
 
     def process(self, task: StationDay) -> TaskResult:
         return self._worker.process(task)

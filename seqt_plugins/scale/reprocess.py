@@ -25,9 +25,10 @@ from content, and the only field that differs is ``creationInfo.creationTime``.
 The merged output (``merged_output``) is rebuilt from all done station-day files of the run,
 picks sorted by (time, stream, phase), and written atomically.
 
-The heavy part (fetch + pick) is :func:`process_task`, a pure function of the task and a
-:class:`TaskSpec`; the driver alone writes outputs and the ledger. :class:`LocalBackend` runs
-tasks in this process; :class:`seqt_plugins.scale.ray_backend.RayBackend` on Ray actors.
+The heavy part (fetch + pick) is :func:`~seqt_plugins.scale.tasks.process_task`, a pure
+function of the task and a :class:`~seqt_plugins.scale.tasks.TaskSpec`; the driver alone writes
+outputs and the ledger. :class:`LocalBackend` runs tasks in this process;
+:class:`seqt_plugins.scale.ray_backend.RayBackend` on Ray actors.
 """
 
 from __future__ import annotations
@@ -45,167 +46,12 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 from obspy import UTCDateTime
 
 from .ledger import DAY, Ledger, StationDay, file_sha256
+from .tasks import TaskResult, TaskSpec, Worker
 
 log = logging.getLogger("seqt_plugins.scale")
 
-__all__ = ["TaskSpec", "TaskResult", "ReprocessSummary", "LocalBackend", "reprocess",
-           "OutputDirLocked", "lock_output_dir",
-           "process_task", "merge_outputs", "task_output_path", "make_picker"]
-
-
-# -- what a worker needs ----------------------------------------------------------------------
-def make_picker(**picker_options):
-    """Default picker factory: ``Picker(**picker_options)`` (model loaded on first use)."""
-    from ..picker import Picker
-
-    return Picker(**picker_options)
-
-
-@dataclass
-class TaskSpec:
-    """Everything a worker needs to turn a station-day into picks (picklable, for Ray).
-
-    ``picker_factory`` is called once per worker with no arguments (default:
-    ``Picker(**picker_options)``); it must be picklable (a module-level function or a
-    ``functools.partial``) to be used on Ray. ``retries``/``backoff``/``timeout`` apply to
-    each fetch. ``channel`` selects the channels fetched (wildcards). ``crash_once`` is a test
-    hook: ``(task key, marker path)`` makes the worker process exit abruptly (``os._exit``) the
-    first time it starts that task (the marker file records that it did).
-    """
-
-    record_url: str
-    picker_options: Dict[str, object] = field(default_factory=dict)
-    picker_factory: Optional[Callable[[], object]] = None
-    retries: int = 3
-    backoff: float = 1.0
-    timeout: Optional[float] = None
-    channel: str = "*"
-    inventory: object = None
-    amplitudes: bool = True
-    crash_once: Optional[Tuple[str, str]] = None
-    #: "NET.STA" -> PickerOptions fields of a station whose bindings change its thresholds
-    station_options: Dict[str, Dict[str, object]] = field(default_factory=dict)
-
-    def build_picker(self):
-        if self.picker_factory is not None:
-            return self.picker_factory()
-        return make_picker(**self.picker_options)
-
-    def open_record_stream(self):
-        from ..io.records import open_record_stream
-
-        scheme = self.record_url.split("://", 1)[0].lower() if "://" in self.record_url else ""
-        options = {}
-        if scheme in ("fdsnws", "fdsnwss", "slink"):
-            options = {"retries": self.retries, "backoff": self.backoff}
-            if self.timeout is not None:
-                options["timeout"] = self.timeout
-        return open_record_stream(self.record_url, **options)
-
-    @property
-    def retries_in_stream(self) -> bool:
-        """True when the record stream retries by itself (fdsnws, slink)."""
-        scheme = self.record_url.split("://", 1)[0].lower() if "://" in self.record_url else ""
-        return scheme in ("fdsnws", "fdsnwss", "slink")
-
-
-@dataclass
-class TaskResult:
-    """The outcome of one task: status "done" (with picks), "nodata" or "failed" (message)."""
-
-    task: StationDay
-    status: str
-    picks: list = field(default_factory=list)
-    amplitudes: list = field(default_factory=list)
-    message: str = ""
-    attempts: int = 1
-    fetch_s: float = 0.0
-    pick_s: float = 0.0
-    samples: int = 0
-    worker: str = ""
-
-
-class _Worker:
-    """A picker and a record stream, built once, applied to many tasks."""
-
-    def __init__(self, spec: TaskSpec, name: str = "local"):
-        self.spec = spec
-        self.name = name
-        self.picker = spec.build_picker()
-        self.record_stream = spec.open_record_stream()
-
-    def process(self, task: StationDay) -> TaskResult:
-        if self.spec.crash_once is not None and task.key == self.spec.crash_once[0]:
-            marker = Path(self.spec.crash_once[1])
-            if not marker.exists():
-                marker.write_text(f"{self.name} {os.getpid()}\n")
-                os._exit(3)  # test hook: the worker dies mid-task
-        return process_task(task, self.spec, self.picker, self.record_stream, worker=self.name)
-
-
-def _fetch(task: StationDay, spec: TaskSpec, record_stream, margin: float):
-    """The task's data plus ``margin`` on each side; retried here unless the stream retries."""
-    from ..io.records import RecordStreamError
-
-    t0, t1 = task.window
-    loc = task.location_code
-    attempts = 1 if spec.retries_in_stream else spec.retries + 1
-    delay = spec.backoff
-    for attempt in range(1, attempts + 1):
-        try:
-            st = record_stream.get_waveforms(task.network_code, task.station_code,
-                                             "*" if loc is None else loc, spec.channel,
-                                             t0 - margin, t1 + margin)
-            return st, attempt
-        except RecordStreamError as exc:
-            if attempt == attempts:
-                raise RecordStreamError(f"{exc} (after {attempts} attempt(s))") from exc
-            log.warning("%s: %s; retry %d/%d in %.3g s", task, exc, attempt, attempts - 1, delay)
-            time.sleep(delay)
-            delay = min(2 * delay, 60.0)
-    raise AssertionError("unreachable")
-
-
-def process_task(task: StationDay, spec: TaskSpec, picker, record_stream,
-                 worker: str = "local") -> TaskResult:
-    """Fetch and pick one task. Never raises for bad input: the result says what went wrong."""
-    from ..io.records import RecordStreamError
-
-    margin = float(picker.options.margin)
-    t0, t1 = task.window
-    start = time.perf_counter()
-    try:
-        stream, attempts = _fetch(task, spec, record_stream, margin)
-    except RecordStreamError as exc:
-        return TaskResult(task, "failed", message=str(exc), attempts=spec.retries + 1,
-                          fetch_s=time.perf_counter() - start, worker=worker)
-    fetched = time.perf_counter()
-    # data of the task's own window (the margins alone are not data of this task)
-    if not any(tr.stats.endtime >= t0 and tr.stats.starttime < t1 for tr in stream):
-        return TaskResult(task, "nodata", message=f"no data in {spec.record_url} for {task}",
-                          attempts=attempts, fetch_s=fetched - start, worker=worker)
-    try:
-        if task.station in spec.station_options:
-            from ..picker.options import PickerOptions
-            from ..picker.perstation import pick_per_station
-
-            own = PickerOptions(**spec.station_options[task.station])
-            picks = pick_per_station(picker, stream, spec.inventory, t0, t1, lambda net, sta: own)
-        else:
-            picks = picker.pick(stream, inventory=spec.inventory, starttime=t0, endtime=t1)
-    except Exception as exc:  # one bad station-day must not end the run
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return TaskResult(task, "failed", message=f"picking failed: {type(exc).__name__}: {first}",
-                          attempts=attempts, fetch_s=fetched - start,
-                          pick_s=time.perf_counter() - fetched, worker=worker)
-    amplitudes = []
-    if spec.amplitudes:
-        from ..picker import amplitudes_of
-
-        amplitudes = amplitudes_of(picks)
-    return TaskResult(task, "done", picks=list(picks), amplitudes=amplitudes, attempts=attempts,
-                      fetch_s=fetched - start, pick_s=time.perf_counter() - fetched,
-                      samples=sum(tr.stats.npts for tr in stream), worker=worker)
+__all__ = ["ReprocessSummary", "LocalBackend", "reprocess", "OutputDirLocked", "lock_output_dir",
+           "merge_outputs", "task_output_path"]
 
 
 # -- backends ---------------------------------------------------------------------------------
@@ -215,12 +61,12 @@ class LocalBackend:
     name = "local"
 
     def __init__(self):
-        self._worker: Optional[_Worker] = None
+        self._worker: Optional[Worker] = None
         self._spec: Optional[TaskSpec] = None
 
     def run(self, tasks: Sequence[StationDay], spec: TaskSpec) -> Iterator[TaskResult]:
         if self._worker is None or self._spec is not spec:
-            self._worker, self._spec = _Worker(spec), spec
+            self._worker, self._spec = Worker(spec), spec
         for task in tasks:
             yield self._worker.process(task)
 
