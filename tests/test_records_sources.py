@@ -24,7 +24,8 @@ import pytest
 from obspy import Stream, UTCDateTime
 
 from conftest import require_shared
-from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+from seqt_plugins.io.records import RecordStreamError, open_record_stream
+from seqt_plugins.io.records.inventory import load_inventory
 from servers import (PortableDataselect, SeedLinkServer, StationService, build_sds,
                      records_512)
 

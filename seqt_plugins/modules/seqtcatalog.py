@@ -59,7 +59,8 @@ class SeqtCatalog(Application):
 
     def init(self) -> bool:
         from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline, VelocityModelError
-        from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+        from seqt_plugins.io.records import RecordStreamError, open_record_stream
+        from seqt_plugins.io.records.inventory import load_inventory
         from seqt_plugins.repicker import RepickerOptions
 
         try:

@@ -154,7 +154,8 @@ class SeqtPick(Application):
 
     def init(self) -> bool:
         from seqt_plugins.config.stations import StationFilter
-        from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+        from seqt_plugins.io.records import RecordStreamError, open_record_stream
+        from seqt_plugins.io.records.inventory import load_inventory
 
         self.filter = StationFilter(self.config)
         url = self.config.get("recordstream")

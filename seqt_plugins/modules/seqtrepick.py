@@ -61,7 +61,8 @@ class SeqtRepick(Application):
                 and self.check_output_file("-o", self.args.output, inputs + self.record_input_files()))
 
     def init(self) -> bool:
-        from seqt_plugins.io.records import RecordStreamError, load_inventory, open_record_stream
+        from seqt_plugins.io.records import RecordStreamError, open_record_stream
+        from seqt_plugins.io.records.inventory import load_inventory
         from seqt_plugins.io.xml import XMLInputError, read_event_parameters
         from seqt_plugins.repicker import Repicker, RepickerOptions
 

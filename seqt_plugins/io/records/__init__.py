@@ -18,10 +18,9 @@ import urllib.parse
 from typing import Dict, Tuple
 
 from .base import RecordStream, RecordStreamError, parse_mseed, parse_selector
-from .inventory import load_inventory
 
-__all__ = ["RecordStream", "RecordStreamError", "open_record_stream", "load_inventory",
-           "parse_mseed", "parse_selector", "SCHEMES"]
+__all__ = ["RecordStream", "RecordStreamError", "open_record_stream", "parse_mseed", "parse_selector",
+           "SCHEMES"]
 
 SCHEMES = ("file", "sdsarchive", "fdsnws", "fdsnwss", "slink", "combined")
 

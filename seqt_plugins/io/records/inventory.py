@@ -1,4 +1,9 @@
-"""Station inventory from a StationXML file or an FDSN station service."""
+"""Station inventory from a StationXML file or an FDSN station service.
+
+Import it from here (``seqt_plugins.io.records.inventory``): the package ``__init__`` does not
+import it, because this reader opens ``fdsnws://`` sources with the package's
+``open_record_stream`` and the two must not import each other.
+"""
 
 from __future__ import annotations
 
