@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/repick.py [--shared ../shared] [--repeat 3]
 
 EqT stage: ``Picker.probabilities`` (conservative, deterministic) over the whole record.
-Re-pick stage: ``Repicker.repick`` on the located events of ``repick_quality.build_events``
+Re-pick stage: ``Repicker.repick`` on the located events of ``seqt_plugins.repick_case.build_events``
 with a cold feature cache (data preparation included). Both are timed after a warm-up run, so
 graph compilation is excluded; ``--repeat`` keeps the best of several runs (a busy machine).
 Target: the re-pick stage ≤ 20 % of the EqT stage in a production-like (sparse) case.
@@ -28,10 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from repick_quality import build_events, load_hengill  # noqa: E402
+from seqt_plugins.repick_case import HIGH, build_events, load_hengill  # noqa: E402
 
 
 def tile(stream, times: int):
@@ -86,7 +85,6 @@ def main(argv=None):
     from seqt_plugins.eqt import load_eqt
     from seqt_plugins.picker import Picker
     from seqt_plugins.repicker import Repicker
-    from repick_quality import HIGH
 
     model = load_eqt("conservative")
     stream, inv, coords = load_hengill(args.shared / "data" / "hengill")

@@ -139,14 +139,10 @@ def test_lag_shift_and_zscore():
 def test_batched_equals_pairwise(eqt_conservative):
     from conftest import require_shared
 
-    import sys
-    from pathlib import Path
+    from seqt_plugins.repick_case import hengill_case
+    from seqt_plugins.repicker import Repicker
 
     root = require_shared("data", "hengill")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from repick_quality import hengill_case
-
-    from seqt_plugins.repicker import Repicker
 
     stream, inv, coords, ref, conf, ep, hidden = hengill_case(root, eqt_conservative)
     ep1 = type(ep)(picks=ep.picks, origins=ep.origins[:2], events=ep.events[:2])

@@ -10,15 +10,11 @@ an arrival. Plus the module's one-line error when siamese mode lacks its weight 
 """
 
 import copy
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import require_shared
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 ORIGIN = 2  # the event tests/test_seqtrepick_cli.py uses
 N_SEARCH = 3  # stations searched (the first without picks of the event), to keep the test short
@@ -43,9 +39,9 @@ def heads(tmp_path_factory):
 def event(eqt_conservative):
     """One origin with only its own picks, and the waveforms of its picked stations + a few others."""
     from obspy import Stream
-    from repick_quality import hengill_case
 
     from seqt_plugins.picks.model import EventParameters
+    from seqt_plugins.repick_case import hengill_case
 
     root = require_shared("data", "hengill")
     stream, inv, coords, ref, conf, ep, hidden = hengill_case(root, eqt_conservative)

@@ -9,9 +9,6 @@ about one sample in 10^5–10^6 rounds to the neighbouring float32; more than th
 one unit in the last place, would be a real difference.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from obspy import Stream, Trace, UTCDateTime
@@ -179,13 +176,12 @@ def test_repicker_local_preparation_same_picks(eqt_conservative):
     the same re-picks whether the re-picker prepares stretches or the whole stream."""
     from conftest import require_shared
 
-    root = require_shared("data", "hengill")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import copy
 
-    from repick_quality import hengill_case
-
+    from seqt_plugins.repick_case import hengill_case
     from seqt_plugins.repicker import Repicker
+
+    root = require_shared("data", "hengill")
 
     stream, inv, coords, ref, conf, ep, hidden = hengill_case(root, eqt_conservative)
     long = Stream()

@@ -1,18 +1,13 @@
 """seqtrepick end to end: --ep events.xml -I file://... -o out.xml, and bad inputs."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from conftest import require_shared
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
 
 @pytest.fixture(scope="module")
 def case(eqt_conservative, tmp_path_factory):
-    from repick_quality import hengill_case
+    from seqt_plugins.repick_case import hengill_case
 
     from seqt_plugins.io.xml import write_event_parameters
     from seqt_plugins.picks.model import EventParameters
