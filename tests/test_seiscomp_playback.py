@@ -1,34 +1,23 @@
 """The drop-in proof, short: seqtpick and seqtrepick in a real SeisComP system beside scautopick.
 
-benchmarks/seiscomp_playback.py on the first 120 s of the Hengill array: scmaster (127.0.0.1,
-SQLite), scautoloc and scevent, fed once by seqtpick in messaging mode (with seqtrepick
-listening to the origins and sending re-picks back) and once by scautopick.
+tests/seiscomp_system.py (which benchmarks/seiscomp_playback.py runs longer) on the first 120 s
+of the Hengill array: scmaster (127.0.0.1, SQLite), scautoloc and scevent, fed once by seqtpick
+in messaging mode (with seqtrepick listening to the origins and sending re-picks back) and once
+by scautopick.
 Nothing is mocked: the SeisComP build of ../shared/seiscomp (unpacked once per session), our
 modules installed into an overlay root with seqt-install-seiscomp, inventory and bindings
 through --inventory-db/--config-db files made by SeisComP's own tools.
 """
 
-import importlib.util
 import sqlite3
 import sys
 from pathlib import Path
 
-import pytest
-
+import seiscomp_system as playback
 from seiscomp_host import seiscomp  # noqa: F401 (fixture)
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(scope="module")
-def playback():
-    spec = importlib.util.spec_from_file_location("seiscomp_playback", REPO / "benchmarks" / "seiscomp_playback.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_scautoloc_locates_seqtpick_picks_beside_scautopick(seiscomp, playback, tmp_path):
+def test_scautoloc_locates_seqtpick_picks_beside_scautopick(seiscomp, tmp_path):
     import subprocess
 
     root = seiscomp.overlay(tmp_path / "seiscomp")
