@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 from keras import layers
 
 from .layers import (
@@ -28,6 +29,17 @@ ENCODER_KERNELS = [11, 9, 7, 7, 5, 5, 3]
 RESIDUAL_KERNELS = [3, 3, 3, 3, 2, 3, 2]
 DECODER_FILTERS = [64, 64, 32, 32, 16, 16, 8]
 DECODER_KERNELS = [3, 5, 5, 7, 7, 9, 11]
+
+
+def check_input(x) -> np.ndarray:
+    """EqT's input as contiguous float32 (n, 6000, 3), or a ValueError naming the shape.
+
+    Here, beside :data:`WINDOW`, so the Keras model and the TFLite model check alike without
+    importing each other."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3 or x.shape[1:] != (WINDOW, 3):
+        raise ValueError(f"EqT input must have shape (n, {WINDOW}, 3) with channels E, N, Z; got {x.shape}")
+    return np.ascontiguousarray(x)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from .graph import WINDOW
+from .graph import WINDOW, check_input
 
 log = logging.getLogger("seqt_plugins.eqt")
 
@@ -168,9 +168,7 @@ class LiteEqTModel:
 
     def predict(self, x: np.ndarray, batch_size: Optional[int] = None):
         """Detection, P and S probabilities, each float32 (n, 6000); ``batch_size`` is ignored."""
-        from .model import _check_input
-
-        x = _check_input(x)
+        x = check_input(x)
         det, p, s = (np.empty((len(x), WINDOW), np.float32) for _ in range(3))
         start = 0
         while start < len(x):

@@ -17,7 +17,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..memory import release_freed_memory
-from .graph import WINDOW, GraphSpec, build_graph, freeze_folded
+from .graph import WINDOW, GraphSpec, build_graph, check_input, freeze_folded
 from .weights import PACKAGED_WEIGHTS, WeightError, assign_weights, packaged_weights_path, read_graph_spec, verify_packaged
 
 log = logging.getLogger("seqt_plugins.eqt")
@@ -78,7 +78,7 @@ class EqTModel:
         return self._compiled[key]
 
     def _run(self, function, x: np.ndarray, batch_size: Optional[int], n_out: int):
-        x = _check_input(x)
+        x = check_input(x)
         batch = int(batch_size or DEFAULT_BATCH)
         outputs = [[] for _ in range(n_out)]
         for start in range(0, len(x), batch):
@@ -137,13 +137,6 @@ class EqTModel:
 
 def _squeeze(a: np.ndarray) -> np.ndarray:
     return a[..., 0] if a.ndim == 3 else a
-
-
-def _check_input(x) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 3 or x.shape[1:] != (WINDOW, 3):
-        raise ValueError(f"EqT input must have shape (n, {WINDOW}, 3) with channels E, N, Z; got {x.shape}")
-    return np.ascontiguousarray(x)
 
 
 _LOADED: Dict[tuple, EqTModel] = {}
