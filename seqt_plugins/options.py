@@ -1,8 +1,11 @@
-"""The one way engine options are declared and overridden (picker, re-picker, associator).
+"""The one way option groups are declared and overridden: the engines' (picker, re-picker,
+associator) and the modules' own (streams, reprocess, output).
 
-Each engine's options are a dataclass whose fields carry ``metadata`` (description, unit,
-allowed values, range); the configuration schema derives the cfg keys, the description XML and
-the command line from those fields (see :mod:`seqt_plugins.config`).
+Each group is a dataclass whose fields carry ``metadata`` (description, unit, allowed values,
+range); a module's schema registers the group under its key prefix
+(:class:`seqt_plugins.config.schema.OptionGroup`) and derives the cfg keys, the description XML,
+the command line and the validation from those fields. This module imports nothing of the
+configuration layer, so the engines stay free of it.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ from dataclasses import field, fields
 from typing import Any, Dict, Mapping, Optional
 
 
-def opt(default, description: str, unit: str = "", values: str = "", range: str = ""):
-    """A dataclass field with the metadata the configuration schema reads."""
-    return field(default=default, metadata={"description": description, "unit": unit, "values": values, "range": range})
+def opt(default, description: str, unit: str = "", values: str = "", range: str = "", type: str = ""):
+    """A dataclass field with the metadata the configuration schema reads.
+
+    ``type`` overrides the SeisComP type derived from the annotation (``directory`` for a str).
+    """
+    return field(default=default, metadata={"description": description, "unit": unit, "values": values,
+                                            "range": range, "type": type})
 
 
 def option_values(cls, base: Optional[Any], overrides: Mapping[str, Any], what: str) -> Dict[str, Any]:
