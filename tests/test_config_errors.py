@@ -4,7 +4,8 @@ import io
 
 import pytest
 
-from seqt_plugins.config import ConfigError, load_configuration, module_schema
+from seqt_plugins.config import ConfigError, load_configuration
+from seqt_plugins.modules.schemas import module_schema
 from seqt_plugins.config.cfgfile import parse_text
 from seqt_plugins.modules.seqtpick import SeqtPick
 

@@ -4,7 +4,8 @@ import io
 
 import pytest
 
-from seqt_plugins.config import load_configuration, module_schema
+from seqt_plugins.config import load_configuration
+from seqt_plugins.modules.schemas import module_schema
 from seqt_plugins.config.layering import config_files
 from seqt_plugins.modules.seqtpick import SeqtPick
 
@@ -78,7 +79,7 @@ def test_each_layer_wins_in_order(tree):
     conf = _configure(["--model", "original", "-I", "sdsarchive:///a,/b"])
     assert conf.get("picker.model") == "original" and conf.where("picker.model") == "command line"
     assert conf.get("recordstream") == "sdsarchive:///a,/b"
-    assert conf.picker_options().p_threshold == 0.13
+    assert conf.options("picker").p_threshold == 0.13
 
 
 def test_config_files_order(tree):
@@ -132,21 +133,21 @@ def test_bindings_override_one_station(tree):
     conf = _configure(["--bindings-dir", str(key_dir)])
     assert conf.bindings.stations() == [("2C", "BIT06"), ("2C", "KAP01"), ("ON", "INNST")]
 
-    bit = conf.station_options("2C", "BIT06")  # profile binding
+    bit = conf.options("picker", "2C", "BIT06")  # profile binding
     assert (bit.p_threshold, bit.s_threshold) == (0.5, 0.6)
     assert bit.detection_threshold == conf.get("picker.detectionThreshold")
-    kap = conf.station_options("2C", "KAP01")  # station binding
+    kap = conf.options("picker", "2C", "KAP01")  # station binding
     assert (kap.p_threshold, kap.detection_threshold) == (0.2, 0.7)
-    other = conf.station_options("ON", "INNST")  # only a global binding: module values
+    other = conf.options("picker", "ON", "INNST")  # only a global binding: module values
     assert other.p_threshold == 0.2
-    unbound = conf.station_options("XX", "NONE")
-    assert unbound == conf.picker_options()
+    unbound = conf.options("picker", "XX", "NONE")
+    assert unbound == conf.options("picker")
     assert conf.station_values("2C", "BIT06")["detecStream"] == "HH"
 
     # $SEISCOMP_ROOT/etc/key is the default bindings directory
     _bindings(root / "etc" / "key")
     conf = _configure([])
-    assert conf.station_options("2C", "BIT06").p_threshold == 0.5
+    assert conf.options("picker", "2C", "BIT06").p_threshold == 0.5
 
 
 def test_binding_errors(tree):

@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 from lxml import etree
 
-from seqt_plugins.config import camel_case, module_schema
+from seqt_plugins.config import camel_case
 from seqt_plugins.config.cfgfile import parse_text
 from seqt_plugins.config.description import description_xml, parameters_in_description
-from seqt_plugins.config.generate import SHIPPED_ROOT, generated_files
+from seqt_plugins.modules.generate import SHIPPED_ROOT, generated_files
+from seqt_plugins.modules.schemas import module_schema
 from seqt_plugins.picker.options import PickerOptions
 
 MODULES = ["seqtpick", "seqtrepick"]
@@ -17,9 +18,9 @@ MODULES = ["seqtpick", "seqtrepick"]
 @pytest.mark.parametrize("rel", sorted(generated_files()))
 def test_shipped_file_equals_generated(rel):
     shipped = SHIPPED_ROOT / rel
-    assert shipped.is_file(), f"{rel} missing: run python -m seqt_plugins.config.generate"
+    assert shipped.is_file(), f"{rel} missing: run python -m seqt_plugins.modules.generate"
     assert shipped.read_bytes() == generated_files()[rel], (
-        f"{rel} is stale: run python -m seqt_plugins.config.generate")
+        f"{rel} is stale: run python -m seqt_plugins.modules.generate")
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -29,7 +29,7 @@ from conftest import require_shared
 from seiscomp_host import seiscomp  # noqa: F401 (fixture)
 from seqt_plugins.config.configdb import ConfigBindings
 from seqt_plugins.config.layering import Bindings
-from seqt_plugins.config.modules import SCHEMA_FACTORIES, module_schema
+from seqt_plugins.modules.schemas import SCHEMA_FACTORIES, module_schema
 from seqt_plugins.io.xml import read_event_parameters, write_event_parameters
 from seqt_plugins.modules.seqtpick import SeqtPick
 from seqt_plugins.modules.seqtrepick import SeqtRepick
@@ -172,7 +172,7 @@ def test_seqtrepick_reads_stdin_and_writes_stdout(clean_env):
 # -- names and installation -------------------------------------------------------------------------
 
 def test_one_name_per_module(clean_env):
-    from seqt_plugins.config.generate import SHIPPED_ROOT
+    from seqt_plugins.modules.generate import SHIPPED_ROOT
     from seqt_plugins.modules.seqtcatalog import SeqtCatalog
 
     for name in SCHEMA_FACTORIES:

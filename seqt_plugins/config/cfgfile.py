@@ -348,7 +348,7 @@ def write_defaults(schema, width: int = 96) -> str:
     """The text of ``etc/defaults/<module>.cfg``: every parameter, documented, with its default."""
     lines = [
         f"# Defaults of {schema.name}. Generated from the configuration schema by",
-        "# `python -m seqt_plugins.config.generate`: do not edit; change the schema instead.",
+        "# `python -m seqt_plugins.modules.generate`: do not edit; change the schema instead.",
         "# Override in $SEISCOMP_ROOT/etc/" + schema.name + ".cfg or ~/.seiscomp/" + schema.name + ".cfg.",
     ]
     for p in schema.parameters:

@@ -40,8 +40,6 @@ def _parameter_element(p: Parameter, leaf: str) -> etree._Element:
         el.set("values", p.values)
     if p.range:
         el.set("range", p.range)
-    if p.options:
-        el.set("options", p.options)
     desc = etree.SubElement(el, "description")
     desc.text = p.description
     return el

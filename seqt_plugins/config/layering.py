@@ -37,8 +37,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .cfgfile import Symbol, _split_items, _substitute, expand_builtins, parse_file
 from .errors import ConfigError
-from .schema import (GLOBAL_PARAMETERS, GLOBAL_PARAMETERS_BY_NAME, ModuleSchema, Parameter,
-                     camel_case, is_global_key)
+from .schema import GLOBAL_PARAMETERS, ModuleSchema, Parameter, camel_case, is_global_key
 
 _MISSING = object()
 COMMAND_LINE = "command line"
@@ -157,7 +156,9 @@ class Configuration:
             if default is _MISSING:
                 raise KeyError(f"configuration key {name!r} is not set")
             return default
-        value = self.values[name]
+        return self._expanded(self.values[name])
+
+    def _expanded(self, value: Any) -> Any:
         if isinstance(value, str):
             return expand_builtins(value, self.appname)
         if isinstance(value, list):
@@ -170,48 +171,24 @@ class Configuration:
     def __contains__(self, name: str) -> bool:
         return name in self.values
 
-    # SeisComP's Application accessors (raise when the key is missing).
-    def configGetString(self, name: str) -> str:  # noqa: N802
-        return str(self.get(name))
-
-    def configGetInt(self, name: str) -> int:  # noqa: N802
-        return int(self.get(name))
-
-    def configGetDouble(self, name: str) -> float:  # noqa: N802
-        return float(self.get(name))
-
-    def configGetBool(self, name: str) -> bool:  # noqa: N802
-        return bool(self.get(name))
-
-    def configGetStrings(self, name: str) -> List[str]:  # noqa: N802
-        value = self.get(name)
-        return list(value) if isinstance(value, list) else [value]
-
-    # -- engine options -----------------------------------------------------------------------
-    def options(self, cls: type, group: str, network: Optional[str] = None,
-                station: Optional[str] = None):
-        """An instance of the options dataclass ``cls`` from the keys under ``group``.
+    # -- option groups ------------------------------------------------------------------------
+    def options(self, group: str, network: Optional[str] = None, station: Optional[str] = None):
+        """The typed options dataclass the schema registered as ``group``, from its keys.
 
         With ``network`` and ``station``, the station's bindings override the module values.
+        The values were checked when read; strings have the built-ins expanded, as :meth:`get`.
         """
+        cls = self.schema.groups.get(group)
+        if cls is None:
+            raise KeyError(f"{self.schema.name} has no option group {group!r} "
+                           f"(known: {', '.join(self.schema.groups) or 'none'})")
         values = self.station_values(network, station) if station is not None else self.values
         kwargs = {}
         for f in dataclasses.fields(cls):
             key = f"{group}.{camel_case(f.name)}"
             if key in values:
-                kwargs[f.name] = values[key]
+                kwargs[f.name] = self._expanded(values[key])
         return cls(**kwargs)
-
-    def picker_options(self):
-        from seqt_plugins.picker.options import PickerOptions
-
-        return self.options(PickerOptions, "picker")
-
-    def station_options(self, network: str, station: str):
-        """:class:`PickerOptions` of one station: module configuration + its bindings."""
-        from seqt_plugins.picker.options import PickerOptions
-
-        return self.options(PickerOptions, "picker", network, station)
 
     def station_values(self, network: Optional[str], station: Optional[str]) -> Dict[str, Any]:
         values = dict(self.values)
@@ -351,4 +328,4 @@ class Bindings(StationValues):
 
 
 __all__ = ["Bindings", "Configuration", "config_files", "load_configuration", "local_config_dir",
-           "seiscomp_root", "GLOBAL_PARAMETERS_BY_NAME"]
+           "seiscomp_root"]

@@ -7,9 +7,11 @@ every value read from a cfg file, a binding or the command line (:mod:`.layering
 generated from it, so they cannot drift apart.
 
 Parameter names are SeisComP configuration keys: dotted, case-sensitive, camelCase
-(``picker.detectionThreshold``). The picker's parameters are derived from the fields of
-:class:`seqt_plugins.picker.options.PickerOptions` (``detection_threshold`` →
-``picker.detectionThreshold``), so a field added there appears everywhere without further edits.
+(``picker.detectionThreshold``). Most are fields of an options dataclass that a module registers
+with its schema as an :class:`OptionGroup` (``OptionGroup("picker", PickerOptions)``:
+``detection_threshold`` → ``picker.detectionThreshold``), so a field added there appears
+everywhere without further edits, and :meth:`.layering.Configuration.options` hands the module
+the typed dataclass back. This layer imports none of those classes: the modules name them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import ConfigError
 
@@ -42,7 +44,6 @@ class Parameter:
     description: str = ""
     values: str = ""  # allowed values, comma separated ("max,mean")
     range: str = ""  # "lo:hi", either side may be empty
-    options: str = ""  # for file/directory types: "read", "write", ...
 
     def __post_init__(self):
         if self.type not in SCALAR_TYPES + LIST_TYPES:
@@ -131,22 +132,50 @@ class Option:
     choices: Tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class OptionGroup:
+    """An options dataclass registered with a module's schema under a key prefix: its fields
+    (declared with :func:`seqt_plugins.options.opt`) become the parameters ``name.camelCaseField``."""
+
+    name: str
+    cls: type
+
+    def parameters(self) -> List[Parameter]:
+        return parameters_from_dataclass(self.cls, self.name)
+
+
 @dataclass
 class ModuleSchema:
-    """Everything a module's configuration, description and command line are generated from."""
+    """Everything a module's configuration, description and command line are generated from.
+
+    ``parameters`` is given as parameters and :class:`OptionGroup` s, in the order the cfg file
+    and the description list them; each group is expanded into its parameters, and ``groups``
+    maps its name to its dataclass.
+    """
 
     name: str
     description: str
     category: str = "Processing"
-    parameters: List[Parameter] = field(default_factory=list)
+    parameters: List[Union[Parameter, OptionGroup]] = field(default_factory=list)
     #: Keys a per-station binding may set (a subset of ``parameters``' names).
     bindings: List[str] = field(default_factory=list)
     binding_description: str = ""
     options: List[Option] = field(default_factory=list)
     inherit_global_bindings: bool = True
     synopsis: str = ""
+    groups: Dict[str, type] = field(default_factory=dict, init=False)
 
     def __post_init__(self):
+        params: List[Parameter] = []
+        for item in self.parameters:
+            if isinstance(item, OptionGroup):
+                if item.name in self.groups:
+                    raise ValueError(f"{self.name}: option group {item.name} registered twice")
+                self.groups[item.name] = item.cls
+                params += item.parameters()
+            else:
+                params.append(item)
+        self.parameters = params
         names = [p.name for p in self.parameters]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -163,10 +192,6 @@ class ModuleSchema:
             if p.name == name:
                 return p
         return GLOBAL_PARAMETERS_BY_NAME.get(name)
-
-    def defaults(self) -> Dict[str, Any]:
-        """Defaults of the module's own parameters, straight from the schema (no file read)."""
-        return {p.name: p.default for p in self.parameters if p.default is not None}
 
     def binding_parameters(self) -> List[Parameter]:
         return [self.parameter(k) for k in self.bindings]
@@ -210,7 +235,7 @@ def is_global_key(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Deriving parameters from a dataclass of engine options.
+# Deriving parameters from an options dataclass (an engine's or a module's).
 
 def camel_case(snake: str) -> str:
     """``detection_threshold`` → ``detectionThreshold``; ``p_threshold`` → ``pThreshold``."""
@@ -218,50 +243,28 @@ def camel_case(snake: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def snake_case(camel: str) -> str:
-    out = []
-    for ch in camel:
-        if ch.isupper():
-            out.append("_" + ch.lower())
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 _PY_TYPES = {bool: "boolean", int: "int", float: "double", str: "string"}
 
 
 def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is typing.Union:  # Optional[X]
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1:
-            return _type_name(inner[0])
-    if origin in (list, tuple, List, Tuple, Sequence) or tp in (list, tuple):
-        item = args[0] if args else str
-        return "list:" + _PY_TYPES.get(item, "string")
+    if typing.get_origin(tp) in (list, tuple):  # List[str], Tuple[str, ...]
+        return "list:" + _PY_TYPES.get(typing.get_args(tp)[0], "string")
     return _PY_TYPES.get(tp, "string")
 
 
 def parameters_from_dataclass(cls: type, group: str) -> List[Parameter]:
     """One :class:`Parameter` per dataclass field, named ``group.camelCaseField``.
 
-    The field's metadata supplies ``description``, ``unit``, ``values``, ``range`` (and
-    optionally ``type`` to override the type derived from the annotation).
+    The field's metadata (:func:`seqt_plugins.options.opt`) supplies ``description``, ``unit``,
+    ``values``, ``range`` and optionally ``type`` to override the type derived from the annotation.
     """
     hints = typing.get_type_hints(cls)
     params = []
     for f in dataclasses.fields(cls):
         meta = dict(f.metadata)
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
-        else:
-            default = None
-        if isinstance(default, tuple):
-            default = list(default)
+        if f.default is dataclasses.MISSING:  # the cfg defaults are written from it
+            raise ValueError(f"{cls.__name__}.{f.name}: an option needs a default (declare it with opt())")
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
         params.append(Parameter(
             name=f"{group}.{camel_case(f.name)}",
             type=meta.get("type") or _type_name(hints.get(f.name, str)),
@@ -270,26 +273,5 @@ def parameters_from_dataclass(cls: type, group: str) -> List[Parameter]:
             description=meta.get("description", ""),
             values=meta.get("values", ""),
             range=meta.get("range", ""),
-            options=meta.get("options", ""),
         ))
     return params
-
-
-def dataclass_kwargs(cls: type, group: str, values: Dict[str, Any]) -> Dict[str, Any]:
-    """Keyword arguments for ``cls`` from configuration ``values`` under ``group``."""
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        key = f"{group}.{camel_case(f.name)}"
-        if key in values:
-            kwargs[f.name] = values[key]
-    return kwargs
-
-
-def iter_groups(names: Iterable[str]) -> List[str]:
-    """Distinct first components of dotted names, in order of first appearance."""
-    seen: List[str] = []
-    for n in names:
-        g = n.split(".", 1)[0]
-        if g not in seen:
-            seen.append(g)
-    return seen

@@ -8,7 +8,7 @@
   stream of the global binding: ``detecLocid`` (location code; "" is the empty one) and
   ``detecStream`` (band and instrument code, e.g. ``HH``). Unset: every sensor of the station.
 
-The thresholds of a station are :meth:`Configuration.station_options`. The same selection is
+The thresholds of a station are ``Configuration.options("picker", network, station)``. The same selection is
 applied in playback, archive reprocessing and real time.
 """
 
@@ -70,8 +70,8 @@ class StationFilter:
         return self.station(network, station).selects(location, band)
 
     def options_for(self, network: str, station: str):
-        """The station's PickerOptions (module configuration + bindings)."""
-        return self.config.station_options(network, station)
+        """The station's picker options (module configuration + bindings)."""
+        return self.config.options("picker", network, station)
 
 
 def _true(value) -> bool:

@@ -36,8 +36,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration, module_schema
-from seqt_plugins.config.modules import all_schemas
+from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration
+from seqt_plugins.modules.schemas import all_schemas, module_schema
 
 from seqt_plugins.modules.cli import EXIT_OK, EXIT_PARTIAL, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
 
@@ -344,18 +344,16 @@ class Application:
         """The module's XML output (output.* keys): atomically to -o FILE, else to stdout."""
         from seqt_plugins.io.xml import write_event_parameters
 
-        fmt = self.config.get("output.format")
-        version = self.config.get("output.scmlVersion") if fmt == "scml" else None
-        pretty = bool(self.config.get("output.formatted"))
+        output = self.config.options("output").writer_args()
         if self.args.output:
             try:
-                write_event_parameters(ep, self.args.output, format=fmt, version=version, pretty=pretty)
+                write_event_parameters(ep, self.args.output, **output)
             except OSError as exc:  # e.g. a full disk: name -o, not the temporary file beside it
                 raise OSError(exc.errno, f"-o {self.args.output}: {exc.strerror or exc}") from None
             self.log.info("wrote %d event(s), %d pick(s) to %s", len(ep.events), len(ep.picks), self.args.output)
         else:
             target = getattr(self.stdout, "buffer", self.stdout)
-            write_event_parameters(ep, target, format=fmt, version=version, pretty=pretty)
+            write_event_parameters(ep, target, **output)
             target.flush()
 
     def open_sender(self, test: bool = False):
@@ -371,7 +369,7 @@ class Application:
             user=cfg.get("connection.username", "") or "", primary_group=cfg.get("connection.primaryGroup", "") or "",
             subscriptions=subscriptions, pick_group=cfg.get("messaging.pickGroup", "PICK"),
             amplitude_group=cfg.get("messaging.amplitudeGroup", "AMPLITUDE"),
-            scml_version=cfg.get("output.scmlVersion", "0.13"), test=test)
+            scml_version=cfg.options("output").scml_version, test=test)
         if not test:
             self.sender.connect()
         return self.sender

@@ -1,6 +1,6 @@
 """Write the shipped configuration files from the schemas.
 
-``python -m seqt_plugins.config.generate [--check] [ROOT]`` (re)writes, under ROOT (default: the
+``python -m seqt_plugins.modules.generate [--check] [ROOT]`` (re)writes, under ROOT (default: the
 project's checkout, whose ``descriptions/`` and ``etc/`` are installed with the package under
 ``<prefix>/share/seqt-plugins`` and linked into ``$SEISCOMP_ROOT`` by ``seqt-install-seiscomp``):
 
@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Dict
 
-from .cfgfile import write_defaults
-from .description import description_xml
-from .modules import all_schemas
+from seqt_plugins.config.cfgfile import write_defaults
+from seqt_plugins.config.description import description_xml
+from seqt_plugins.modules.schemas import all_schemas
 
 #: Where the shipped files live: the checkout's root (descriptions/, etc/defaults/).
 SHIPPED_ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def generated_files() -> Dict[str, bytes]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m seqt_plugins.config.generate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m seqt_plugins.modules.generate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", nargs="?", type=Path, default=SHIPPED_ROOT)
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
             path.write_bytes(content)
             print(f"wrote {path}", file=sys.stderr)
     if args.check and stale:
-        print("out of date (run python -m seqt_plugins.config.generate): " + ", ".join(stale), file=sys.stderr)
+        print("out of date (run python -m seqt_plugins.modules.generate): " + ", ".join(stale), file=sys.stderr)
         return 1
     return 0
 

@@ -58,10 +58,9 @@ class SeqtCatalog(Application):
                 and self.check_output_file("-o", args.output, inputs))
 
     def init(self) -> bool:
-        from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline, VelocityModelError
+        from seqt_plugins.catalog import CatalogPipeline, VelocityModelError
         from seqt_plugins.io.records import RecordStreamError, open_record_stream
         from seqt_plugins.io.records.inventory import load_inventory
-        from seqt_plugins.repicker import RepickerOptions
 
         try:
             self.record_stream = open_record_stream(self.config.get("recordstream"))
@@ -69,9 +68,9 @@ class SeqtCatalog(Application):
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
-        picker_options = self.config.picker_options()
-        repicker_options = self.config.options(RepickerOptions, "repicker")
-        associator_options = self.config.options(AssociatorOptions, "associator")
+        picker_options = self.config.options("picker")
+        repicker_options = self.config.options("repicker")
+        associator_options = self.config.options("associator")
         try:
             repicker_options.validate()
             associator_options.validate()
@@ -84,7 +83,7 @@ class SeqtCatalog(Application):
         try:
             self.pipeline = CatalogPipeline(associator_options.velocity_model or None, picker_options,
                                             repicker_options, associator_options,
-                                            repick=bool(self.config.get("catalog.repick", True)))
+                                            repick=self.config.get("catalog.repick"))
         except VelocityModelError as exc:
             self.log.error("%s", exc)
             return False

@@ -90,10 +90,10 @@ class SeqtPick(Application):
                 self.log.error("--stations (reprocessing) needs --begin and --end")
                 return False
             # directories (--output-dir, --plot) are created; a file's directory (-o) must exist
-            if not self.check_output_dir("--output-dir", self.config.get("reprocess.outputDir")):
+            reprocess = self.config.options("reprocess")
+            if not self.check_output_dir("--output-dir", reprocess.output_dir):
                 return False
-            if (int(self.config.get("reprocess.workers")) > 1 or self.config.get("reprocess.cluster")) \
-                    and not self.require_extra("ray", ("ray",), "--workers > 1 / --cluster (Ray)"):
+            if reprocess.uses_ray and not self.require_extra("ray", ("ray",), "--workers > 1 / --cluster (Ray)"):
                 return False
         elif scheme != "file" and (self.begin is None or self.end is None):
             self.log.error("%s record streams need --begin and --end", scheme)
@@ -101,7 +101,7 @@ class SeqtPick(Application):
         if self.begin is None and not self.stations and not self.config.get("playback"):
             from obspy import UTCDateTime
 
-            lead = int(self.config.get("leadTime"))
+            lead = self.config.get("leadTime")
             self.begin = UTCDateTime() - lead
             self.log.info("no --playback: picking data from %s on (now - leadTime %d s)", self.begin, lead)
         if self.offline and not args.ep and not args.test:
@@ -149,7 +149,7 @@ class SeqtPick(Application):
         """SeedLink selectors NET.STA.LOC.CHA from --stations or explicit streams.codes."""
         if self.stations:
             return [code + (".*.*" if code.count(".") == 1 else ".*") for code in self.stations]
-        codes = [c.strip() for c in self.config.get("streams.codes") or [] if c.strip()]
+        codes = self.config.options("streams").codes
         return [c for c in codes if len(c.split(".")) >= 2 and not any(ch in "*?" for ch in "".join(c.split(".")[:2]))]
 
     def init(self) -> bool:
@@ -179,7 +179,7 @@ class SeqtPick(Application):
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
-        options = self.config.picker_options()
+        options = self.config.options("picker")
         self.log.info("picker options: %s", dataclasses.asdict(options))
         from seqt_plugins.picker import Picker
 
@@ -202,10 +202,9 @@ class SeqtPick(Application):
         from seqt_plugins.modules.cli import EXIT_LOCKED
         from seqt_plugins.scale.reprocess import OutputDirLocked, reprocess
 
-        fmt = self.config.get("output.format")
-        cluster = self.config.get("reprocess.cluster") or None
+        options = self.config.options("reprocess")
         stations, station_options = [], {}
-        module = dataclasses.asdict(self.config.picker_options())
+        module = dataclasses.asdict(self.config.options("picker"))
         for code in self.stations:
             net, sta = code.split(".")[:2]
             selection = self.filter.station(net, sta)
@@ -213,7 +212,7 @@ class SeqtPick(Application):
                 self.log.info("%s: not picked (%s)", code, selection.reason)
                 continue
             stations.append(code)
-            own = dataclasses.asdict(self.config.station_options(net, sta))
+            own = dataclasses.asdict(self.config.options("picker", net, sta))
             if own != module:
                 station_options[code] = own
         if not stations:
@@ -221,19 +220,13 @@ class SeqtPick(Application):
             return False
         try:
             summary = reprocess(
-                self.config.get("recordstream"), stations, self.begin, self.end,
-                self.config.get("reprocess.outputDir"),
-                picker_options=dataclasses.asdict(self.config.picker_options()),
-                merged_output=self.args.output or None, format=fmt,
-                version=self.config.get("output.scmlVersion") if fmt == "scml" else None,
-                pretty=bool(self.config.get("output.formatted")),
-                retries=int(self.config.get("reprocess.retries")),
-                backoff=float(self.config.get("reprocess.backoff")),
-                timeout=float(self.config.get("reprocess.timeout")),
-                shard=float(self.config.get("reprocess.shardLength")),
-                inventory=self.inventory, creation_info=self.creation_info(),
-                workers=int(self.config.get("reprocess.workers")), cluster=cluster,
-                amplitudes=bool(self.config.get("calculateAmplitudes")), station_options=station_options)
+                self.config.get("recordstream"), stations, self.begin, self.end, options.output_dir,
+                picker_options=module, merged_output=self.args.output or None,
+                **self.config.options("output").writer_args(),
+                retries=options.retries, backoff=options.backoff, timeout=options.timeout,
+                shard=options.shard_length, inventory=self.inventory, creation_info=self.creation_info(),
+                workers=options.workers, cluster=options.cluster or None,
+                amplitudes=self.config.get("calculateAmplitudes"), station_options=station_options)
         except OutputDirLocked as exc:  # another run is using the output directory
             self.log.error("%s", exc)
             self.failure_code = EXIT_LOCKED
@@ -300,14 +293,14 @@ class SeqtPick(Application):
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
-        sensors = self.bound_sensors(select_sensors(available, self.config.get("streams.codes")))
+        streams = self.config.options("streams")
+        sensors = self.bound_sensors(select_sensors(available, streams.codes))
         if not sensors:
             self.log.warning("no streams in %s match %s%s", self.config.get("recordstream"),
-                             ", ".join(self.config.get("streams.codes")),
+                             ", ".join(streams.codes),
                              "" if self.config.get("playback") or self.args.begin else
                              f" after {self.begin} (now - leadTime; recorded data need --playback)")
-        min_duration = float(self.config.get("streams.minDuration"))
-        per_call = int(self.config.get("streams.perCall"))
+        min_duration, per_call = streams.min_duration, streams.per_call
         chunks = [sensors[i:i + per_call] for i in range(0, len(sensors), per_call)]
         failed = 0
         bar = self.progress(None, total=len(sensors), desc="sensors", unit="sensor")
@@ -435,7 +428,7 @@ class SeqtPick(Application):
         batch_picks, batch_amplitudes = [], []
         for result in results:
             st = result[0]
-            options = self.config.station_options(st.network, st.station)
+            options = self.config.options("picker", st.network, st.station)
             picker = self.picker if options == self.picker.options else Picker(options=options)
             picks, detections = picker.picks_from_probabilities(
                 [result], self.begin if begin is None else begin, self.end if end is None else end)
@@ -480,7 +473,7 @@ class SeqtPick(Application):
         try:
             components = stream.select(network=st.network, station=st.station, location=st.location)
             components = type(components)([tr for tr in components if tr.stats.channel in st.channels])
-            threshold = self.config.station_options(st.network, st.station).detection_threshold
+            threshold = self.config.options("picker", st.network, st.station).detection_threshold
             paths = plot_detections(components, probability_traces(*result), picks, self.args.plot,
                                     threshold=threshold, detections=[(d.start, d.end) for d in detections])
             self.log.info("%s: %d plots", st.key, len(paths))

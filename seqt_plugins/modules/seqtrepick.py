@@ -64,7 +64,7 @@ class SeqtRepick(Application):
         from seqt_plugins.io.records import RecordStreamError, open_record_stream
         from seqt_plugins.io.records.inventory import load_inventory
         from seqt_plugins.io.xml import XMLInputError, read_event_parameters
-        from seqt_plugins.repicker import Repicker, RepickerOptions
+        from seqt_plugins.repicker import Repicker
 
         source = self.args.ep
         try:
@@ -91,7 +91,7 @@ class SeqtRepick(Application):
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
-        options = self.config.options(RepickerOptions, "repicker")
+        options = self.config.options("repicker")
         options.validate()
         self.log.info("re-picker options: %s", dataclasses.asdict(options))
         self.repicker = Repicker(options=options)
