@@ -74,8 +74,6 @@ def _option_element(o: Option) -> etree._Element:
         el.set("argument", o.argument)
     if o.param_ref:
         el.set("param-ref", o.param_ref)
-    if o.default is not None:
-        el.set("default", format_value(o.default))
     if o.choices:
         el.set("values", ",".join(o.choices))
     desc = etree.SubElement(el, "description")

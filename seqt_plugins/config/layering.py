@@ -93,13 +93,11 @@ class Configuration:
                 self.sources[p.name] = DEFAULTS
 
     # -- loading ------------------------------------------------------------------------------
-    def read_file(self, path: os.PathLike, foreign_keys: Iterable[str] = (), required: bool = True,
+    def read_file(self, path: os.PathLike, foreign_keys: Iterable[str] = (),
                   env: Optional[Mapping[str, str]] = None) -> None:
         path = Path(path)
         if not path.is_file():
-            if required:
-                raise ConfigError("configuration file not found", str(path))
-            return
+            raise ConfigError("configuration file not found", str(path))
         before = dict(self.symbols)  # holds the old Symbols, so identity tells what is new
         parse_file(path, self.symbols, env=env)
         foreign = foreign_keys if isinstance(foreign_keys, _ForeignKeys) else set(foreign_keys)

@@ -128,7 +128,6 @@ class Option:
     param_ref: str = ""
     ref: str = ""  # e.g. "generic#help": a standard SeisComP option
     repeatable: bool = False  # -v -v
-    default: Any = None
     choices: Tuple[str, ...] = ()
 
 
