@@ -5,8 +5,8 @@ import io
 import pytest
 
 from seqt_plugins.config import ConfigError, load_configuration
-from seqt_plugins.modules.schemas import module_schema
 from seqt_plugins.config.cfgfile import parse_text
+from seqt_plugins.modules.schemas import module_schema
 from seqt_plugins.modules.seqtpick import SeqtPick
 
 
@@ -155,17 +155,3 @@ def test_other_modules_keys_only_in_global_cfg(schema, clean_env):
     with pytest.raises(ConfigError) as err:
         load_configuration(schema, other_schemas=[module_schema("seqtrepick")])
     assert "repicker.vp" in str(err.value) and f"{own}:1" in str(err.value)
-
-
-def test_progress_bars_only_on_a_terminal(clean_env):
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
-
-    app = SeqtPick([], stderr=io.StringIO())
-    assert not app.progress_enabled()
-    assert app.progress([1, 2]).disable
-    app = SeqtPick([], stderr=Tty())
-    assert app.progress_enabled()
-    app.verbosity = 0  # -q
-    assert not app.progress_enabled()

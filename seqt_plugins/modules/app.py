@@ -36,6 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
+from seqt_plugins import progress
 from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration
 from seqt_plugins.modules.schemas import all_schemas, module_schema
 
@@ -429,6 +430,7 @@ class Application:
             logging.getLogger().removeHandler(h)
             h.close()
         self._handlers = []
+        progress.configure()  # the process's defaults again (tests run many applications)
 
     # -- driver ---------------------------------------------------------------------------
     def __call__(self) -> int:
@@ -623,17 +625,8 @@ class Application:
         # Third-party chatter (TensorFlow, matplotlib) only at debug level.
         for noisy in ("tensorflow", "absl", "matplotlib", "h5py", "PIL"):
             logging.getLogger(noisy).setLevel(logging.DEBUG if self.verbosity >= 4 else logging.ERROR)
-
-    def progress_enabled(self) -> bool:
-        """Progress bars only on a terminal, and not in quiet mode."""
-        isatty = getattr(self.stderr, "isatty", None)
-        return bool(isatty and isatty()) and self.verbosity > 0
-
-    def progress(self, iterable: Iterable[Any], **kwargs):
-        from tqdm import tqdm
-
-        return tqdm(iterable, disable=not self.progress_enabled(), file=self.stderr,
-                    dynamic_ncols=True, **kwargs)
+        # progress bars (seqt_plugins.progress): drawn where the log goes, never when quiet or detached
+        progress.configure(enabled=self.verbosity > 0 and not getattr(args, "daemon", False), stream=self.stderr)
 
 
 def _dest(opt) -> str:

@@ -37,6 +37,7 @@ from typing import Dict, List, Tuple
 
 from seqt_plugins.memory import release_freed_memory
 from seqt_plugins.modules.app import Application, run_application
+from seqt_plugins.progress import progress
 
 SensorKey = Tuple[str, str, str, str]  # network, station, location, channel prefix (2 letters)
 
@@ -303,7 +304,7 @@ class SeqtPick(Application):
         min_duration, per_call = streams.min_duration, streams.per_call
         chunks = [sensors[i:i + per_call] for i in range(0, len(sensors), per_call)]
         failed = 0
-        bar = self.progress(None, total=len(sensors), desc="sensors", unit="sensor")
+        bar = progress(total=len(sensors), desc="sensors", unit="sensor")
         for chunk in chunks:
             pieces, short = self.plan_pieces(chunk, t0, t1, min_duration)
             chunk_failed = set()

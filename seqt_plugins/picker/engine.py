@@ -18,7 +18,6 @@ sides, only its own [start, end) kept), so a station-day costs a few hours of ar
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -28,6 +27,7 @@ from obspy import Stream, Trace, UTCDateTime
 from ..memory import release_freed_memory
 from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
 from ..options import check_declared, option_values
+from ..progress import progress
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
 from .stack import STACKING, Stack, effective_blind
@@ -129,7 +129,7 @@ class Picker:
         stacks = [[Stack(seg.npts, o.stacking, self.blind) for seg in segs] for segs in segments]
         refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)))
         log.info("%d station(s), %d window(s) of %d samples", len(stations), len(refs), WINDOW)
-        progress = _progress(len(refs))
+        bar = progress(total=len(refs), desc="EqT", unit="win")
         # XLA graphs are compiled for one batch shape, so they get the zero-padded tail batch;
         # plain graphs take any batch size, so padding rows would be wasted model time.
         pad = any(getattr(m, "xla", True) for m in self.models) if refs else True
@@ -137,10 +137,8 @@ class Picker:
             out = self._predict(x if pad else x[: len(chunk)])
             for k, r in enumerate(chunk):
                 stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
-            if progress is not None:
-                progress.update(len(chunk))
-        if progress is not None:
-            progress.close()
+            bar.update(len(chunk))
+        bar.close()
         return [(st, [s.result() for s in sts]) for st, sts in zip(stations, stacks)]
 
     # -- public API ----------------------------------------------------------------------------
@@ -307,13 +305,3 @@ def amplitudes_of(picks: Sequence[Pick]) -> List[Amplitude]:
                                  snr=ratio, waveform_id=p.waveform_id, reference_time=p.time,
                                  window_begin=SNR_SECONDS, window_end=SNR_SECONDS))
     return out
-
-
-def _progress(total: int):
-    if total == 0 or not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, unit="win", desc="EqT", leave=False)

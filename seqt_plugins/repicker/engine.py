@@ -58,6 +58,7 @@ from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, Wavef
 from .features import FeatureCache, StreamWindows, tap_names, window_key
 from ..geo import coordinates_from_inventory, predicted_window, station_geometry
 from ..options import option_values
+from ..progress import progress
 from .options import RepickerOptions
 from .scoring import Template, prepare_template, probability_from_z, score_batched, score_pair
 
@@ -249,7 +250,7 @@ class Repicker:
         picks_by_id = {p.public_id: p for p in out.picks}
         known_ids = set(picks_by_id)
         planned = self._plan_windows(origins, picks_by_id, stations, coords, out.picks)
-        for i, origin in enumerate(_progress(origins)):
+        for i, origin in enumerate(progress(origins, desc="re-pick", unit="ev")):
             t1 = time.perf_counter()
             if batched:
                 self._prefetch(planned, i)
@@ -704,15 +705,3 @@ def _nsl_key(wid: WaveformID, stations: Dict[str, _Station]) -> str:
         if st.data.network == wid.network and st.data.station == wid.station:
             return k
     raise KeyError(key)
-
-
-def _progress(items):
-    import sys
-
-    if len(items) < 5 or not sys.stderr.isatty():
-        return items
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return items
-    return tqdm(items, unit="ev", desc="re-pick", leave=False)

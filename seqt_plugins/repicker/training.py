@@ -286,7 +286,8 @@ def _train_step_fn(head, optimizer):
 def train(cfg: TrainConfig, eqt=None) -> TrainResult:
     """Train one branch for ``cfg.steps`` steps in total (a resumed run continues the count)."""
     import keras
-    from tqdm import tqdm
+
+    from seqt_plugins.progress import progress
 
     branch = siamese._branch(cfg.branch)
     if cfg.batch_size < 1 or cfg.steps < 0 or cfg.checkpoint_every < 1:
@@ -312,7 +313,7 @@ def train(cfg: TrainConfig, eqt=None) -> TrainResult:
     names = siamese.tap_names(branch)
     step_fn = _train_step_fn(head, optimizer)
     result = TrainResult(first_step=start, last_step=start, head=head)
-    bar = tqdm(total=cfg.steps, initial=min(start, cfg.steps), disable=not cfg.progress, desc=f"seqt-train {branch}")
+    bar = progress(total=cfg.steps, initial=min(start, cfg.steps), enabled=cfg.progress, desc=f"seqt-train {branch}")
     try:
         for step in range(start, cfg.steps):
             tw, tp, ts, sw, labels = make_batch(data, rng, cfg.batch_size, branch, cfg)

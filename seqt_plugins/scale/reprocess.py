@@ -37,7 +37,6 @@ import dataclasses
 import functools
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 from obspy import UTCDateTime
 
+from ..progress import progress
 from .ledger import DAY, Ledger, StationDay, file_sha256
 from .tasks import TaskResult, TaskSpec, Worker
 
@@ -161,13 +161,6 @@ class ReprocessSummary:
         return (self.done + self.nodata) * (shard / DAY) * 3600.0 / self.elapsed_s
 
 
-def _progress(total: int, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="sta-day", disable=not sys.stderr.isatty(),
-                leave=False)
-
-
 class OutputDirLocked(RuntimeError):
     """Another live run holds the output directory (its lock file names its process)."""
 
@@ -277,7 +270,7 @@ def _reprocess_locked(record_url, stations, begin, end, output_dir: Path, t_star
         summary.skipped = len(tasks) - len(pending)
         log.info("%d station-day(s) planned, %d already done, %d to do, on %s",
                  len(tasks), summary.skipped, len(pending), getattr(backend, "name", backend))
-        bar = _progress(len(pending), "reprocess")
+        bar = progress(total=len(pending), desc="reprocess", unit="sta-day")
         try:
             for result in backend.run(pending, spec):
                 _commit(ledger, result, output_dir, format, version, pretty, creation_info,
