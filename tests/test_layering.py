@@ -32,7 +32,7 @@ PACKAGE = "seqt_plugins"
 #: (layer, entries), lowest first; entries relative to the package ("" is the package itself,
 #: and only it). README.md's "Layers" section lists the same.
 LAYERS: List[Tuple[str, List[str]]] = [
-    ("base", ["", "memory", "options", "io", "io.atomic"]),
+    ("base", ["", "memory", "options", "progress", "io", "io.atomic"]),
     ("shared", ["picks", "geo", "plotbase"]),
     ("io", ["io.records", "io.xml"]),
     ("options", ["picker.options", "repicker.options", "catalog.options"]),
