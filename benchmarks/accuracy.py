@@ -79,7 +79,49 @@ def picker_curve(picker, records, probs, thresholds):
     return rows
 
 
-def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=False, diagnose=False):
+def search_outcomes(r: Record, base, repicker) -> List[tuple]:
+    """For every searched station-phase the picker missed (analyst-labelled): the best template
+    score and the best EqT probability inside its search interval, each with the verdict of a
+    re-pick there (``correct``, ``wrong`` or ``other``: farther than 5 s, another arrival), so a
+    threshold curve of the re-picker can be drawn from one run (``--repick-curve``)."""
+    out = []
+    for s in repicker.last_searches:
+        key = (s.network, s.station, s.phase)
+        t = r.labels.get(key)
+        if t is None or key in base[s.phase]["correct"]:
+            continue
+        i0, i1 = s.searched
+        if i1 <= i0:
+            continue
+
+        def verdict(trace):
+            j = i0 + int(np.argmax(trace[i0:i1]))
+            err = abs(s.window_start + j / 100.0 - t)
+            return float(trace[j]), "correct" if err <= TOL[s.phase] else "wrong" if err <= WRONG_WITHIN else "other"
+
+        z = verdict(s.template_trace) if s.template_trace is not None else (float("-inf"), "other")
+        out.append((s.phase, key, z, verdict(s.eqt_trace)))
+    return out
+
+
+def print_repick_curve(outcomes, arrivals_missed) -> None:
+    """Recall of the picker's misses and precision of the re-picks per threshold, per path."""
+    for path, idx, thresholds in (("template z", 2, (2, 3, 4, 5, 6, 8)), ("EqT p", 3, (0.02, 0.05, 0.1, 0.2, 0.3))):
+        print(f"  re-pick curve, {path} alone (best of a station-phase's searches; recovered / wrong of the misses):")
+        for ph in "PS":
+            best = {}
+            for o in outcomes:
+                if o[0] == ph and (o[1] not in best or o[idx][0] > best[o[1]][0]):
+                    best[o[1]] = o[idx]
+            cells = []
+            for thr in thresholds:
+                ok = sum(1 for v, w in best.values() if v >= thr and w == "correct")
+                bad = sum(1 for v, w in best.values() if v >= thr and w == "wrong")
+                cells.append(f"{thr:g}: {ok}/{bad}")
+            print(f"    {ph} (missed {arrivals_missed[ph]}, searched {len(best)}): " + ", ".join(cells))
+
+
+def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=False, diagnose=False, outcomes=None):
     """Locate each record's events from the picker's picks, re-pick, score the added picks."""
     from seqt_plugins.catalog.locate import locate_events
 
@@ -118,6 +160,8 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
                              f"{err:9s} ({was})")
         if diagnose:
             lines.extend(diagnose_misses(r, picks, base, repicker))
+        if outcomes is not None:
+            outcomes.extend(search_outcomes(r, base, repicker))
     return tot, n_origins, lines
 
 
@@ -204,6 +248,16 @@ def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
     return out
 
 
+def field_overrides(defaults, pairs):
+    """FIELD=VALUE strings as keyword arguments of an options dataclass, typed by its defaults."""
+    out = {}
+    for kv in pairs:
+        k, _, v = kv.partition("=")
+        default = getattr(defaults, k)
+        out[k] = (v.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)(v)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
@@ -214,9 +268,13 @@ def main(argv=None):
     ap.add_argument("--no-repick", action="store_true")
     ap.add_argument("--repicker", action="append", default=[], metavar="FIELD=VALUE",
                     help="a RepickerOptions field other than its default (exploration), e.g. eqt_threshold=0.05")
+    ap.add_argument("--picker", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a PickerOptions field other than its default (exploration), e.g. model=conservative")
     ap.add_argument("--leave-one-out", action="store_true",
                     help="also hide each located event's stations one at a time (SNR 1 and 3)")
     ap.add_argument("--diagnose", action="store_true", help="stage by stage, where each missed arrival was lost")
+    ap.add_argument("--repick-curve", action="store_true",
+                    help="re-picker recall of the picker's misses and wrong re-picks per threshold, per path")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     data = Path(args.shared) / "data"
@@ -224,17 +282,13 @@ def main(argv=None):
     from seqt_plugins.repicker import Repicker
     from seqt_plugins.repicker.options import RepickerOptions
 
-    picker = Picker(options=PickerOptions())
-    overrides = {}
-    for kv in args.repicker:
-        k, _, v = kv.partition("=")
-        default = getattr(RepickerOptions(), k)
-        overrides[k] = (v.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)(v)
+    picker = Picker(options=PickerOptions(**field_overrides(PickerOptions(), args.picker)))
+    overrides = field_overrides(RepickerOptions(), args.repicker)
     def fresh_repicker():
         # one per data set and noise level: the feature cache is keyed by station and time, and
         # the same station-times carry other samples at another noise level
         rp = Repicker(options=RepickerOptions(**overrides), model=None)
-        rp.keep_searches = args.diagnose
+        rp.keep_searches = args.diagnose or args.repick_curve
         return rp
 
     sets = labelled_sets(data, args.sets.split(","))
@@ -277,8 +331,9 @@ def main(argv=None):
             if name != "labelled_arrays" or args.no_repick:
                 continue
             t0 = time.perf_counter()
+            outcomes = [] if args.repick_curve else None
             tot, n_origins, lines = repick_records(recs, picks, fresh_repicker(), {}, detail=args.detail or args.diagnose,
-                                                   diagnose=args.diagnose)
+                                                   diagnose=args.diagnose, outcomes=outcomes)
             print(f"re-picker ({time.perf_counter() - t0:.1f} s), {n_origins} origin(s) located from the picker's picks:")
             for ph in "PS":
                 cor = sum(len(s[ph]["correct"]) for s in sc)
@@ -291,6 +346,8 @@ def main(argv=None):
             print(f"  both: gain {fmt_ratio(allrec, allcor)}, precision of added {fmt_ratio(allrec, allrec + allwr)}")
             for line in lines:
                 print(line)
+            if outcomes is not None:
+                print_repick_curve(outcomes, {ph: sum(s[ph]["arrivals"] - len(s[ph]["correct"]) for s in sc) for ph in "PS"})
             if args.leave_one_out and k in (1.0, 3.0):
                 loo, paths = leave_one_out(recs, picks, fresh_repicker, {})
                 print("leave-one-out (a located event's station hidden, re-picked from the others; "
