@@ -183,48 +183,11 @@ def _days(y: str, mo: str, d: str, text: str) -> int:
     return days
 
 
-def _utc_from_ns_slow(ns: int) -> UTCDateTime:
+def utc_from_ns(ns: int) -> UTCDateTime:
+    """ns since 1970 → UTCDateTime through ObsPy's public constructor (no private slots touched,
+    so a new ObsPy layout cannot break it)."""
     return UTCDateTime(ns=ns)
 
-
-def _make_utc_from_ns():
-    """A constructor ``ns → UTCDateTime`` that skips ``UTCDateTime.__init__``'s argument parsing.
-
-    It sets the same slots ``UTCDateTime(ns=...)`` sets (obspy 1.x keeps them in ``__slots__``)
-    and is only used if, for a few probe values, the objects it makes are indistinguishable from
-    the real constructor's; otherwise (another obspy layout) the real constructor is used.
-    """
-    try:
-        cls = UTCDateTime
-        slots = cls.__dict__
-        set_ns = slots["_UTCDateTime__ns"].__set__
-        set_precision = slots["_UTCDateTime__precision"].__set__
-        set_initialized = slots["_initialized"].__set__
-        set_warned = slots["_has_warned"].__set__
-        new = cls.__new__
-
-        def utc_from_ns(ns: int) -> UTCDateTime:
-            t = new(cls)
-            set_ns(t, ns)
-            set_precision(t, cls.DEFAULT_PRECISION)
-            set_initialized(t, True)
-            set_warned(t, False)
-            return t
-
-        names = [n for n in cls.__slots__ if n != "__weakref__"]
-        names = ["_UTCDateTime" + n if n.startswith("__") else n for n in names]
-        for ns in (0, 1, -1, 1_709_288_102_370_001_000, -2_208_988_800_000_000_000):
-            a, b = utc_from_ns(ns), cls(ns=ns)
-            if [getattr(a, n) for n in names] != [getattr(b, n) for n in names]:
-                return _utc_from_ns_slow
-            if not (a == b and str(a) == str(b) and a.ns == b.ns and a.precision == b.precision):
-                return _utc_from_ns_slow
-        return utc_from_ns
-    except Exception:  # pragma: no cover - another obspy
-        return _utc_from_ns_slow
-
-
-utc_from_ns = _make_utc_from_ns()
 
 _POW10 = [10 ** i for i in range(10)]
 _DAY_NS_CACHE: dict = {}  # "YYYY-MM-DDT" (valid dates seen) → ns since 1970 at 00:00 (bounded)
