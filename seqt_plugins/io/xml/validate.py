@@ -1,12 +1,16 @@
 """XSD validation against the schemas that ObsPy installs (never vendored here).
 
-SCML: ``obspy/io/seiscomp/data/sc3ml_0.11.xsd`` … ``sc3ml_0.13.xsd``, ``scml_0.14.xsd``.
-QuakeML: ``obspy/io/quakeml/data/QuakeML-1.2.xsd`` (imports ``QuakeML-BED-1.2.xsd``).
+They are package data of ObsPy's readers, found with :mod:`importlib.resources` (no paths built
+from ``obspy.__file__``):
+
+SCML: ``obspy.io.seiscomp``'s ``data/sc3ml_0.11.xsd`` … ``sc3ml_0.13.xsd``, ``scml_0.14.xsd``.
+QuakeML: ``obspy.io.quakeml``'s ``data/QuakeML-1.2.xsd`` (imports ``QuakeML-BED-1.2.xsd``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Optional, Union
@@ -25,23 +29,22 @@ from .common import (
 )
 
 
-def _obspy_dir() -> Path:
-    import obspy
-
-    return Path(obspy.__file__).resolve().parent
+def _package_data(package: str, name: str) -> Path:
+    """A data file of an installed ObsPy package, as a real path (lxml resolves the XSD imports
+    beside it)."""
+    res = importlib.resources.files(package) / "data" / name
+    if not isinstance(res, Path) or not res.is_file():
+        raise FileNotFoundError(f"XSD {name} not found in the installed {package} ({res})")
+    return res
 
 
 def schema_path(format: str = "scml", version: Optional[str] = None) -> Path:
     """Path of the installed XSD for ``format``/``version`` (SCML default 0.13)."""
     fmt, ver = parse_format(format if version is None or format != "scml" else f"scml:{version}")
     if fmt == "quakeml":
-        path = _obspy_dir() / "io" / "quakeml" / "data" / "QuakeML-1.2.xsd"
-    else:
-        name = "scml_0.14.xsd" if ver == "0.14" else f"sc3ml_{ver}.xsd"
-        path = _obspy_dir() / "io" / "seiscomp" / "data" / name
-    if not path.exists():
-        raise FileNotFoundError(f"XSD not found in the installed obspy: {path}")
-    return path
+        return _package_data("obspy.io.quakeml", "QuakeML-1.2.xsd")
+    name = "scml_0.14.xsd" if ver == "0.14" else f"sc3ml_{ver}.xsd"
+    return _package_data("obspy.io.seiscomp", name)
 
 
 @functools.lru_cache(maxsize=None)
