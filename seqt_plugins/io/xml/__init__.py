@@ -8,6 +8,7 @@ Public API::
     EventParametersWriter(path_or_fileobj, format, version)       # .add_pick/.add_amplitude/...
     validate(path_or_bytes, format, version) -> None              # XSDs installed with obspy
     XMLInputError(ValueError)                                     # str: "<file>:<line>: <what>"
+    to_obspy(ep) -> obspy Catalog; from_obspy(catalog) -> EventParameters   # see .obspy_events
 
 Fields the schemas lack travel as comments: ``Pick.probability`` (id ``probability``) and
 ``Pick.reference_pick_id`` (id ``referencePickID``).  See :mod:`.scml` and :mod:`.quakeml` for
@@ -24,6 +25,7 @@ from .common import (
     parse_format,
     to_quakeml_id,
 )
+from .obspy_events import from_obspy, to_obspy
 from .reader import detect_format, iter_picks, read_event_parameters
 from .validate import schema_path, validate
 from .writer import EventParametersWriter, write_event_parameters
@@ -36,11 +38,13 @@ __all__ = [
     "XMLInputError",
     "XMLValidationError",
     "detect_format",
+    "from_obspy",
     "from_quakeml_id",
     "iter_picks",
     "parse_format",
     "read_event_parameters",
     "schema_path",
+    "to_obspy",
     "to_quakeml_id",
     "validate",
     "write_event_parameters",

@@ -239,7 +239,7 @@ class EventParametersWriter:
             self._write("</event>" + self._nl)
 
 
-def _event_groups(ep: EventParameters):
+def event_groups(ep: EventParameters):
     """QuakeML nesting: for each event its origins, their picks and the picks' amplitudes."""
     origins = {o.public_id: o for o in ep.origins}
     used_origins, used_picks, used_amps = set(), set(), set()
@@ -284,7 +284,7 @@ def write_event_parameters(ep: EventParameters, target, format: str = "scml",
             for e in ep.events:
                 w.add_event(e)
         else:
-            groups, (picks, amps, origins) = _event_groups(ep)
+            groups, (picks, amps, origins) = event_groups(ep)
             for ev, ev_origins, ev_picks, ev_amps in groups:
                 w.add_event(ev, origins=ev_origins, picks=ev_picks, amplitudes=ev_amps)
             w._add_loose(picks, amps, origins)
