@@ -55,6 +55,14 @@ setup(
             "seqt-train=seqt_plugins.modules.seqttrain:main",
             "seqt-catalog=seqt_plugins.modules.seqtcatalog:main",
             "seqt-install-seiscomp=seqt_plugins.host.install:main",
-        ]
+        ],
+        # ObsPy's event plugin: read_events(f, format="SEQTSCML") reads picks-only SCML with
+        # our reader (ObsPy's own SCML reader drops picks without origin); see io/xml/obspy_events
+        "obspy.plugin.event": ["SEQTSCML = seqt_plugins.io.xml.obspy_events"],
+        "obspy.plugin.event.SEQTSCML": [
+            "isFormat = seqt_plugins.io.xml.obspy_events:is_seqtscml",
+            "readFormat = seqt_plugins.io.xml.obspy_events:read_seqtscml",
+            "writeFormat = seqt_plugins.io.xml.obspy_events:write_seqtscml",
+        ],
     },
 )
