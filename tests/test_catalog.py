@@ -6,6 +6,7 @@ picks, 8 events, whose origin times lie within 3 s of 8 of the 10 listed first-t
 26 re-picks, all of them arrivals of their event's first- and second-pass origins.
 """
 
+import re
 import struct
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def test_repicker_plot_origins(catalog, hengill, tmp_path):
     assert len(paths) == len(st.first.events) and all(_is_png(p) for p in paths)
 
 
-def test_cli(hengill, tmp_path):
+def test_cli(hengill, tmp_path, capsys):
     """seqt-catalog end to end (conservative EqT, no re-picking: the pipeline test covers it)."""
     from seqt_plugins.io.xml import read_event_parameters, validate
     from seqt_plugins.modules.seqtcatalog import main
@@ -146,6 +147,16 @@ def test_cli(hengill, tmp_path):
     assert len(ep.events) >= 7
     assert len(csv_path.read_text().splitlines()) == 1 + len(ep.events)
     assert _is_png(plots / "map.png") and len(list(plots.glob("*.png"))) == 1 + len(ep.events)
+    # default verbosity: one summary line, its counts those of the file written
+    origins = {o.public_id: o for o in ep.origins}
+    phases = [a.phase[:1].upper() for e in ep.events for a in origins[e.preferred_origin_id].arrivals]
+    err = capsys.readouterr().err
+    summary = [line for line in err.splitlines() if "[notice/" in line]
+    assert "[info/" not in err and len(summary) == 1, err
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice/seqt-catalog\] "
+                        rf"catalog: {len(ep.events)} events located with {phases.count('P')} P and "
+                        rf"{phases.count('S')} S arrivals \(0 of them re-picks\), from [1-9]\d* EqT picks "
+                        r"and 0 re-picks in \d+\.\d s", summary[0]), summary
 
 
 def test_cli_errors(tmp_path):

@@ -70,6 +70,8 @@ def test_uninterrupted_run(uninterrupted):
     ids = pick_ids(out / "picks.xml")
     assert ids and len(ids) == len(set(ids)) == summary.picks == summary.merged_picks
     ep = read_event_parameters(out / "picks.xml")
+    phases = [p.phase_hint for p in ep.picks]
+    assert (summary.p_picks, summary.s_picks) == (phases.count("P"), phases.count("S"))  # seqtpick's summary line
     times = [p.time for p in ep.picks]
     assert times == sorted(times)
     assert {p.waveform_id.station for p in ep.picks} == {"BIT06", "NESJV"}

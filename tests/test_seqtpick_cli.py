@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,15 @@ def test_ep_output_validates_with_bindings_and_plots(hengill, clean_env):
     assert any(p.name.startswith("2C.BIT06..HH_") for p in pngs)
     lines = [ln for ln in err.splitlines() if "[info/seqtpick]" in ln]
     assert lines and all(ln[4] == "/" and ln[7] == "/" for ln in lines)
+    # the options as configuration keys, sorted key=value (copyable to a command line)
+    from seqt_plugins.picker.options import PickerOptions
+
+    line, = [ln for ln in lines if "] picker options: " in ln]
+    pairs = [kv.split("=", 1) for kv in line.split("picker options: ", 1)[1].split(" ")]
+    keys = [k for k, _ in pairs]
+    assert keys == sorted(keys) and len(keys) == len(PickerOptions.__dataclass_fields__)
+    assert all(k.startswith("picker.") for k in keys)
+    assert float(dict(pairs)["picker.pThreshold"]) == PickerOptions().p_threshold
 
 
 def test_ep_to_stdout_quakeml(hengill, clean_env):
@@ -107,6 +117,19 @@ def test_ep_to_stdout_quakeml(hengill, clean_env):
     data = out.buffer.getvalue()
     validate(data, format="quakeml")
     assert len(read_event_parameters(io.BytesIO(data)).picks) > 0
+
+
+def test_default_verbosity_is_one_summary_line(hengill, clean_env):
+    """Without -v a successful run logs one line: what was picked, where, how long it took."""
+    url = "file://" + str(hengill / "mseed" / "2C.BIT06..HH?__*.mseed")
+    rc, out, err = _run(["--ep", "--playback", "-I", url, "--begin", "2018-12-30T03:01:00",
+                         "--end", "2018-12-30T03:02:30"])
+    assert rc == 0, err
+    picks = read_event_parameters(io.BytesIO(out.buffer.getvalue())).picks
+    n_p, n_s = (sum(p.phase_hint == phase for p in picks) for phase in "PS")
+    assert n_p and n_s
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice/seqtpick\] "
+                        rf"picked {n_p} P and {n_s} S on 1 sensors in \d+\.\d s", err.strip()), err
 
 
 def test_sdsarchive_record_stream(hengill, clean_env):

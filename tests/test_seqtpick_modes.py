@@ -6,6 +6,7 @@ a second run picks nothing again and writes the same merged file. Real time read
 test double of tests/servers.py (no SeedLink server can be installed here).
 """
 
+import re
 import sqlite3
 
 import pytest
@@ -24,12 +25,24 @@ def picks_of(path):
     return sorted((p.public_id, p.time, p.phase_hint) for p in read_event_parameters(path).picks)
 
 
+def summary_line(err: str) -> str:
+    """The run's one summary line (notice): the only line at the default verbosity but warnings."""
+    lines = [line for line in err.splitlines() if "[notice/seqtpick] " in line]
+    assert len(lines) == 1 and "[info/" not in err, err
+    return lines[0].split("[notice/seqtpick] ", 1)[1]
+
+
+def phase_counts(path):
+    phases = [p.phase_hint for p in read_event_parameters(path).picks]
+    return phases.count("P"), phases.count("S")
+
+
 @pytest.fixture(scope="module")
 def sds(tmp_path_factory):
     return build_sds(require_shared("data", "hengill", "mseed"), tmp_path_factory.mktemp("sds"))
 
 
-def test_reprocess_by_station_days_resumes_from_the_ledger(sds, tmp_path):
+def test_reprocess_by_station_days_resumes_from_the_ledger(sds, tmp_path, capsys):
     out, merged = tmp_path / "days", tmp_path / "all.xml"
     argv = ["-I", f"sdsarchive://{sds}", "--stations", STATIONS, "--begin", BEGIN, "--end", END,
             "--output-dir", str(out), "-o", str(merged), "--reprocess.shardLength=60",
@@ -43,10 +56,16 @@ def test_reprocess_by_station_days_resumes_from_the_ledger(sds, tmp_path):
     with sqlite3.connect(out / "ledger.sqlite") as db:
         statuses = dict(db.execute("select status, count(*) from tasks group by status").fetchall())
     assert statuses.get("done", 0) + statuses.get("nodata", 0) == 10  # 2 stations x 5 minutes
+    n_p, n_s = phase_counts(merged)
+    assert re.fullmatch(rf"picked {n_p} P and {n_s} S on 10 station-days \({statuses['done']} done now, 0 done "
+                        rf"before, {statuses.get('nodata', 0)} without data, 0 failed; ledger .+\) in \d+\.\d s",
+                        summary_line(capsys.readouterr().err))
 
     before = merged.stat().st_mtime_ns
     assert main(argv) == 0  # everything is in the ledger: nothing is picked again
     assert picks_of(merged) == first
+    assert re.fullmatch(r"picked 0 P and 0 S on 10 station-days \(0 done now, 10 done before, 0 without data, "
+                        r"0 failed; ledger .+\) in \d+\.\d s", summary_line(capsys.readouterr().err))
     assert merged.stat().st_mtime_ns >= before
 
 
@@ -61,7 +80,7 @@ def test_bad_station_code_is_rejected(sds, tmp_path, capsys):
     assert "--stations GAN02" in capsys.readouterr().err
 
 
-def test_realtime_from_seedlink_writes_each_pick_once(tmp_path):
+def test_realtime_from_seedlink_writes_each_pick_once(tmp_path, capsys):
     mseed = require_shared("data", "hengill", "mseed")
     st = Stream()
     for f in sorted(mseed.glob("2C.GAN02.*.mseed")):
@@ -77,3 +96,5 @@ def test_realtime_from_seedlink_writes_each_pick_once(tmp_path):
     assert picks and len(ids) == len(set(ids))
     assert all(UTCDateTime(BEGIN) <= p.time < UTCDateTime(END) for p in picks)
     assert {p.phase_hint for p in picks} == {"P", "S"}
+    n_p, n_s = phase_counts(out)
+    assert re.fullmatch(rf"picked {n_p} P and {n_s} S on 1 stations in \d+\.\d s", summary_line(capsys.readouterr().err))

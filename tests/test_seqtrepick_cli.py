@@ -1,5 +1,7 @@
 """seqtrepick end to end: --ep events.xml -I file://... -o out.xml, and bad inputs."""
 
+import re
+
 import pytest
 
 from conftest import require_shared
@@ -47,6 +49,13 @@ def test_end_to_end(case, capsys):
     arrivals = {a.pick_id for a in res.origins[0].arrivals}
     assert {p.public_id for p in new} <= arrivals
     assert all(p.reference_pick_id in {q.public_id for q in small.picks} for p in new)
+    # default verbosity: no info lines, one summary line with the counts of the file written
+    assert "[info/" not in cap.err
+    n_p, n_s = (sum(p.phase_hint == phase for p in new) for phase in "PS")
+    summary = [line for line in cap.err.splitlines() if "[notice/" in line]
+    assert len(summary) == 1 and re.fullmatch(
+        r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice/seqtrepick\] "
+        rf"re-picked {n_p} P and {n_s} S for {len(small.origins)} origins in \d+\.\d s", summary[0]), cap.err
 
 
 def test_malformed_xml(case, capsys):
@@ -72,8 +81,17 @@ def test_no_waveforms_for_stations(case, capsys, tmp_path):
     mseed = tmp_path / "other.mseed"
     other.select(station="BIT06").write(str(mseed), format="MSEED")
     out = tmp_path / "out.xml"
-    rc, cap = _run(["--ep", str(events), "-I", f"file://{mseed}", "-o", str(out)], capsys)
+    rc, cap = _run(["--ep", str(events), "-I", f"file://{mseed}", "-o", str(out), "-v"], capsys)
     assert rc == 0 and "no waveforms" in cap.err
+    # -v: the options as sorted configuration keys, key=value
+    from seqt_plugins.repicker import RepickerOptions
+
+    line, = [ln for ln in cap.err.splitlines() if "[info/seqtrepick] re-picker options: " in ln]
+    pairs = [kv.split("=", 1) for kv in line.split("re-picker options: ", 1)[1].split(" ")]
+    keys = [k for k, _ in pairs]
+    assert keys == sorted(keys) and all(k.startswith("repicker.") for k in keys)
+    assert len(keys) == len(RepickerOptions.__dataclass_fields__)
+    assert float(dict(pairs)["repicker.zThreshold"]) == RepickerOptions().z_threshold
     res = read_event_parameters(out)
     assert {p.public_id for p in res.picks} == {p.public_id for p in small.picks}
 

@@ -14,11 +14,13 @@ options (``-h``, ``-V``, ``--config-file``, verbosity, ``-I``, ...) plus ``--<ke
 every configuration key (``--picker.pThreshold=0.2``). Options tied to a key (``param_ref``:
 ``-I`` → ``recordstream``) set the key with command-line precedence.
 
-Logging: SeisComP's format, ``2024/03/01 10:15:02 [info/seqtpick] text``, to stderr (stdout
-carries XML only). Levels: 1 error, 2 warning (default), 3 info, 4 debug (``--verbosity``,
-``-v`` repeated, ``--debug``, ``-q``, or the ``logging.level`` key). These modules run as
-commands, not daemons, so console logging is on by default (``--console 0`` turns it off);
-``--log-file F`` adds a file.
+Logging (:mod:`seqt_plugins.modules.logs`, shared with seqt-xml and seqt-train): SeisComP's
+format, ``2024/03/01 10:15:02 [info/seqtpick] text``, to stderr (stdout carries XML only).
+Levels: 1 error, 2 warning (default), 3 info, 4 debug (``--verbosity``, ``-v`` repeated,
+``--debug``, ``-q``, or the ``logging.level`` key); a successful run ends with one ``notice``
+line, its summary (:meth:`Application.summary`), which the default verbosity shows. These
+modules run as commands, not daemons, so console logging is on by default (``--console 0``
+turns it off); ``--log-file F`` adds a file.
 
 Messaging (:mod:`seqt_plugins.host.messaging`): without ``--offline`` (or the module's other
 offline switches, ``offline_switches``) and with SeisComP's Python API importable, the module
@@ -33,6 +35,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
@@ -41,12 +44,12 @@ from seqt_plugins.config import ConfigError, ModuleSchema, load_configuration
 from seqt_plugins.modules.schemas import all_schemas, module_schema
 
 from seqt_plugins.modules.cli import EXIT_OK, EXIT_PARTIAL, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
+from seqt_plugins.modules.logs import (  # noqa: F401  (LOG_FORMAT, SeisComPFormatter: imported from here before)
+    DEFAULT_VERBOSITY, LOG_DATEFMT, LOG_FORMAT, SeisComPFormatter, handlers_for, log_summary, remove_handlers,
+    verbosity_of)
 
 EXIT_LOCKFILE = 5  # -l FILE held by another process (SeisComP's code)
 
-LOG_FORMAT = "%(asctime)s [%(sclevel)s/%(component)s] %(message)s"
-LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
-_LEVELS = {0: logging.CRITICAL + 10, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
 
 
 def _version() -> str:
@@ -75,17 +78,6 @@ def _on_sigterm(signum, frame):
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # argparse would exit 2: SeisComP uses 255
         raise UsageError(message)
-
-
-class SeisComPFormatter(logging.Formatter):
-    def __init__(self, component: str, print_component: bool = True):
-        super().__init__(LOG_FORMAT if print_component else LOG_FORMAT.replace("/%(component)s", ""), LOG_DATEFMT)
-        self.component = component
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.sclevel = {"CRITICAL": "error", "WARN": "warning"}.get(record.levelname, record.levelname.lower())
-        record.component = self.component
-        return super().format(record)
 
 
 class Application:
@@ -118,6 +110,7 @@ class Application:
         self.failure_code = 0
         self.log = logging.getLogger(f"seqt_plugins.modules.{self.name()}")
         self._handlers: List[logging.Handler] = []
+        self.started = time.monotonic()  # reset by exec: the summary's "in T s"
         self._restore: List[Any] = []  # undo actions of exec (signal handlers)
 
     # -- SeisComP-like API -----------------------------------------------------------------
@@ -426,9 +419,7 @@ class Application:
         if self.sender is not None:
             self.sender.close()
             self.sender = None
-        for h in self._handlers:
-            logging.getLogger().removeHandler(h)
-            h.close()
+        remove_handlers(self._handlers)
         self._handlers = []
         progress.configure()  # the process's defaults again (tests run many applications)
 
@@ -437,6 +428,7 @@ class Application:
         return self.exec()
 
     def exec(self) -> int:  # noqa: A003
+        self.started = time.monotonic()
         try:
             try:
                 parser = self.build_parser()
@@ -572,61 +564,24 @@ class Application:
 
     # -- logging and progress -------------------------------------------------------------
     def setup_logging(self) -> None:
-        args = self.args
-        level = 2
+        """SeisComP's log format and verbosity (:mod:`seqt_plugins.modules.logs`); the level
+        from ``logging.level`` once the configuration is read, else from the options."""
+        args = self.args if self.args is not None else argparse.Namespace()
+        level = DEFAULT_VERBOSITY
         if self.config is not None and "logging.level" in self.config:
             level = int(self.config.get("logging.level"))
-        if args is not None:
-            if getattr(args, "verbosity", None) is not None and (self.config is None):
-                try:
-                    level = int(args.verbosity)
-                except ValueError:
-                    pass
-            level += getattr(args, "v", 0) or 0
-            if getattr(args, "debug", False):
-                level = 4
-            if getattr(args, "quiet", False):
-                level = 0
-        self.verbosity = max(0, min(4, level))
-        for h in self._handlers:
-            logging.getLogger().removeHandler(h)
-            h.close()
-        self._handlers = []
-        print_component = str(getattr(args, "print_component", None) or "1").strip().lower() not in ("0", "false", "no")
-        formatter = SeisComPFormatter(self.name(), print_component)
-        console = True
-        if args is not None and getattr(args, "console", None) is not None:
-            console = str(args.console).strip().lower() not in ("0", "false", "no")
-        if args is not None and getattr(args, "debug", False):
-            console = True
-        if console:
-            h = logging.StreamHandler(self.stderr)
-            h.setFormatter(formatter)
-            self._handlers.append(h)
-        log_file = getattr(args, "log_file", None) if args is not None else None
-        if log_file:
-            h = logging.FileHandler(log_file, encoding="utf-8")
-            h.setFormatter(formatter)
-            self._handlers.append(h)
-        syslog = bool(getattr(args, "syslog", False)) if args is not None else False
-        if self.config is not None and "logging.syslog" in self.config:
-            syslog = syslog or bool(self.config.get("logging.syslog"))
-        if syslog and os.path.exists("/dev/log"):
-            from logging.handlers import SysLogHandler
-
-            h = SysLogHandler(address="/dev/log")
-            h.setFormatter(logging.Formatter(f"{self.name()}: [%(levelname)s] %(message)s"))
-            self._handlers.append(h)
-        root = logging.getLogger()
-        for h in self._handlers:
-            h.setLevel(_LEVELS[self.verbosity])
-            root.addHandler(h)
-        root.setLevel(min(_LEVELS[self.verbosity], logging.WARNING))
-        # Third-party chatter (TensorFlow, matplotlib) only at debug level.
-        for noisy in ("tensorflow", "absl", "matplotlib", "h5py", "PIL"):
-            logging.getLogger(noisy).setLevel(logging.DEBUG if self.verbosity >= 4 else logging.ERROR)
+        self.verbosity = verbosity_of(args, level)
+        remove_handlers(self._handlers)
+        syslog = bool(self.config.get("logging.syslog")) if self.config is not None and \
+            "logging.syslog" in self.config else False
+        self._handlers = handlers_for(self.name(), args, self.stderr, self.verbosity, syslog=syslog)
         # progress bars (seqt_plugins.progress): drawn where the log goes, never when quiet or detached
         progress.configure(enabled=self.verbosity > 0 and not getattr(args, "daemon", False), stream=self.stderr)
+
+    def summary(self, fmt: str, *args: Any) -> None:
+        """The run's one summary line, shown at the default verbosity (``... in T s``, T since
+        the command started)."""
+        log_summary(self.log, self.started, fmt, *args)
 
 
 def _dest(opt) -> str:

@@ -15,10 +15,10 @@ and locates: use seqtpick/seqtrepick there.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 from seqt_plugins.modules.app import Application, run_application
+from seqt_plugins.modules.logs import options_text
 
 _ALL_BEGIN = "1900-01-01T00:00:00"
 _ALL_END = "2200-01-01T00:00:00"
@@ -77,9 +77,9 @@ class SeqtCatalog(Application):
         except ValueError as exc:
             self.log.error("%s", exc)
             return False
-        for name, options in (("picker", picker_options), ("re-picker", repicker_options),
-                              ("associator", associator_options)):
-            self.log.info("%s options: %s", name, dataclasses.asdict(options))
+        for name, group, options in (("picker", "picker", picker_options), ("re-picker", "repicker", repicker_options),
+                                     ("associator", "associator", associator_options)):
+            self.log.info("%s options: %s", name, options_text(options, group))
         try:
             self.pipeline = CatalogPipeline(associator_options.velocity_model or None, picker_options,
                                             repicker_options, associator_options,
@@ -113,14 +113,16 @@ class SeqtCatalog(Application):
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
+        picked = repicked = 0
         if not len(stream):
             self.log.warning("no waveforms in %s: writing an empty catalog", self.config.get("recordstream"))
             ep = EventParameters()
         else:
             ep = self.pipeline.run(stream, self.inventory, starttime=self.begin, endtime=self.end)
             st = self.pipeline.stages
-            self.log.info("%d EqT pick(s), %d first-pass event(s), %d re-pick(s), %d event(s)", len(st.picks),
-                          len(st.first.events) if st.first else 0, len(st.repick_results), len(ep.events))
+            picked, repicked = len(st.picks), len(st.repick_results)
+            self.log.info("%d EqT pick(s), %d first-pass event(s), %d re-pick(s), %d event(s)", picked,
+                          len(st.first.events) if st.first else 0, repicked, len(ep.events))
             for s in summarize(ep):
                 o = s.origin
                 self.log.info("event %s %.4f %.4f %.1f km P %d S %d re-picks %d", o.time, o.latitude, o.longitude,
@@ -131,6 +133,10 @@ class SeqtCatalog(Application):
             self.log.info("wrote %d event(s) to %s", len(ep.events), self.args.csv)
         if self.args.plot and len(stream):
             self.plot(ep, stream, station_coordinates(self.inventory))
+        events = summarize(ep)
+        self.summary("catalog: %d events located with %d P and %d S arrivals (%d of them re-picks), from %d EqT "
+                     "picks and %d re-picks", len(events), sum(e.n_p for e in events), sum(e.n_s for e in events),
+                     sum(e.n_repicks_located for e in events), picked, repicked)
         return True
 
     def plot(self, ep, stream, coordinates) -> None:

@@ -37,6 +37,7 @@ from typing import Dict, List, Tuple
 
 from seqt_plugins.memory import release_freed_memory
 from seqt_plugins.modules.app import Application, run_application
+from seqt_plugins.modules.logs import options_text, phase_counts
 from seqt_plugins.progress import progress
 
 SensorKey = Tuple[str, str, str, str]  # network, station, location, channel prefix (2 letters)
@@ -181,7 +182,7 @@ class SeqtPick(Application):
             self.log.error("%s", exc)
             return False
         options = self.config.options("picker")
-        self.log.info("picker options: %s", dataclasses.asdict(options))
+        self.log.info("picker options: %s", options_text(options, "picker"))
         from seqt_plugins.picker import Picker
 
         self.picker = Picker(options=options)
@@ -232,9 +233,9 @@ class SeqtPick(Application):
             self.log.error("%s", exc)
             self.failure_code = EXIT_LOCKED
             return False
-        self.log.info("%d station-days: %d done now, %d done before, %d without data, %d failed; "
-                      "%d picks; ledger %s", summary.tasks, summary.done, summary.skipped, summary.nodata,
-                      summary.failed, summary.picks, summary.ledger)
+        self.summary("picked %d P and %d S on %d station-days (%d done now, %d done before, %d without data, "
+                     "%d failed; ledger %s)", summary.p_picks, summary.s_picks, summary.tasks, summary.done,
+                     summary.skipped, summary.nodata, summary.failed, summary.ledger)
         for key, message in summary.failures:
             self.log.error("%s: %s", key, message)
         if summary.merged_output:
@@ -280,6 +281,7 @@ class SeqtPick(Application):
             self.amplitudes = self.amplitudes_for(self.picks)
             self.stamp(self.amplitudes)
             self.write_output()
+        self.summary("picked %d P and %d S on %d stations", *phase_counts(self.picks), len(selectors))
         return True
 
     def run_playback(self) -> bool:
@@ -320,7 +322,6 @@ class SeqtPick(Application):
             bar.update(len(chunk))
         bar.close()
         self.picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
-        self.log.info("%d picks on %d sensors", len(self.picks), len(sensors))
         bad_files = len(getattr(self.record_stream, "skipped", ()))
         if failed and failed == len(sensors):  # a failed run writes nothing (keeps an old -o)
             self.log.error("all %d sensors failed: nothing written", failed)
@@ -330,6 +331,7 @@ class SeqtPick(Application):
             return False
         if self.args.ep:
             self.write_output()
+        self.summary("picked %d P and %d S on %d sensors", *phase_counts(self.picks), len(sensors))
         self.skipped_inputs += bad_files + failed
         return True
 

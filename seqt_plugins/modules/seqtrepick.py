@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from seqt_plugins.modules.app import Application, run_application
+from seqt_plugins.modules.logs import options_text, phase_counts
 
 #: Data fetched before the earliest and after the latest origin time.
 PRE, POST = 60.0, 120.0
@@ -40,6 +41,8 @@ class SeqtRepick(Application):
         self.record_stream = None
         self.inventory = None
         self.repicker = None
+        self.repicks: list = []  # all re-picks of this run (the summary line)
+        self.origins_done = 0
 
     def validateParameters(self) -> bool:  # noqa: N802
         if not super().validateParameters():
@@ -93,7 +96,7 @@ class SeqtRepick(Application):
             return False
         options = self.config.options("repicker")
         options.validate()
-        self.log.info("re-picker options: %s", dataclasses.asdict(options))
+        self.log.info("re-picker options: %s", options_text(options, "repicker"))
         self.repicker = Repicker(options=options)
         _ = self.repicker.head  # siamese mode: fail here, before any work
         if not self.offline:
@@ -101,9 +104,10 @@ class SeqtRepick(Application):
         return True
 
     def run(self) -> bool:
-        if self.listening:
-            return self.run_listening()
-        return self.process(self.ep)
+        done = self.run_listening() if self.listening else self.process(self.ep)
+        if done:
+            self.summary("re-picked %d P and %d S for %d origins", *phase_counts(self.repicks), self.origins_done)
+        return done
 
     def run_listening(self) -> bool:
         """Re-pick every new origin published to LOCATION (its picks from PICK) and send the
@@ -170,6 +174,8 @@ class SeqtRepick(Application):
                     done = {o.public_id: o for o in out.origins}
                     out.origins = [done.get(o.public_id, o) for o in self.ep.origins]
                 repicks = [r.pick for r in self.repicker.last_results]
+                self.repicks += repicks
+                self.origins_done += len(origins)
                 self.measure_snr(stream, repicks)
                 for r in self.repicker.last_results:
                     p = r.pick

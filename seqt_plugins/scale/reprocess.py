@@ -142,6 +142,8 @@ class ReprocessSummary:
     nodata: int = 0
     failed: int = 0
     picks: int = 0  # picks of the station-days processed in this run
+    p_picks: int = 0  # of which P
+    s_picks: int = 0  # and S
     merged_picks: Optional[int] = None
     elapsed_s: float = 0.0
     fetch_s: float = 0.0
@@ -311,6 +313,8 @@ def _commit(ledger: Ledger, result: TaskResult, output_dir: Path, fmt: str,
         ledger.mark_done(task, path, file_sha256(path))
         summary.done += 1
         summary.picks += len(picks)
+        summary.p_picks += sum((p.phase_hint or "").upper().startswith("P") for p in picks)
+        summary.s_picks += sum((p.phase_hint or "").upper().startswith("S") for p in picks)
         log.info("%s: %d picks (fetch %.2f s, pick %.2f s, %s)", task, len(picks),
                  result.fetch_s, result.pick_s, result.worker)
     elif result.status == "nodata":
