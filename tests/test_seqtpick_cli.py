@@ -132,6 +132,27 @@ def test_default_verbosity_is_one_summary_line(hengill, clean_env):
                         rf"picked {n_p} P and {n_s} S on 1 sensors in \d+\.\d s", err.strip()), err
 
 
+def test_short_options_mean_one_thing_in_all_tools(clean_env):
+    """A short option (-f, -o, -v, ...) means the same long option in every tool that has it:
+    -f is --formatted, as in SeisComP's scxmldump."""
+    from seqt_plugins.modules import seqttrain, seqtxml
+    from seqt_plugins.modules.seqtcatalog import SeqtCatalog
+    from seqt_plugins.modules.seqtrepick import SeqtRepick
+
+    parsers = [cls([]).build_parser() for cls in (SeqtPick, SeqtRepick, SeqtCatalog)]
+    xml = seqtxml.build_parser()
+    parsers += list(xml._subparsers._group_actions[0].choices.values()) + [seqttrain.build_parser()]
+    meaning = {}
+    for parser in parsers:
+        for action in parser._actions:
+            shorts = [o for o in action.option_strings if not o.startswith("--")]
+            longs = [o for o in action.option_strings if o.startswith("--")] or shorts
+            for short in shorts:
+                meaning.setdefault(short, set()).add(longs[0])
+    assert {short: longs for short, longs in meaning.items() if len(longs) > 1} == {}
+    assert meaning["-f"] == {"--formatted"} and meaning["-v"] == {"-v"}
+
+
 def test_sdsarchive_record_stream(hengill, clean_env):
     from obspy import read
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from seqt_plugins.modules.seqtxml import main
 from test_xml_roundtrip import assert_same, sample_event_parameters
 
 REPO = Path(__file__).resolve().parents[1]
+#: one log line in SeisComP's format: (level, message pattern)
+LOG_LINE = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[%s/seqt-xml\] %s"
 
 
 @pytest.fixture()
@@ -48,13 +51,16 @@ def test_convert_to_each_scml_version(tmp_path, scml_file, version):
 
 def test_convert_compact(tmp_path, scml_file):
     out = tmp_path / "c.xml"
-    assert main(["convert", str(scml_file), str(out), "-f", "scml", "--compact"]) == 0
+    assert main(["convert", str(scml_file), str(out), "--format", "scml", "--compact"]) == 0
     assert len(out.read_bytes().strip().splitlines()) == 2  # declaration + one line
 
 
 def test_validate_command(scml_file, capsys):
     assert main(["validate", str(scml_file)]) == 0
-    assert "valid scml 0.12" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout carries XML only
+    assert re.fullmatch(LOG_LINE % ("notice", re.escape(f"{scml_file}: valid scml 0.12") + r" in \d+\.\d s"),
+                        captured.err.strip())
 
 
 def test_validate_command_reports_schema_error(tmp_path, capsys):
@@ -67,7 +73,7 @@ def test_validate_command_reports_schema_error(tmp_path, capsys):
     path.write_text(text)
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(f"{path}:3:")
+    assert len(err.splitlines()) == 1 and re.fullmatch(LOG_LINE % ("error", re.escape(f"{path}:3:") + ".+"), err)
 
 
 def test_stdin_to_stdout_via_console_entry(scml_file):
@@ -78,7 +84,15 @@ def test_stdin_to_stdout_via_console_entry(scml_file):
         input=scml_file.read_bytes(), capture_output=True, env=env, cwd=str(REPO), check=True,
     )
     validate(proc.stdout, "quakeml")
-    assert proc.stderr == b""
+    ep = sample_event_parameters()
+    summary = (f"converted {len(ep.picks)} picks, {len(ep.origins)} origins, {len(ep.events)} events "
+               r"to quakeml 1\.2 \(stdout\) in \d+\.\d s")
+    assert re.fullmatch(LOG_LINE % ("notice", summary), proc.stderr.decode().strip())  # one line, no more
+    quiet = subprocess.run(
+        [sys.executable, "-m", "seqt_plugins.modules.seqtxml", "convert", "-", "-", "--format", "quakeml", "-q"],
+        input=scml_file.read_bytes(), capture_output=True, env=env, cwd=str(REPO), check=True,
+    )
+    assert quiet.stderr == b"" and quiet.stdout == proc.stdout
 
 
 def test_missing_input(tmp_path, capsys):
@@ -101,3 +115,14 @@ def test_bad_format_spec_is_usage_error(tmp_path, scml_file, capsys):
 def test_help_exits_zero(capsys):
     assert main(["--help"]) == 0
     assert "convert" in capsys.readouterr().out
+
+
+def test_log_file_and_verbosity_options(tmp_path, scml_file, capsys):
+    """The modules' verbosity options: --log-file gets the same lines, --verbosity 1 hides the summary."""
+    log_file = tmp_path / "seqt-xml.log"
+    assert main(["convert", str(scml_file), str(tmp_path / "a.xml"), "--format", "quakeml",
+                 "--log-file", str(log_file), "--console", "0"]) == 0
+    assert capsys.readouterr().err == ""
+    assert re.fullmatch(LOG_LINE % ("notice", "converted .+"), log_file.read_text().strip())
+    assert main(["convert", str(scml_file), str(tmp_path / "b.xml"), "--format", "quakeml", "--verbosity", "1"]) == 0
+    assert capsys.readouterr().err == ""

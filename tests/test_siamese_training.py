@@ -123,4 +123,28 @@ def test_cli(tmp_path, stead, capsys):
     assert main(["--hdf5", str(tmp_path / "none.hdf5"), "--csv", str(stead[1]), "--steps", "1",
                  "--checkpoint-dir", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("seqt-train: ") and "none.hdf5: file not found" in err[-1]
+    assert "[error/seqt-train] " in err[-1] and "none.hdf5: file not found" in err[-1]
+
+
+def test_cli_logs_like_the_modules(tmp_path, stead, eqt_conservative, capsys):
+    """One summary line at the default verbosity (stdout empty); the deprecated --log-level
+    still works, with a warning naming its replacement."""
+    import re
+
+    from seqt_plugins.modules.seqttrain import main
+
+    ckpt = tmp_path / "c"
+    argv = ["--hdf5", str(stead[0]), "--csv", str(stead[1]), "--steps", "1", "--batch-size", "1",
+            "--checkpoint-dir", str(ckpt)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    head = ckpt / "S_EqT_P_branch.hdf5"
+    assert head.is_file()
+    line = (r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice/seqt-train\] trained the P head from step 0 to 1, "
+            r"last loss \d+\.\d{4}: %s in \d+\.\d s" % re.escape(str(head)))
+    assert re.fullmatch(line, err.strip()), err
+    assert main(argv + ["--steps", "2", "--resume", "--log-level", "INFO"]) == 0
+    err = capsys.readouterr().err
+    assert "[warning/seqt-train] --log-level is deprecated: use --verbosity 3" in err
+    assert re.search(r"\[info/seqt-train\] resumed from .*ckpt-00000001\.\S+ at step 1", err)

@@ -262,7 +262,7 @@ def test_converter_exits_nonzero_and_writes_nothing(tmp_path, capsys):
     assert rc != 0
     assert not out.exists()
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(f"{bad}:")
+    assert len(err.splitlines()) == 1 and f"[error/seqt-xml] {bad}:" in err
     # an existing output stays as it was
     out.write_bytes(b"previous")
     assert seqtxml_main(["convert", str(bad), str(out), "--format", "scml"]) != 0

@@ -10,19 +10,30 @@ one (``--steps`` is the total). The trained head is written as
 ``<checkpoint-dir>/S_EqT_<branch>_branch.hdf5``, in the authors' file layout, so the re-picker
 loads it like the published files. See ``seqt_plugins.repicker.training`` for the data format.
 
-Exit status: 0 ok, 1 bad input or failed training, 255 bad command line. Errors are one line.
+Logging as the modules (stderr, SeisComP's format and verbosity options ``-v``, ``--debug``,
+``--verbosity N``, :mod:`seqt_plugins.modules.logs`): errors are one line, and a finished run
+one summary line naming the head file; stdout stays empty. ``--log-level`` is a deprecated
+alias of ``--verbosity``. Exit status: 0 ok, 1 bad input or failed training, 255 bad command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from typing import List, Optional
 
 from seqt_plugins.modules.cli import EXIT_OK
 from seqt_plugins.modules.cli import EXIT_RUN as EXIT_FAILED
+from seqt_plugins.modules.cli import EXIT_USAGE
 from seqt_plugins.modules.cli import ToolArgumentParser as _Parser
+from seqt_plugins.modules.logs import add_verbosity_arguments, handlers_for, log_summary, remove_handlers, verbosity_of
+
+log = logging.getLogger("seqt_plugins.modules.seqttrain")
+#: --log-level (deprecated) → verbosity
+_LOG_LEVELS = {"ERROR": 1, "WARNING": 2, "INFO": 3, "DEBUG": 4}
 
 
 def _positive(kind):
@@ -53,32 +64,51 @@ def build_parser() -> _Parser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--eqt", default="conservative", help="EqT weights the features come from (default conservative, as the authors)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="logging level")
+    p.add_argument("--log-level", default=None, choices=tuple(_LOG_LEVELS),
+                   help="deprecated: use --verbosity (1 error, 2 warning, 3 info, 4 debug), -v or --debug")
+    add_verbosity_arguments(p)
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    started = time.monotonic()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines, as the modules
     args, code = build_parser().parse(argv)
     if args is None:
         return code
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = _LOG_LEVELS[args.log_level] if args.log_level else 2
+    try:
+        handlers = handlers_for("seqt-train", args, sys.stderr, verbosity_of(args, level))
+    except OSError as exc:  # --log-file in a missing or read-only directory
+        sys.stderr.write(f"seqt-train: error: --log-file {args.log_file}: {exc.strerror or exc}\n")
+        return EXIT_USAGE
+    try:
+        if args.log_level:
+            log.warning("--log-level is deprecated: use --verbosity %d", level)
+        return _train(args, started)
+    finally:
+        remove_handlers(handlers)
+
+
+def _train(args, started: float) -> int:
     from seqt_plugins.repicker.training import TrainConfig, train
 
     cfg = TrainConfig(hdf5=args.hdf5, csv=args.csv, branch=args.branch, steps=args.steps, batch_size=args.batch_size,
                       lr=args.lr, checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
                       keep_checkpoints=args.keep_checkpoints, resume=args.resume, seed=args.seed, eqt=args.eqt,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress and verbosity_of(args) > 0)  # -q: no bar, as the modules
     try:
         result = train(cfg)
     except (ValueError, OSError) as err:  # TrainingDataError, SiameseWeightError, WeightError, file errors
         message = " ".join(str(err).split())
         if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
             message = f"{err.filename}: {message}"
-        sys.stderr.write(f"seqt-train: {message}\n")
+        log.error("%s", message)
         return EXIT_FAILED
     losses = result.losses
     tail = f", last loss {losses[-1]:.4f}" if losses else ""
-    print(f"{result.head_path} (step {result.last_step}{tail})")
+    log_summary(log, started, "trained the %s head from step %d to %d%s: %s", args.branch, result.first_step,
+                result.last_step, tail, result.head_path)
     return EXIT_OK
 
 
