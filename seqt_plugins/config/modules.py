@@ -31,7 +31,8 @@ def generic_options() -> List[Option]:
 
 def verbosity_options() -> List[Option]:
     return [
-        Option("verbosity", "Verbosity", "Verbosity level: 0 quiet, 1 error, 2 warning, 3 info, 4 debug.",
+        Option("verbosity", "Verbosity",
+               "Verbosity level: 0 quiet, 1 error, 2 warning and the summary line (default), 3 info, 4 debug.",
                argument="arg", ref="verbosity#verbosity", param_ref="logging.level"),
         Option("v", "Verbosity", "Increase the verbosity level (may be repeated, e.g. -vv).", flag="v",
                ref="verbosity#v", repeatable=True),
