@@ -1,6 +1,7 @@
 """SeisComP cfg files: a parser that remembers where each value came from, and a writer.
 
-Syntax (SeisComP 7, ``specs/seiscomp.md`` §2):
+Syntax, SeisComP 7's (the same files configure SeisComP's own modules, so nothing else is
+accepted or rejected here):
 
 * ``key = value``; keys are case-sensitive; dots form groups; ``a { b = 1 }`` is ``a.b = 1``
   (blocks nest and may share a line: ``a { b { c = 1 } }``); ``#`` starts a comment.

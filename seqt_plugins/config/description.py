@@ -1,6 +1,7 @@
 """The SeisComP description XML of a module (``descriptions/<module>.xml``), from its schema.
 
-Layout (``specs/seiscomp.md`` §1)::
+Layout, as in SeisComP's own ``etc/descriptions/*.xml`` (what scconfig and
+``seiscomp update-config`` read)::
 
     <seiscomp>
       <module name="seqtpick" category="Processing" inherit-global-bindings="true">

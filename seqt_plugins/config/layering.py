@@ -1,6 +1,7 @@
 """Layered configuration, checked against the module's schema, and per-station bindings.
 
-Layers, last wins (SeisComP 7, ``specs/seiscomp.md`` §2):
+Layers, last wins, in the order SeisComP 7 reads them (so a file placed for SeisComP acts the
+same here):
 
 0. the schema's defaults (built in: an installed package needs no data file);
 1. ``$SEISCOMP_ROOT/etc/defaults/global.cfg``, ``$SEISCOMP_ROOT/etc/defaults/<mod>.cfg``;
