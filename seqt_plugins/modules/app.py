@@ -4,10 +4,11 @@ Lifecycle (as ``seiscomp.client.Application``)::
 
     createCommandLineDescription → (parse) → initConfiguration → validateParameters → init → run → done
 
-Exit codes (``specs/seiscomp.md`` §3): 0 success (also ``-h``/``-V``); 255 bad command line or
-configuration; 2 ``validateParameters`` failed; 1 ``init`` or ``run`` failed; 3 ``run`` finished
-and wrote its output but skipped some input (``self.skipped_inputs`` > 0, each logged); 5 another
-run holds the lock (``run`` failed with ``self.failure_code`` set).
+Exit codes, SeisComP's (so ``seiscomp`` and scripts read them as for its own modules): 0 success
+(also ``-h``/``-V``); 255 bad command line or configuration; 2 ``validateParameters`` failed;
+1 ``init`` or ``run`` failed; 5 another run holds the lock (``run`` failed with
+``self.failure_code`` set); and ours, 3: ``run`` finished and wrote its output but skipped some
+input (``self.skipped_inputs`` > 0, each logged).
 
 The command line is built from the module's :class:`~seqt_plugins.config.ModuleSchema`: its
 options (``-h``, ``-V``, ``--config-file``, verbosity, ``-I``, ...) plus ``--<key>=<value>`` for

@@ -4,7 +4,8 @@
                --batch-size 8 --checkpoint-dir ckpt-P [--resume] [--seed 0]
 
 Pairs are traces of one ``source_id`` at different stations; augmentation, labels and loss as
-the authors' training (spec ``seqt.md`` §7); EqT (conservative) stays frozen. Checkpoints go to
+in the authors' training script (Xiao et al. 2021), so a head trained here can replace theirs;
+EqT (conservative, the weights their heads were trained on) stays frozen. Checkpoints go to
 ``--checkpoint-dir`` every ``--checkpoint-every`` steps; ``--resume`` continues from the newest
 one (``--steps`` is the total). The trained head is written as
 ``<checkpoint-dir>/S_EqT_<branch>_branch.hdf5``, in the authors' file layout, so the re-picker
