@@ -1,4 +1,4 @@
-"""EQTransformer's graph, layer by layer and name by name (../shared/specs/eqt.md §3).
+"""EQTransformer's graph, layer by layer and name by name, as the original Keras 2 code builds it.
 
 Every layer is named as Keras 2 auto-named it in the published .h5, so weights map by name and
 the S-EqT taps (``conv1d_32`` …) can be requested by the names the S-EqT paper uses. The two

@@ -1,8 +1,9 @@
 """The custom layers of EQTransformer, in Keras 3, with Keras-2 numerics.
 
-Each reproduces the layer of the published graph exactly as ../shared/specs/eqt.md §4 states
-(additive self-attention with ε = 1e-7 after a global max shift, layer norm with ε = 1e-14,
-Keras-2 hard sigmoid), because the published weights were trained with those definitions.
+Each reproduces the layer of the original EQTransformer code (Keras 2) exactly (additive
+self-attention with ε = 1e-7 after a global max shift, layer norm with ε = 1e-14, Keras-2 hard
+sigmoid), because the published weights were trained with those definitions and Keras 3's
+built-ins differ from them.
 Weights are created in the order the .h5 stores them, so they load positionally.
 """
 

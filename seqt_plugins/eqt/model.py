@@ -28,7 +28,8 @@ DEFAULT_BATCH = 64
 
 
 def normalize_windows(x: np.ndarray, mode: str = "std") -> np.ndarray:
-    """EqT's per-window, per-channel normalisation (spec §2): demean, then divide.
+    """EqT's per-window, per-channel normalisation, as the original predictors feed the model
+    (the weights expect it): demean, then divide.
 
     ``std`` divides by the population standard deviation, ``max`` by the signed maximum; a
     divisor of 0 becomes 1 so an all-zero (dead or missing) channel stays zero.
