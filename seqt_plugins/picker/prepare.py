@@ -12,7 +12,8 @@ Steps, per station (network, station, location):
 4. bring every piece to 100 Hz with a polyphase anti-alias filter (``scipy.signal.resample_poly``,
    Kaiser-windowed FIR, linear phase); the output samples are anchored to the absolute time
    grid so that any cut of the same data (hourly shards) gives the same samples;
-5. EqT's preprocessing (spec §2): demean, Butterworth bandpass 1–45 Hz (2 corners, zero
+5. EqT's preprocessing, as its original predictors prepare a stream (the data the weights
+   were trained on looked like this): demean, Butterworth bandpass 1–45 Hz (2 corners, zero
    phase), cosine taper; the offset removed and the taper depend only on samples near each
    edge (see ``_preprocess``), so cuts of the same data that share an edge are prepared
    identically except within ``EDGE_SETTLING`` seconds of an edge they do not share;
@@ -40,8 +41,8 @@ FS = 100.0  # EqT's sampling rate
 NS_PER_SAMPLE = 10_000_000  # 10 ms
 WINDOW = 6000  # samples per EqT window
 FREQMIN, FREQMAX = 1.0, 45.0
-# Cosine taper at each edge of a piece: a fixed 2 s (the spec's "0.1 %, at most 2 s" cap, i.e.
-# what every piece of 2000 s or more always had), not a fraction of the piece's length, so a
+# Cosine taper at each edge of a piece: a fixed 2 s (the original predictors taper 0.1 % of
+# the stream, at most 2 s, so every piece of 2000 s or more always had 2 s), not a fraction of the piece's length, so a
 # shard, chunk or real-time buffer tapers a true data edge exactly as the whole run does.
 TAPER = 2.0  # s
 # Offset removal ("demean") uses the mean of the first OFFSET_SPAN seconds, not of the whole
@@ -229,7 +230,8 @@ def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple
 
 
 def _preprocess(x: np.ndarray) -> np.ndarray:
-    """Spec §2 at 100 Hz: remove the offset, bandpass 1–45 Hz (2 corners, zero phase), taper.
+    """EqT's stream preparation at 100 Hz: remove the offset, bandpass 1–45 Hz (2 corners, zero
+    phase), taper.
 
     Every step depends only on the data near each edge, never on the piece's length: the
     offset is the mean of the first ``OFFSET_SPAN`` s (the high-pass removes any constant; only

@@ -1,7 +1,8 @@
 """Detections and phase picks from stacked, continuous EqT probability traces.
 
-The rules are the original predictor's (spec §6), applied to a whole segment instead of to
-one 60 s window:
+The rules are those of EqT's original predictors (Mousavi et al.'s ``mseed_predictor`` /
+``predictor``, whose picks the published weights were tuned for), applied to a whole segment
+instead of to one 60 s window:
 
 1. **Events**: runs of the detection trace ≥ ``detection_threshold`` (on = off threshold);
    ``off`` is the run's last sample; runs shorter than 10 samples are ignored. The event's
@@ -46,7 +47,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-MIN_EVENT_SAMPLES = 10  # off − on ≥ 10 (spec §6.3)
+MIN_EVENT_SAMPLES = 10  # off − on ≥ 10: the original predictors drop shorter detections
 P_LEAD = 100  # P may precede the detection onset by up to 1 s
 PS_GAP = 10  # P must precede S by more than 0.1 s
 SNR_WINDOW = 100  # 1 s
@@ -113,7 +114,8 @@ def suppress(peaks: np.ndarray, x: np.ndarray, distance: int) -> np.ndarray:
 
 
 def associate(runs, d, p_trace, s_trace, p_peaks, s_peaks) -> List[Detection]:
-    """Spec §6.3 on continuous traces; peaks are sorted index arrays."""
+    """Rule 3 of the module docstring (the original predictors' association) on continuous
+    traces; peaks are sorted index arrays."""
     dets = []
     for on, off in runs:
         if off - on < MIN_EVENT_SAMPLES:
