@@ -1,9 +1,10 @@
-"""S-EqT's Siamese head (spec ``seqt.md`` §5) in Keras 3, its weight files, and pair scoring.
+"""S-EqT's Siamese head (Xiao et al. 2021, the variant the authors shipped) in Keras 3, its
+weight files, and pair scoring.
 
 The head turns the 17 per-tap inputs X_i = concat(C_i, Ŝ_i) of one (template, search) pair
 (C_i: correlation of the enhanced template cut with the enhanced search map, Ŝ_i: the enhanced
-search map; §3–4) into 7 side outputs and a fused 6000-sample probability trace for the search
-window. Inputs, in this order (the authors' order):
+search map; see :mod:`seqt_plugins.repicker.correlation`) into 7 side outputs and a fused
+6000-sample probability trace for the search window. Inputs, in this order (the authors'):
 
 - 7 decoder taps of the branch (P: conv1d_32…38, S: conv1d_39…45), L = 94 … 6000;
 - 10 encoder taps (batch_normalization_17, 16, 15, 14, 12, 10, 8, 6, 4, 2), L = 47.
@@ -16,7 +17,7 @@ file and model name the same layer the same way.
 Weight files: the authors' ``S_EqT_P_branch.hdf5`` / ``S_EqT_S_branch.hdf5`` are whole-model
 Keras 2 HDF5 files (``model.save``), which Keras 2 loads "by layer order": the n-th layer with
 weights in the file's ``layer_names`` goes to the n-th layer with weights of ``model.layers``.
-``KERAS2_WEIGHT_ORDER`` is that order for the §5 graph, derived by replaying Keras 2.3.1's
+``KERAS2_WEIGHT_ORDER`` is that order for this graph, derived by replaying Keras 2.3.1's
 graph ordering (layers by decreasing depth to the outputs, ties by first visit of a depth-first
 walk from the outputs) on the authors' graph. ``load_siamese_head`` follows it, converts the
 kernels (Conv2D (k,1,in,out) → (k,in,out); Conv2DTranspose (k,1,out,in) → (k,out,in)) and checks
@@ -96,7 +97,7 @@ def _branch(branch: str) -> str:
     return b
 
 
-# -- pair preparation (spec §3–4; the implementation is ``correlation``'s) ----------------------
+# -- pair preparation (template cut, enhancement, correlation: ``correlation``'s implementation) --
 # edge_width, enhance_search and correlate are correlation's (re-exported here); the wrappers below
 # take pick samples instead of window fractions and default to the authors' training order.
 def cut_bounds(tP: float, tS: float, L: int) -> Tuple[int, int]:
@@ -108,7 +109,8 @@ def cut_bounds(tP: float, tS: float, L: int) -> Tuple[int, int]:
 
 
 def cut_template(feat: np.ndarray, tP: float, tS: float) -> np.ndarray:
-    """The P→S template cut of one tap's map ``feat`` (L, C) (spec §3); both branches use it."""
+    """The P→S template cut of one tap's map ``feat`` (L, C); both branches use it, as the
+    authors' head was trained with this one cut for P and S."""
     return _corr.cut_template(feat, float(tP) / WINDOW, float(tS) / WINDOW, strict=True)
 
 
@@ -137,7 +139,8 @@ def head_inputs(template_feats: Mapping[str, np.ndarray], search_feats: Mapping[
     can be scored against n search windows and vice versa); ``tP``, ``tS``: the template's P and S
     pick samples (scalars or (n,)). A template shared by several pairs is cut, enhanced and
     correlated once with all their search maps. The encoder taps are cut at the template's picks
-    too (the authors' training used the search's there, a bug; spec §7).
+    too: the authors' training cut them at the search trace's shifted picks, a bug that their
+    inference (and ours) does not repeat.
     """
     names = tap_names(branch)
     nt, ns = len(np.asarray(template_feats[names[0]])), len(np.asarray(search_feats[names[0]]))
@@ -169,7 +172,7 @@ def head_inputs(template_feats: Mapping[str, np.ndarray], search_feats: Mapping[
 
 # -- the head ------------------------------------------------------------------------------------
 def build_siamese_head(name: str = "s_eqt_head"):
-    """The §5 head: 17 inputs (see ``input_shapes``) → 7 side outputs + fused, each (n, 6000, 1).
+    """The authors' head: 17 inputs (see ``input_shapes``) → 7 side outputs + fused, each (n, 6000, 1).
 
     No conv has an activation; side outputs are sigmoid(logit_i); the fused output is
     sigmoid(conv(1,1) over the 7 stacked logits), kernel initialised to 1/7.
@@ -361,7 +364,7 @@ def _check_auto_names(path, file_names: Sequence[str]) -> None:
 
 
 def load_siamese_head(path: Union[str, os.PathLike]):
-    """Build the §5 head and load a weight file: the authors' ``S_EqT_{P,S}_branch.hdf5`` or ours."""
+    """Build the head and load a weight file: the authors' ``S_EqT_{P,S}_branch.hdf5`` or ours."""
     head = build_siamese_head()
     assign_head_weights(head, path)
     log.info("loaded S-EqT head weights from %s", path)

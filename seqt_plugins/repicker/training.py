@@ -1,4 +1,6 @@
-"""Training an S-EqT head (spec ``seqt.md`` §7) on STEAD-format data, batched, with checkpoints.
+"""Training an S-EqT head on STEAD-format data, batched, with checkpoints; pairs, augmentation,
+labels and loss as the authors' training script (Xiao et al. 2021), so a head trained here can
+replace theirs.
 
 Data (STEAD layout; what is required):
 
