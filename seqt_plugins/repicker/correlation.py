@@ -1,18 +1,18 @@
-"""S-EqT's template cut, enhancement and correlation (spec ``seqt.md`` §3–4): the one implementation.
+"""S-EqT's template cut, enhancement and correlation (Xiao et al. 2021): the one implementation.
 
 Both template-matching paths use these functions: the training-free correlation mode
 (``scoring``) and the Siamese head's input preparation (``siamese.head_inputs``).
 
 Feature maps are (L, C) arrays (time, channel) of one tapped layer. ``correlate_pair`` is the
-reference: the spec's formula, one template and one search window at a time, by direct sums.
+reference: the formula itself, one template and one search window at a time, by direct sums.
 ``correlate`` shares one template among any number of search maps (FFT); ``correlate_batch``
 scores all templates × all search windows of an event in one call through FFTs, templates
 zero-padded to the longest (padding at the end leaves every template's centre ``⌊(Lt−1)/2⌋``
 unchanged, because the output index is shifted per template). The correlation mode's hot path
 works channels first (``enhance_search_cf``, ``correlate_mean_cf``): time on contiguous rows.
 
-Template enhancement order: spec §3 tests ``max|y| < ε`` on the cut as it is and divides by Lt
-at the end (``divide_first=False``, the default, used by the correlation mode). The authors'
+Template enhancement order: the plain reading tests ``max|y| < ε`` on the cut as it is and
+divides by Lt at the end (``divide_first=False``, the default, used by the correlation mode). The authors'
 training code divides the cut by Lt *before* that test as well (``divide_first=True``): the
 per-channel scaling cancels for every channel except near-flat ones (max|y| < ε·Lt), which are
 then left unscaled. The published Siamese heads were trained that way, so the Siamese path uses it.
@@ -30,7 +30,8 @@ WINDOW = 6000
 
 
 def cut_bounds(start_frac: float, end_frac: float, L: int, strict: bool = False) -> Tuple[int, int]:
-    """Template cut [s, e) in a tap of length L from window fractions (spec §3).
+    """Template cut [s, e) in a tap of length L from window fractions, one sample wider than the
+    picks on each side, as the authors cut it.
 
     For a P→S template ``start_frac``/``end_frac`` are tP/tS (pick sample / 6000):
     s = ⌊tP·L⌋ − 1, e = ⌊tS·L⌋ + 1, clipped to [0, L]; with ``strict`` a cut that needs
@@ -115,7 +116,8 @@ def enhance_template(T: np.ndarray, eps: float = 1e-3, divide: bool = True, divi
 
 
 def correlate_pair(T: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """C[i, c] = Σ_k T[k, c] · S[i + k − ⌊(Lt−1)/2⌋, c], zero padding, i = 0 … L−1 (spec §4).
+    """C[i, c] = Σ_k T[k, c] · S[i + k − ⌊(Lt−1)/2⌋, c], zero padding, i = 0 … L−1: the authors'
+    depthwise convolution (template as filter, 'same' padding), no sum over channels.
 
     The reference implementation: direct sums, one pair. T (Lt, C), S (L, C) → (L, C).
     """

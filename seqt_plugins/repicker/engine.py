@@ -497,7 +497,8 @@ class Repicker:
             if o.phase_only_templates and o.mode == "correlation":  # the head knows P→S cuts only
                 chosen += [(s, False) for s in single[: max(0, o.max_templates - len(chosen))]]
             if not chosen and full + single == [] and o.mode == "correlation":
-                # no pick reaches the threshold: the best one (spec §11)
+                # no pick reaches the threshold: the most probable one, so an event with only
+                # weak picks is still searched
                 cands = [s for s in stations.values() if ph in s.picks and ("P" in s.picks and "S" in s.picks or o.phase_only_templates)]
                 if cands:
                     best = max(cands, key=lambda s: _prob(s.picks[ph]))
@@ -666,7 +667,7 @@ class _SiameseAdapter:
         ``batched``: one head call per template over all searches, else one call per pair.
         """
         names = self.tap_names(phase)
-        eps = 1e-3 if self.divide else 1e-2  # training / tutorial_02 (spec §3)
+        eps = 1e-3 if self.divide else 1e-2  # the authors' training (with /Lt) / their tutorial_02 (without)
         out = np.zeros((len(templates), len(searches), WINDOW), dtype=np.float32)
         for j, t in enumerate(templates):
             if not t.full:

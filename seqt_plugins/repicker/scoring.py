@@ -1,10 +1,11 @@
 """Training-free scoring: latent-feature correlations → one z-score trace per search window.
 
-The rule (a refinement of spec ``seqt.md`` §11, chosen with ``benchmarks/repick_quality.py``):
+S-EqT's paper scores pairs with a trained head and gives no rule for the raw correlations; this
+one was chosen with ``benchmarks/repick_quality.py`` (EqT arrivals hidden on Hengill, re-picked):
 
 1. Per template and tap (the seven decoder taps of the phase's branch): cut the template
    (P→S for a full template, a fixed window around the pick for a phase-only one), enhance both
-   maps (§3), correlate per channel (§4), average over channels.
+   maps and correlate per channel as S-EqT does (:mod:`.correlation`), average over channels.
 2. Turn each tap's trace into a robust z-score (median, MAD) over the window's inner 5,600
    samples (scaled to the tap length): absolute correlation values depend on the template's length and content and did not
    separate good from bad re-picks, the peak's prominence over the rest of the window does.
