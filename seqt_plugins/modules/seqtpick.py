@@ -476,9 +476,10 @@ class SeqtPick(Application):
         try:
             components = stream.select(network=st.network, station=st.station, location=st.location)
             components = type(components)([tr for tr in components if tr.stats.channel in st.channels])
-            threshold = self.config.options("picker", st.network, st.station).detection_threshold
+            opts = self.config.options("picker", st.network, st.station)
             paths = plot_detections(components, probability_traces(*result), picks, self.args.plot,
-                                    threshold=threshold, detections=[(d.start, d.end) for d in detections])
+                                    threshold=opts.detection_threshold, p_threshold=opts.p_threshold,
+                                    s_threshold=opts.s_threshold, detections=[(d.start, d.end) for d in detections])
             self.log.info("%s: %d plots", st.key, len(paths))
         except Exception as exc:
             self.log.warning("%s: plotting failed: %s: %s", st.key, type(exc).__name__, exc)
