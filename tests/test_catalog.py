@@ -10,6 +10,8 @@ import re
 import struct
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 from conftest import require_shared
 from obspy import UTCDateTime
@@ -128,6 +130,102 @@ def test_repicker_plot_origins(catalog, hengill, tmp_path):
     st = pipeline.stages
     paths = plot_origins(st.repicked, stream, st.repick_results, tmp_path)
     assert len(paths) == len(st.first.events) and all(_is_png(p) for p in paths)
+
+
+def _png_title(path) -> str:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.text["Title"]
+
+
+def test_record_sections_are_titled_as_their_files(catalog, hengill, tmp_path):
+    """The first title line is the ID the file is named after (the event's for the catalog, the
+    origin's for seqtrepick); the catalog's also names the preferred origin it draws."""
+    from seqt_plugins.catalog.pipeline import station_coordinates
+    from seqt_plugins.catalog.plot import plot_event_sections
+    from seqt_plugins.plotbase import safe_name
+    from seqt_plugins.repicker.plot import plot_origins
+
+    pipeline, ep = catalog
+    _, stream, inventory = hengill
+    events = plot_event_sections(ep, stream, tmp_path / "events", station_coordinates(inventory))
+    preferred = {ev.public_id: ev.preferred_origin_id for ev in ep.events}
+    for path in events:
+        first, second = _png_title(path).splitlines()[:2]
+        assert safe_name(first) == path.stem and second == f"preferred origin {preferred[first]}"
+    st = pipeline.stages
+    for path in plot_origins(st.repicked, stream, st.repick_results, tmp_path / "origins"):
+        assert safe_name(_png_title(path).splitlines()[0]) == path.stem
+
+
+def test_record_section_marks_p_on_the_vertical_and_s_on_a_horizontal(catalog, hengill):
+    from seqt_plugins.catalog.pipeline import station_coordinates
+    from seqt_plugins.plotbase import COLOURS, record_section_figure, utc_label
+
+    _, ep = catalog
+    _, stream, inventory = hengill
+    picks = {p.public_id: p for p in ep.picks}
+    origin = next(o for o in ep.origins if o.public_id == ep.events[0].preferred_origin_id)
+    fig = record_section_figure(stream, origin, picks, station_coordinates(inventory))
+    ax = fig.axes[0]
+    letters = {round(t, 6): lab.get_text() for t, lab in zip(ax.get_yticks(minor=True), ax.get_yticklabels(minor=True))}
+    phase_of = {colour: ph for (_, ph), colour in COLOURS.items()}
+    seen = {"P": 0, "S": 0}
+    for line in ax.lines:
+        if line.get_color() not in phase_of:
+            continue
+        phase = phase_of[line.get_color()]
+        low, high = sorted(line.get_ydata())
+        # the mark spans exactly one trace of its station: which component it is on
+        component = letters[round((low + high) / 2, 6)]
+        assert component == "Z" if phase == "P" else component in "NE12", (phase, component)
+        seen[phase] += 1
+    marked = [a for a in origin.arrivals if a.pick_id in picks]
+    assert seen["P"] + seen["S"] == len(marked) and seen["P"] and seen["S"]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sum(int(t.rsplit(": ", 1)[1]) for t in legend) == len(marked)  # each kind counted
+    assert ax.get_xlabel() == f"s after the origin time {utc_label(origin.time, 2)}"
+    assert "band-pass 2–30 Hz" in ax.get_title() and "peak (counts)" in ax.get_title()
+
+
+def test_map_explains_its_symbols(catalog, hengill):
+    from matplotlib.text import Text
+
+    from seqt_plugins.catalog.pipeline import station_coordinates
+    from seqt_plugins.catalog.plot import map_figure
+    from seqt_plugins.plotbase import KM_PER_DEG
+
+    _, ep = catalog
+    _, _, inventory = hengill
+    coords = station_coordinates(inventory)
+    fig = map_figure(ep, coords)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    cax = ax.child_axes[0]  # the colour bar, an inset beside the map
+    renderer = fig.canvas.get_renderer()
+    # the colour bar is as tall as the map and says what the colour is
+    assert cax.get_ylabel() == "event depth (km)"
+    assert abs(cax.get_window_extent(renderer).height - ax.get_window_extent(renderer).height) < 1.0
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0] == "station" and all(re.fullmatch(r"event, \d+ arrivals?", t) for t in legend[1:])
+    assert "size = arrivals" in fig.legends[0].get_title().get_text()
+    assert ax.get_title().startswith(f"{len(ep.events)} events, ") and ax.get_title().endswith(f", {len(coords)} stations")
+    # a scale bar whose drawn length is the distance it states
+    text = next(t for t in ax.texts if re.fullmatch(r"[\d.]+ km", t.get_text()))
+    bar = next(ln for ln in ax.lines if ln.get_linewidth() == 3)
+    x0, x1 = bar.get_xdata()
+    km = abs(x1 - x0) * KM_PER_DEG * np.cos(np.radians(np.mean([c[0] for c in coords.values()])))
+    assert km == pytest.approx(float(text.get_text().split()[0]), rel=0.02)
+    # every station and event labelled (or counted as left out), no two labels overlapping
+    labels = [t for t in ax.texts if type(t).__name__ == "Annotation"]
+    boxes = [Text.get_window_extent(t, renderer) for t in labels]  # the text, not its leader line
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    note = [t.get_text() for t in ax.texts if "left out" in t.get_text()]
+    omitted = int(note[0].split()[0]) if note else 0
+    assert len(labels) + omitted == len(coords) + len(ep.events)
+    if not omitted:
+        assert {k.split(".")[1] for k in coords} <= {t.get_text() for t in labels}
 
 
 def test_cli(hengill, tmp_path, capsys):
