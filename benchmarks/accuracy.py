@@ -44,8 +44,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seqt_plugins.evaluation import (TOL, WRONG_WITHIN, Record, add_noise, labelled_sets,  # noqa: E402
-                                     score)
+from seqt_plugins.evaluation import (TOL, WRONG_WITHIN, Record, add_noise, analyst_origins,  # noqa: E402
+                                     labelled_sets, match_origins, score)
 from seqt_plugins.picker import Picker  # noqa: E402
 from seqt_plugins.picks.model import Event, EventParameters  # noqa: E402
 
@@ -258,6 +258,35 @@ def field_overrides(defaults, pairs):
     return out
 
 
+def catalog_figures(records, origins_per_record, reference) -> str:
+    """Earthquakes found (an origin within 3 s and 10 km of the published hypocentre; epicentre
+    only where no origin time is published), other origins, median epicentral error."""
+    found, errors, other = 0, [], 0
+    for r, origins in zip(records, origins_per_record):
+        m = match_origins(origins, reference[r.name]) if r.name in reference else None
+        if m is not None:
+            found += 1
+            errors.append(m[1])
+        other += len(origins) - (1 if m is not None else 0)
+    med = f"{float(np.median(errors)):.1f} km" if errors else "-"
+    return (f"found {found} of {len(records)} earthquakes (3 s, 10 km), {other} other origin(s) "
+            f"(false, or unlabelled events the records hold), median epicentral error {med}")
+
+
+def run_catalog(records, picker, make_repicker, reference, max_depth: float) -> str:
+    """``seqt-catalog``'s pipeline (EqT → PyOcto → re-pick → PyOcto) on each record, constant vP/vS."""
+    from seqt_plugins.catalog import AssociatorOptions, build_catalog
+
+    opts = AssociatorOptions(max_depth=max_depth)
+    origins = []
+    for r in records:
+        ep = build_catalog(r.stream, r.inventory, associator_options=opts, picker=picker,
+                           repicker=make_repicker(), coordinates=r.coordinates)
+        by_id = {o.public_id: o for o in ep.origins}
+        origins.append([by_id[e.preferred_origin_id] for e in ep.events if e.preferred_origin_id in by_id])
+    return catalog_figures(records, origins, reference)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
@@ -270,6 +299,10 @@ def main(argv=None):
                     help="a RepickerOptions field other than its default (exploration), e.g. eqt_threshold=0.05")
     ap.add_argument("--picker", action="append", default=[], metavar="FIELD=VALUE",
                     help="a PickerOptions field other than its default (exploration), e.g. model=conservative")
+    ap.add_argument("--catalog", action="store_true",
+                    help="labelled arrays: seqt-catalog's pipeline (PyOcto, constant vP/vS, depths to "
+                         "--catalog-depth) and the re-picker's own origins against the published hypocentres")
+    ap.add_argument("--catalog-depth", type=float, default=200.0, help="deepest event searched (km)")
     ap.add_argument("--leave-one-out", action="store_true",
                     help="also hide each located event's stations one at a time (SNR 1 and 3)")
     ap.add_argument("--diagnose", action="store_true", help="stage by stage, where each missed arrival was lost")
@@ -346,6 +379,16 @@ def main(argv=None):
             print(f"  both: gain {fmt_ratio(allrec, allcor)}, precision of added {fmt_ratio(allrec, allrec + allwr)}")
             for line in lines:
                 print(line)
+            if args.catalog:
+                from seqt_plugins.catalog.locate import locate_events
+
+                reference = analyst_origins(data / "labelled_arrays")
+                located = [locate_events(p, r.coordinates) for p, r in zip(picks, recs)]
+                print("  origins located from the picker's picks (the re-picker's input): "
+                      + catalog_figures(recs, located, reference))
+                t1 = time.perf_counter()
+                line = run_catalog(recs, picker, fresh_repicker, reference, args.catalog_depth)
+                print(f"  seqt-catalog pipeline ({time.perf_counter() - t1:.0f} s): {line}")
             if outcomes is not None:
                 print_repick_curve(outcomes, {ph: sum(s[ph]["arrivals"] - len(s[ph]["correct"]) for s in sc) for ph in "PS"})
             if args.leave_one_out and k in (1.0, 3.0):

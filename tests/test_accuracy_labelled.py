@@ -163,3 +163,26 @@ def test_one_window_records_are_picked(tmp_path, monkeypatch):
     picks = read_event_parameters(out).picks
     tot = _totals(records, [[p for p in picks if p.waveform_id.station == r.name] for r in records])
     assert tot["P"][0] >= 11 and tot["S"][0] >= 11, tot
+
+
+def test_catalog_match_uses_the_published_hypocentre():
+    """An origin counts as the earthquake within 3 s and 10 km of the published hypocentre."""
+    from obspy import UTCDateTime
+
+    from seqt_plugins.evaluation import analyst_origins, match_origins
+    from seqt_plugins.picks.model import Origin
+
+    ref = analyst_origins(require_shared("data", "labelled_arrays"))
+    t, lat, lon, depth = ref["ISNet_14641r"]
+    assert t == UTCDateTime("2011-08-21T18:58:44.4") and depth == pytest.approx(14.6)
+    near = Origin("near", t + 1.0, lat + 0.05, lon, 10e3)  # 5.6 km north, 1 s late
+    far = Origin("far", t, lat + 0.2, lon, 10e3)  # 22 km
+    late = Origin("late", t + 4.0, lat, lon, 10e3)
+    m = match_origins([far, late, near], ref["ISNet_14641r"])
+    assert m[0] is near and m[1] == pytest.approx(5.56, abs=0.05) and m[2] == pytest.approx(1.0)
+    assert match_origins([far, late], ref["ISNet_14641r"]) is None
+    # no published origin time (IPOC): the epicentre alone decides
+    assert ref["IPOC_324_0051-PB05-03077_tr14"][0] is None
+    t0 = UTCDateTime(2007, 11, 20)
+    _, la, lo, _ = ref["IPOC_324_0051-PB05-03077_tr14"]
+    assert match_origins([Origin("x", t0, la, lo + 0.05)], ref["IPOC_324_0051-PB05-03077_tr14"])[2] is None
