@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -230,14 +231,16 @@ STATIONS = ["2C.GAN02", "ON.NESJV", "2C.KAP01", "2C.BIT06"]
 
 
 def _key_dir(path: Path) -> Path:
-    """GAN02 bound (module values), NESJV bound with its own P threshold (never reached),
-    KAP01 bound but disabled (detecEnable), BIT06 not bound at all."""
+    """GAN02 bound (module values) on HH (not its EH copy), NESJV bound with its own P
+    threshold (never reached) on 00.HH (not its 10.HH copy), KAP01 bound but disabled
+    (detecEnable), BIT06 not bound at all."""
     (path / "seqtpick").mkdir(parents=True)
     (path / "global").mkdir()
     (path / "global" / "profile___HH").write_text('detecStream = HH\n')
+    (path / "global" / "profile_00_HH").write_text('detecStream = HH\ndetecLocid = 00\n')
     (path / "station_2C_GAN02").write_text("global:__HH\nseqtpick\n")
     (path / "seqtpick" / "station_2C_GAN02").write_text("")
-    (path / "station_ON_NESJV").write_text("global:__HH\nseqtpick:deafP\n")
+    (path / "station_ON_NESJV").write_text("global:00_HH\nseqtpick:deafP\n")
     (path / "seqtpick" / "profile_deafP").write_text("picker.pThreshold = 1.0\n")
     (path / "station_2C_KAP01").write_text("global:__HH\nseqtpick:off\n")
     (path / "seqtpick" / "profile_off").write_text("detecEnable = false\n")
@@ -277,7 +280,27 @@ def _check_bound_picks(picks):
     assert by_station.get("ON.NESJV") == {"S"}  # its own P threshold (1.0) is never reached
     assert "2C.KAP01" not in by_station  # detecEnable = false
     assert "2C.BIT06" not in by_station  # no seqtpick binding
-    assert all(p.waveform_id.channel.startswith("HH") for p in picks)  # detecStream
+    assert all(p.waveform_id.channel.startswith("HH") for p in picks)  # detecStream: not GAN02's EH copy
+    assert {p.waveform_id.location for p in picks if p.waveform_id.station == "NESJV"} == {"00"}  # detecLocid
+
+
+@pytest.fixture(scope="module")
+def array(hengill, tmp_path_factory):
+    """The four stations' files, plus two sensors the bindings must leave out: GAN02's data as
+    a second sensor EH? (detecStream HH) and NESJV's as location 10 (detecLocid 00)."""
+    out = tmp_path_factory.mktemp("array")
+    for code in STATIONS:
+        for f in sorted((hengill / "mseed").glob(f"{code}.*.mseed")):
+            shutil.copyfile(f, out / f.name)
+            tr = read(str(f))[0]
+            if code == "2C.GAN02":
+                tr.stats.channel = "EH" + tr.stats.channel[2]
+            elif code == "ON.NESJV":
+                tr.stats.location = "10"
+            else:
+                continue
+            tr.write(str(out / f"{tr.id}.mseed"), format="MSEED")
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -285,24 +308,26 @@ def hengill():
     return require_shared("data", "hengill")
 
 
-def test_bindings_in_playback(config_db, hengill, tmp_path, monkeypatch):
+def test_bindings_in_playback(config_db, hengill, array, tmp_path, monkeypatch):
     monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
     monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
     out = tmp_path / "picks.xml"
-    rc, _, err = _run(SeqtPick, ["--ep", "--playback", "-I", str(hengill / "mseed"), "--inventory-db",
+    rc, _, err = _run(SeqtPick, ["--ep", "--playback", "-I", str(array), "--inventory-db",
                                  str(hengill / "stations.xml"), "--config-db", str(config_db[1]), "-o", str(out),
                                  "--begin", BEGIN, "--end", END, "--picker.model=conservative",
                                  "--streams.codes=" + ",".join(STATIONS), "-v"])
     assert rc == 0, err
     assert "2C.KAP01..HH?: not picked (detecEnable = false)" in err
     assert "2C.BIT06..HH?: not picked (no seqtpick binding)" in err
+    assert "2C.GAN02..EH?: not picked (detecLocid.detecStream *.HH)" in err
+    assert "ON.NESJV.10.HH?: not picked (detecLocid.detecStream 00.HH)" in err
     _check_bound_picks(read_event_parameters(out).picks)
 
 
-def test_bindings_in_reprocessing(config_db, hengill, tmp_path, monkeypatch):
+def test_bindings_in_reprocessing(config_db, array, tmp_path, monkeypatch):
     monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
     monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
-    sds = build_sds(hengill / "mseed", tmp_path / "sds")
+    sds = build_sds(array, tmp_path / "sds")
     out = tmp_path / "all.xml"
     rc, _, err = _run(SeqtPick, ["-I", f"sdsarchive://{sds}", "--stations", ",".join(STATIONS), "--begin", BEGIN,
                                  "--end", END, "--output-dir", str(tmp_path / "days"), "-o", str(out),
@@ -311,13 +336,12 @@ def test_bindings_in_reprocessing(config_db, hengill, tmp_path, monkeypatch):
     _check_bound_picks(read_event_parameters(out).picks)
 
 
-def test_bindings_in_real_time(config_db, hengill, tmp_path, monkeypatch):
+def test_bindings_in_real_time(config_db, array, tmp_path, monkeypatch):
     monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
     monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
     st = Stream()
-    for code in STATIONS:
-        for f in sorted((hengill / "mseed").glob(f"{code}.*.mseed")):
-            st += read(str(f))
+    for f in sorted(array.glob("*.mseed")):
+        st += read(str(f))
     st.trim(UTCDateTime(BEGIN), UTCDateTime(END))
     out = tmp_path / "rt.xml"
     with SeedLinkServer(rec for _t, _id, rec in records_512(st)) as server:

@@ -64,6 +64,8 @@ class SeqtPick(Application):
         self.amplitudes: list = []
         self.stations: List[str] = []
         self.realtime = False
+        self.filter = None  # config.stations.StationFilter: the bindings
+        self.core = None  # picker.perstation.StationPicker: the picker with the bindings
 
     # -- lifecycle -------------------------------------------------------------------------
     def validateParameters(self) -> bool:  # noqa: N802
@@ -121,12 +123,11 @@ class SeqtPick(Application):
         """The sensors the bindings select (see seqt_plugins.config.stations)."""
         kept, skipped = [], {}
         for sensor in sensors:
-            if self.filter.sensor(*sensor):
+            why = self.filter.station(sensor[0], sensor[1]).why_not(sensor[2], sensor[3])
+            if not why:
                 kept.append(sensor)
             else:
-                selection = self.filter.station(sensor[0], sensor[1])
-                skipped[f"{sensor[0]}.{sensor[1]}.{sensor[2]}.{sensor[3]}?"] = selection.reason or (
-                    f"detecLocid.detecStream {selection.locid}.{selection.stream}")
+                skipped[f"{sensor[0]}.{sensor[1]}.{sensor[2]}.{sensor[3]}?"] = why
         for label, reason in skipped.items():
             self.log.info("%s: not picked (%s)", label, reason)
         return kept
@@ -184,8 +185,10 @@ class SeqtPick(Application):
         options = self.config.options("picker")
         self.log.info("picker options: %s", options_text(options, "picker"))
         from seqt_plugins.picker import Picker
+        from seqt_plugins.picker.perstation import StationPicker
 
         self.picker = Picker(options=options)
+        self.core = StationPicker(self.picker, self.filter)  # the bindings, in every mode
         return True
 
     def run(self) -> bool:
@@ -205,8 +208,7 @@ class SeqtPick(Application):
         from seqt_plugins.scale.reprocess import OutputDirLocked, reprocess
 
         options = self.config.options("reprocess")
-        stations, station_options = [], {}
-        module = dataclasses.asdict(self.config.options("picker"))
+        stations = []
         for code in self.stations:
             net, sta = code.split(".")[:2]
             selection = self.filter.station(net, sta)
@@ -214,21 +216,19 @@ class SeqtPick(Application):
                 self.log.info("%s: not picked (%s)", code, selection.reason)
                 continue
             stations.append(code)
-            own = dataclasses.asdict(self.config.options("picker", net, sta))
-            if own != module:
-                station_options[code] = own
         if not stations:
             self.log.error("no station left to reprocess after the bindings")
             return False
         try:
             summary = reprocess(
                 self.config.get("recordstream"), stations, self.begin, self.end, options.output_dir,
-                picker_options=module, merged_output=self.args.output or None,
+                picker_options=dataclasses.asdict(self.config.options("picker")),
+                merged_output=self.args.output or None,
                 **self.config.options("output").writer_args(),
                 retries=options.retries, backoff=options.backoff, timeout=options.timeout,
                 shard=options.shard_length, inventory=self.inventory, creation_info=self.creation_info(),
                 workers=options.workers, cluster=options.cluster or None,
-                amplitudes=self.config.get("calculateAmplitudes"), station_options=station_options)
+                amplitudes=self.config.get("calculateAmplitudes"), station_settings=self.filter.table(stations))
         except OutputDirLocked as exc:  # another run is using the output directory
             self.log.error("%s", exc)
             self.failure_code = EXIT_LOCKED
@@ -257,7 +257,7 @@ class SeqtPick(Application):
         try:
             for pick in run_realtime(self.record_stream, selectors, self.picker,
                                      starttime=self.begin, endtime=self.end, inventory=self.inventory,
-                                     options_for=self.filter.options_for if self.filter.has_bindings else None):
+                                     settings_for=self.filter):
                 self.log.info("pick %s %s %s p=%s", pick.waveform_id.nslc, pick.phase_hint, pick.time,
                               "%.2f" % pick.probability if pick.probability is not None else "-")
                 amplitudes = self.amplitudes_for([pick])
@@ -416,12 +416,11 @@ class SeqtPick(Application):
         Picks are kept within [begin, end) (default: the module's --begin/--end).
 
         The probabilities are computed once with the module options; each station is then
-        triggered with its own thresholds (bindings), which only the trigger stage uses.
+        triggered with its own thresholds (bindings), which only the trigger stage uses
+        (``StationPicker``, the core shared with reprocessing and real time).
         """
-        from seqt_plugins.picker import Picker
-
         try:
-            results = self.picker.probabilities(stream, self.inventory)
+            results = self.core.probabilities(stream, self.inventory)
         except Exception as exc:  # one bad chunk must not end a day's run
             ids = sorted({f"{tr.stats.network}.{tr.stats.station}" for tr in stream})
             self.log.error("%s: %s: %s", ",".join(ids), type(exc).__name__,
@@ -430,11 +429,8 @@ class SeqtPick(Application):
             return False
         batch_picks, batch_amplitudes = [], []
         for result in results:
-            st = result[0]
-            options = self.config.options("picker", st.network, st.station)
-            picker = self.picker if options == self.picker.options else Picker(options=options)
-            picks, detections = picker.picks_from_probabilities(
-                [result], self.begin if begin is None else begin, self.end if end is None else end)
+            picks, detections = self.core.trigger(
+                result, self.begin if begin is None else begin, self.end if end is None else end)
             amplitudes = self.amplitudes_for(picks)
             self.stamp(list(picks) + list(amplitudes))
             for p in picks:
@@ -476,7 +472,7 @@ class SeqtPick(Application):
         try:
             components = stream.select(network=st.network, station=st.station, location=st.location)
             components = type(components)([tr for tr in components if tr.stats.channel in st.channels])
-            opts = self.config.options("picker", st.network, st.station)
+            opts = self.core.station_options(st.network, st.station)
             paths = plot_detections(components, probability_traces(*result), picks, self.args.plot,
                                     threshold=opts.detection_threshold, p_threshold=opts.p_threshold,
                                     s_threshold=opts.s_threshold, detections=[(d.start, d.end) for d in detections])

@@ -73,18 +73,23 @@ class RealtimePicker:
     ``picker``: a :class:`seqt_plugins.picker.Picker`. ``step``: region length in s (default
     the picker's window step). ``lookback``/``lookahead``: data kept before a region and needed
     after it (default 75 s each: one 60 s window plus filter settling and pick merging).
-    ``on_pick(pick, latency_s)`` is called for each emitted pick.
+    ``on_pick(pick, latency_s)`` is called for each emitted pick. ``settings_for``: the
+    stations' bindings (see :class:`~seqt_plugins.picker.perstation.StationPicker`); packets
+    of streams they do not pick are ignored.
     """
 
     def __init__(self, picker, *, step: Optional[float] = None, lookback: float = 75.0,
                  lookahead: float = 75.0, inventory=None,
                  on_pick: Optional[Callable[[object, float], None]] = None,
                  clock: Callable[[], float] = time.time,
-                 options_for: Optional[Callable[[str, str], object]] = None):
+                 settings_for=None):
         from ..picker.prepare import FS, WINDOW
 
+        from ..picker.perstation import StationPicker
+
         self.picker = picker
-        self.options_for = options_for  # (network, station) -> PickerOptions of its bindings
+        # the one picking core: (network, station) -> StationSettings of its bindings
+        self.core = StationPicker(picker, settings_for)
         self.step = float(step) if step is not None else picker.step / FS
         window = WINDOW / FS
         if lookback < window or lookahead < window:
@@ -111,6 +116,8 @@ class RealtimePicker:
     def feed(self, trace: Trace) -> List[object]:
         """Add one packet; returns the picks (sorted by time) that became final."""
         s = trace.stats
+        if not self.core.selects(s.network, s.station, s.location, s.channel):
+            return []  # a stream the bindings do not pick
         key = f"{s.network}.{s.station}.{s.location}"
         buf = self.buffers.get(key)
         if buf is None:
@@ -146,9 +153,7 @@ class RealtimePicker:
         stream = buf.stream(since - self.lookback)
         self.runs += 1
         try:
-            from ..picker.perstation import pick_per_station
-
-            picks = pick_per_station(self.picker, stream, self.inventory, since, until, self.options_for)
+            picks = self.core.pick(stream, self.inventory, since, until)
         except Exception as exc:  # a bad packet must not stop the real-time loop
             log.error("%s: picking %s–%s failed: %s: %s", buf.key, since, until or "end",
                       type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")

@@ -221,13 +221,15 @@ def reprocess(record_url: str, stations: Sequence[str], begin, end,
               workers: int = 1, cluster: Optional[str] = None, backend=None,
               max_attempts: Optional[int] = None, retry_nodata: bool = False,
               crash_once: Optional[Tuple[str, str]] = None,
-              station_options: Optional[Dict[str, Dict[str, object]]] = None) -> ReprocessSummary:
+              station_settings: Optional[Dict[str, object]] = None) -> ReprocessSummary:
     """Reprocess ``stations`` ("NET.STA" or "NET.STA.LOC") over [begin, end) (see module doc).
 
     ``workers`` > 1 or ``cluster`` ("auto", "ray://host:port") runs the tasks on Ray actors
     (:class:`~seqt_plugins.scale.ray_backend.RayBackend`); ``backend`` takes any object with
     ``run(tasks, spec)`` yielding :class:`TaskResult`. ``max_attempts``: failed tasks with that
     many attempts are not retried. ``retry_nodata``: retry station-days that had no data.
+    ``station_settings``: "NET.STA" -> ``config.stations.StationSettings`` (the bindings:
+    streams picked, thresholds); stations not named are picked whole with the module options.
     Returns a :class:`ReprocessSummary`; failed tasks are listed there and in the ledger.
     One run at a time per output directory: a second one raises :class:`OutputDirLocked`
     at once (before any work), naming the process that holds it.
@@ -246,13 +248,13 @@ def _reprocess_locked(record_url, stations, begin, end, output_dir: Path, t_star
                       picker_options, picker_factory, ledger_path, merged_output, format,
                       version, pretty, retries, backoff, timeout, shard, channel, inventory,
                       amplitudes, creation_info, workers, cluster, backend, max_attempts,
-                      retry_nodata, crash_once, station_options) -> ReprocessSummary:
+                      retry_nodata, crash_once, station_settings) -> ReprocessSummary:
     _clean_partials(output_dir)
     ledger_path = Path(ledger_path) if ledger_path is not None else output_dir / "ledger.sqlite"
     spec = TaskSpec(record_url=str(record_url), picker_options=dict(picker_options or {}),
                     picker_factory=picker_factory, retries=retries, backoff=backoff,
                     timeout=timeout, channel=channel, inventory=inventory, amplitudes=amplitudes,
-                    crash_once=crash_once, station_options=dict(station_options or {}))
+                    crash_once=crash_once, station_settings=dict(station_settings or {}))
     own_backend = backend is None
     if backend is None:
         if workers > 1 or cluster is not None:

@@ -52,8 +52,9 @@ class TaskSpec:
     inventory: object = None
     amplitudes: bool = True
     crash_once: Optional[Tuple[str, str]] = None
-    #: "NET.STA" -> PickerOptions fields of a station whose bindings change its thresholds
-    station_options: Dict[str, Dict[str, object]] = field(default_factory=dict)
+    #: "NET.STA" -> StationSettings (config.stations) of the stations' bindings: which of
+    #: their streams are picked (detecLocid/detecStream) and with which thresholds
+    station_settings: Dict[str, object] = field(default_factory=dict)
 
     def build_picker(self):
         if self.picker_factory is not None:
@@ -154,14 +155,9 @@ def process_task(task: StationDay, spec: TaskSpec, picker, record_stream,
         return TaskResult(task, "nodata", message=f"no data in {spec.record_url} for {task}",
                           attempts=attempts, fetch_s=fetched - start, worker=worker)
     try:
-        if task.station in spec.station_options:
-            from ..picker.options import PickerOptions
-            from ..picker.perstation import pick_per_station
+        from ..picker.perstation import StationPicker
 
-            own = PickerOptions(**spec.station_options[task.station])
-            picks = pick_per_station(picker, stream, spec.inventory, t0, t1, lambda net, sta: own)
-        else:
-            picks = picker.pick(stream, inventory=spec.inventory, starttime=t0, endtime=t1)
+        picks = StationPicker(picker, spec.station_settings).pick(stream, spec.inventory, t0, t1)
     except Exception as exc:  # one bad station-day must not end the run
         first = str(exc).splitlines()[0] if str(exc) else ""
         return TaskResult(task, "failed", message=f"picking failed: {type(exc).__name__}: {first}",
