@@ -52,15 +52,28 @@ def test_picks_and_amplitudes_reach_scmaster_and_its_database(seiscomp, tmp_path
     assert [(a[1], a[2], a[3]) for a in amps] == [("snr", 12.0, p[0]) for p in picks]
 
 
-@pytest.mark.parametrize("version", ["0.11", "0.14"])
-def test_conversion_through_xmlarchive_and_test_mode(seiscomp, tmp_path, version):
-    out = _run(seiscomp, tmp_path / "local", "convert", version)
+def test_conversion_and_test_mode(seiscomp, tmp_path):
+    out = _run(seiscomp, tmp_path / "local", "convert")
     assert [p[:2] for p in out["picks"]] == [["20240301.101500.00-SEQT-P-XX.ABC..HHZ", "P"],
                                              ["20240301.101501.00-SEQT-S-XX.ABC..HHZ", "S"]]
     assert out["picks"][1][2].startswith("2024-03-01T10:15:01")
     assert [a[1:] for a in out["amplitudes"]] == [["snr", 12.0, p[0]] for p in out["picks"]]
     # --test: converted, nothing sent, no connection made
     assert out["test_mode_messages"] == 0 and out["test_mode_sent"]["messages"] == 0
+
+
+@pytest.mark.parametrize("version", ["0.11", "0.13", "0.14"])
+def test_direct_objects_equal_our_scml_read_by_xmlarchive(seiscomp, tmp_path, version):
+    """The notifier objects are built field by field (no temporary SCML file): SeisComP's own
+    XMLArchive writes the same document for them as for our SCML of the same picks read back."""
+    out = _run(seiscomp, tmp_path / "local", "direct", version)
+    assert out["counts"] == [3, 2]
+    assert out["comments"][0] == [["probability", "0.93"], ["remark", "note"]]
+    assert out["comments"][1][1] == ["referencePickID", "20240301.101502.37-SEQT-P-XX.ABC.00.HHZ"]
+    assert "<lowerUncertainty>0.1</lowerUncertainty>" in out["direct"]
+    assert "<reference>2024-03-01T10:15:02.370001Z</reference>" in out["direct"]
+    assert out["direct"] == out["via_scml"]
+    assert out["duplicate"].startswith("pick 20240301.101502.37-SEQT-P-XX.ABC.00.HHZ: an object with this publicID")
 
 
 def test_messages_go_to_the_configured_groups(seiscomp, tmp_path):

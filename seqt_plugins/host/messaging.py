@@ -1,10 +1,10 @@
 """A thin binding to SeisComP messaging: send our picks and amplitudes to a group (PICK).
 
 SeisComP is not on PyPI, so ``seiscomp`` is imported lazily, only when a message is to be sent.
-The conversion to ``seiscomp.datamodel`` objects does not map fields by hand: the batch is
-written as SCML by our own (tested) writer to a temporary file and read back with
-``seiscomp.io.XMLArchive``, so our SCML writer stays the only conversion. Each batch then goes
-out as one notifier message per group::
+Our picks and amplitudes become ``seiscomp.datamodel`` objects directly, field by field as our
+SCML writer writes them (same texts for the comments; tests/test_seiscomp_messaging.py checks
+that SeisComP's XMLArchive writes the same document for these objects as for our SCML read
+back). Each batch then goes out as one notifier message per group::
 
     Notifier.Enable(); ep.add(obj) ...; msg = Notifier.GetMessage(); Notifier.Disable()
     connection.send(group, msg)
@@ -22,13 +22,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
-import tempfile
 from typing import Any, Sequence
-
-#: SCML version written for the host when the caller gives none (SeisComP 6; 7 reads it too).
-DEFAULT_SCML_VERSION = "0.13"
-
 
 class MessagingError(RuntimeError):
     """Connecting, converting or sending failed; the message is one line."""
@@ -76,21 +70,18 @@ class PickSender:
 
     ``pick_group``/``amplitude_group``: the messaging groups (default PICK and AMPLITUDE).
     ``host``, ``user``, ``primary_group``, ``subscriptions``: options of the connection made
-    here (ignored with ``connection=``). ``scml_version``: the SCML written for the host's
-    reader. ``test``: convert but do not send (as ``--test``).
+    here (ignored with ``connection=``). ``test``: convert but do not send (as ``--test``).
     """
 
     def __init__(self, name: str = "seqtpick", *, connection: Any = None, host: str = "", user: str = "",
                  primary_group: str = "", subscriptions: Sequence[str] = (), pick_group: str = "PICK",
-                 amplitude_group: str = "AMPLITUDE", scml_version: str = DEFAULT_SCML_VERSION,
-                 test: bool = False):
+                 amplitude_group: str = "AMPLITUDE", test: bool = False):
         self.name = name
         self.host, self.user = host, user
         self.primary_group = primary_group
         self.subscriptions = [s for s in subscriptions if s]
         self.pick_group = pick_group or "PICK"
         self.amplitude_group = amplitude_group or "AMPLITUDE"
-        self.scml_version = scml_version or DEFAULT_SCML_VERSION
         self.test = test
         self._connection = connection
         self._own = False  # the connection was made here (closed by close())
@@ -136,50 +127,18 @@ class PickSender:
 
     # -- conversion ----------------------------------------------------------------------
     def to_datamodel(self, picks, amplitudes=()):
-        """Our picks and amplitudes → lists of ``seiscomp.datamodel`` Pick and Amplitude objects.
+        """Our picks and amplitudes → lists of ``seiscomp.datamodel`` Pick and Amplitude objects,
+        built field by field (:func:`pick_to_datamodel`, :func:`amplitude_to_datamodel`)."""
+        _, datamodel, _ = _import_seiscomp()
+        from seiscomp import core
 
-        Written as SCML with our writer, read back with ``seiscomp.io.XMLArchive``; the objects
-        are detached from the EventParameters read so that they can be added (and notified) again.
-        """
-        from seqt_plugins.io.xml import write_event_parameters
-        from seqt_plugins.picks import EventParameters
-
-        _, datamodel, io = _import_seiscomp()
-        fd, path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".xml")
-        os.close(fd)
         try:
-            ep = EventParameters(picks=list(picks), amplitudes=list(amplitudes))
-            write_event_parameters(ep, path, format="scml", version=self.scml_version)
-            archive = io.XMLArchive()
-            if not archive.open(path):
-                raise MessagingError(f"seiscomp.io.XMLArchive cannot open {path}")
-            try:
-                obj = archive.readObject()
-            finally:
-                archive.close()
-            sc_ep = datamodel.EventParameters.Cast(obj) if obj is not None else None
-            if sc_ep is None:
-                raise MessagingError(f"seiscomp.io.XMLArchive read no EventParameters from SCML {self.scml_version}")
-            sc_picks, sc_amplitudes = [], []
-            while sc_ep.pickCount() > 0:
-                sc_picks.append(datamodel.Pick.Cast(sc_ep.pick(0)))  # Cast keeps a reference
-                sc_ep.removePick(0)
-            while sc_ep.amplitudeCount() > 0:
-                sc_amplitudes.append(datamodel.Amplitude.Cast(sc_ep.amplitude(0)))
-                sc_ep.removeAmplitude(0)
-            del sc_ep
+            sc_picks = [pick_to_datamodel(datamodel, core, p) for p in picks]
+            sc_amplitudes = [amplitude_to_datamodel(datamodel, core, a) for a in amplitudes]
         except MessagingError:
             raise
         except Exception as exc:
             raise MessagingError(f"converting to seiscomp.datamodel failed: {_one_line(exc)}") from None
-        finally:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        if len(sc_picks) != len(ep.picks) or len(sc_amplitudes) != len(ep.amplitudes):
-            raise MessagingError(f"seiscomp.io.XMLArchive read {len(sc_picks)} of {len(ep.picks)} picks and "
-                                 f"{len(sc_amplitudes)} of {len(ep.amplitudes)} amplitudes (SCML {self.scml_version})")
         return sc_picks, sc_amplitudes
 
     # -- sending ---------------------------------------------------------------------------
@@ -225,3 +184,109 @@ class PickSender:
             return datamodel.Notifier.GetMessage()
         finally:
             datamodel.Notifier.Disable()
+
+
+# -- field by field conversion ---------------------------------------------------------------------
+def sc_time(core, t):
+    """An obspy UTCDateTime as a ``seiscomp.core.Time`` (microseconds, as SCML carries them)."""
+    from obspy import UTCDateTime
+
+    seconds, micro = divmod((UTCDateTime(t).ns + 500) // 1000, 1_000_000)  # as io.xml.common.format_time
+    return core.Time(int(seconds), int(micro))
+
+
+def _enum(names, count: int, text: str, what: str):
+    for i in range(count):
+        if names.name(i) == text:
+            return i
+    raise MessagingError(f"{what} {text!r} is not a SeisComP value")
+
+
+def _creation_info(datamodel, core, ci):
+    out = datamodel.CreationInfo()
+    if ci.agency_id is not None:
+        out.setAgencyID(ci.agency_id)
+    if ci.author is not None:
+        out.setAuthor(ci.author)
+    if ci.creation_time is not None:
+        out.setCreationTime(sc_time(core, ci.creation_time))
+    return out
+
+
+def _waveform_id(datamodel, wid):
+    out = datamodel.WaveformStreamID()
+    out.setNetworkCode(wid.network or "")
+    out.setStationCode(wid.station or "")
+    out.setLocationCode(wid.location or "")
+    out.setChannelCode(wid.channel or "")
+    return out
+
+
+def _created(cls, public_id: str, what: str):
+    obj = cls.Create(public_id)
+    if obj is None:  # SeisComP keeps one live object per publicID
+        raise MessagingError(f"{what} {public_id}: an object with this publicID exists already")
+    return obj
+
+
+def pick_to_datamodel(datamodel, core, p):
+    """One :class:`seqt_plugins.picks.Pick` as a ``seiscomp.datamodel.Pick`` (with its comments:
+    probability, referencePickID, then its own, as the SCML writer writes them)."""
+    from seqt_plugins.io.xml.elements import check_pick, pick_comments
+
+    check_pick(p)
+    pick = _created(datamodel.Pick, p.public_id, "pick")
+    tq = datamodel.TimeQuantity(sc_time(core, p.time))
+    if p.time_uncertainty is not None:
+        tq.setUncertainty(float(p.time_uncertainty))
+    if p.time_lower_uncertainty is not None:
+        tq.setLowerUncertainty(float(p.time_lower_uncertainty))
+    if p.time_upper_uncertainty is not None:
+        tq.setUpperUncertainty(float(p.time_upper_uncertainty))
+    pick.setTime(tq)
+    pick.setWaveformID(_waveform_id(datamodel, p.waveform_id))
+    if p.filter_id is not None:
+        pick.setFilterID(p.filter_id)
+    if p.method_id is not None:
+        pick.setMethodID(p.method_id)
+    if p.phase_hint is not None:
+        pick.setPhaseHint(datamodel.Phase(p.phase_hint))
+    if p.evaluation_mode is not None:
+        pick.setEvaluationMode(_enum(datamodel.EEvaluationModeNames, datamodel.EEvaluationModeQuantity,
+                                     p.evaluation_mode, "evaluation mode"))
+    if p.evaluation_status is not None:
+        pick.setEvaluationStatus(_enum(datamodel.EEvaluationStatusNames, datamodel.EEvaluationStatusQuantity,
+                                       p.evaluation_status, "evaluation status"))
+    if p.creation_info is not None:
+        pick.setCreationInfo(_creation_info(datamodel, core, p.creation_info))
+    for text, cid in pick_comments(p):
+        comment = datamodel.Comment()
+        comment.setText(text)
+        if cid is not None:
+            comment.setId(cid)
+        pick.add(comment)
+    return pick
+
+
+def amplitude_to_datamodel(datamodel, core, a):
+    """One :class:`seqt_plugins.picks.Amplitude` as a ``seiscomp.datamodel.Amplitude``."""
+    if not a.public_id:
+        raise MessagingError("amplitude without publicID")
+    amp = _created(datamodel.Amplitude, a.public_id, "amplitude")
+    amp.setType(a.type)
+    if a.value is not None:
+        amp.setAmplitude(datamodel.RealQuantity(float(a.value)))
+    if a.reference_time is not None:
+        amp.setTimeWindow(datamodel.TimeWindow(sc_time(core, a.reference_time), float(a.window_begin or 0.0),
+                                               float(a.window_end or 0.0)))
+    if a.snr is not None:
+        amp.setSnr(float(a.snr))
+    if a.unit is not None:
+        amp.setUnit(a.unit)
+    if a.pick_id is not None:
+        amp.setPickID(a.pick_id)
+    if a.waveform_id is not None:
+        amp.setWaveformID(_waveform_id(datamodel, a.waveform_id))
+    if a.creation_info is not None:
+        amp.setCreationInfo(_creation_info(datamodel, core, a.creation_info))
+    return amp

@@ -363,8 +363,7 @@ class Application:
             self.name(), host=cfg.get("connection.server", ""),
             user=cfg.get("connection.username", "") or "", primary_group=cfg.get("connection.primaryGroup", "") or "",
             subscriptions=subscriptions, pick_group=cfg.get("messaging.pickGroup", "PICK"),
-            amplitude_group=cfg.get("messaging.amplitudeGroup", "AMPLITUDE"),
-            scml_version=cfg.options("output").scml_version, test=test)
+            amplitude_group=cfg.get("messaging.amplitudeGroup", "AMPLITUDE"), test=test)
         if not test:
             self.sender.connect()
         return self.sender

@@ -1,10 +1,11 @@
 """Run inside a real SeisComP environment (see tests/seiscomp_host.py); prints one JSON line.
 
     python messaging.py send HOST          PickSender → scmaster HOST (picks + snr amplitudes)
-    python messaging.py convert VERSION    PickSender.to_datamodel / test mode, no server
+    python messaging.py convert            PickSender.to_datamodel / test mode, no server
     python messaging.py groups             which group each real NotifierMessage goes to
     python messaging.py connect HOST       connecting only (errors are printed, not raised)
     python messaging.py repick-init HOST EP MSEED   seqtrepick's command line up to its connection
+    python messaging.py direct VERSION     direct conversion vs our SCML read by XMLArchive
 """
 
 import io
@@ -27,6 +28,44 @@ def batch():
     return picks, amps
 
 
+def rich_batch():
+    """Picks and amplitudes with every field the conversion maps."""
+    from seqt_plugins.picks import Comment, CreationInfo
+
+    wid = WaveformID("XX", "ABC", "00", "HHZ")
+    ci = CreationInfo("XX", "seqtpick@host", UTCDateTime(2024, 3, 1, 10, 16, 0, 123456))
+    picks = [
+        Pick(public_id="20240301.101502.37-SEQT-P-XX.ABC.00.HHZ", time=UTCDateTime(2024, 3, 1, 10, 15, 2, 370001),
+             waveform_id=wid, phase_hint="P", time_uncertainty=0.05, method_id="EQTransformer",
+             filter_id="BW(4,2,20)", evaluation_mode="automatic", evaluation_status="preliminary",
+             creation_info=ci, probability=0.93, comments=[Comment("note", "remark")]),
+        Pick(public_id="20240301.101503.00-SEQTR-S-XX.ABC.00.HHE", time=UTCDateTime(2024, 3, 1, 10, 15, 3),
+             waveform_id=WaveformID("XX", "ABC", "00", "HHE"), phase_hint="S", time_lower_uncertainty=0.1,
+             time_upper_uncertainty=0.2, method_id="S-EqT", evaluation_mode="manual", probability=0.5,
+             reference_pick_id="20240301.101502.37-SEQT-P-XX.ABC.00.HHZ"),
+        Pick(public_id="bare", time=UTCDateTime(1969, 12, 31, 23, 59, 59, 5), waveform_id=WaveformID("XX", "B"),
+             evaluation_mode=None),
+    ]
+    amps = [Amplitude(public_id=picks[0].public_id + ".snr", type="snr", value=12.5, pick_id=picks[0].public_id,
+                      snr=12.5, unit="", waveform_id=wid, creation_info=ci, reference_time=picks[0].time,
+                      window_begin=2.5, window_end=3.0),
+            Amplitude(public_id="amp-bare", type="snr", value=1.0)]
+    return picks, amps
+
+
+def xmlarchive_text(ep, path):
+    """SeisComP's own SCML of a ``seiscomp.datamodel.EventParameters``."""
+    import seiscomp.io
+
+    ar = seiscomp.io.XMLArchive()
+    ar.create(path)
+    ar.setFormattedOutput(True)
+    ar.writeObject(ep)
+    ar.close()
+    with open(path) as fh:
+        return fh.read()
+
+
 def main(cmd, *args):
     out = {"available": messaging_available()}
     picks, amps = batch()
@@ -36,7 +75,7 @@ def main(cmd, *args):
         out["sent"] = sender.sent
         sender.close()
     elif cmd == "convert":
-        sender = PickSender(scml_version=args[0], test=True)
+        sender = PickSender(test=True)
         sc_picks, sc_amps = sender.to_datamodel(picks, amps)
         out["picks"] = [(p.publicID(), p.phaseHint().code(), p.time().value().iso()) for p in sc_picks]
         out["amplitudes"] = [(a.publicID(), a.type(), a.amplitude().value(), a.pickID()) for a in sc_amps]
@@ -63,6 +102,39 @@ def main(cmd, *args):
             PickSender(connection=Refusing()).send(picks)
         except MessagingError as exc:
             out["refused"] = str(exc)
+    elif cmd == "direct":
+        import os
+        import tempfile
+
+        import seiscomp.datamodel as dm
+        import seiscomp.io
+
+        from seqt_plugins.io.xml import write_event_parameters
+        from seqt_plugins.picks import EventParameters
+
+        picks, amps = rich_batch()
+        tmp = tempfile.mkdtemp()
+        sc_picks, sc_amps = PickSender(test=True).to_datamodel(picks, amps)
+        out["counts"] = [len(sc_picks), len(sc_amps)]
+        out["comments"] = [[(p.comment(i).id(), p.comment(i).text()) for i in range(p.commentCount())]
+                           for p in sc_picks]
+        ep = dm.EventParameters()
+        for obj in sc_picks + sc_amps:
+            ep.add(obj)
+        out["direct"] = xmlarchive_text(ep, os.path.join(tmp, "direct.xml"))
+        del ep, sc_picks, sc_amps, obj  # their publicIDs are free again
+        ours = os.path.join(tmp, "ours.xml")
+        write_event_parameters(EventParameters(picks=picks, amplitudes=amps), ours, format="scml", version=args[0])
+        ar = seiscomp.io.XMLArchive()
+        ar.open(ours)
+        ep = dm.EventParameters.Cast(ar.readObject())
+        ar.close()
+        out["via_scml"] = xmlarchive_text(ep, os.path.join(tmp, "read.xml"))
+        try:  # the same publicID twice while the first object lives: a one-line error
+            PickSender(test=True).to_datamodel(picks[:1])
+        except MessagingError as exc:
+            out["duplicate"] = str(exc)
+        del ep
     elif cmd == "connect":
         try:
             PickSender(host=args[0]).connect()
