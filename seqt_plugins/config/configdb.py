@@ -89,6 +89,20 @@ class ConfigBindings(StationValues):
             raise ConfigError(f"no configuration module {self.config_module!r} (see --config-module)", self.path)
         self._cache: Dict[Tuple[str, str], Tuple[Dict[str, Any], Dict[str, Any]]] = {}
 
+    @classmethod
+    def from_tables(cls, schema: ModuleSchema, where: str, config_module: str,
+                    sets: Dict[str, Tuple[Optional[str], Dict[str, str]]],
+                    stations: Dict[Tuple[str, str], Dict[str, str]]) -> "ConfigBindings":
+        """The same bindings from tables already read elsewhere (SeisComP's ``configModule()``,
+        see :mod:`seqt_plugins.host.sources`): ``sets`` parameter set ID -> (base ID, {name:
+        value}), ``stations`` (network, station) -> {setup name: parameter set ID} of the
+        enabled stations and setups. ``where`` names the source in error messages."""
+        self = cls.__new__(cls)
+        self.schema, self.path, self.config_module = schema, where, config_module
+        self._sets, self._stations = dict(sets), dict(stations)
+        self._cache = {}
+        return self
+
     def _parameters(self, set_id: str, where: str, stop: Optional[str] = None) -> Dict[str, str]:
         """The parameters of a set and its bases (``baseID``), up to ``stop`` (excluded): a
         module's set has the station's global set as its base (bindings2cfg, update-config)."""

@@ -535,6 +535,13 @@ class Application:
         An argument is an override when it is not an option and its name has a dot or is a
         known key (``--agencyID=XX``); unknown dotted keys are usage errors (exit 255).
         """
+        rest, overrides = self.split_overrides(parser, argv)
+        args = parser.parse_args(rest)
+        return args, overrides
+
+    def split_overrides(self, parser: argparse.ArgumentParser, argv: Sequence[str]):
+        """(the other arguments, the ``--key=value`` overrides) of ``argv`` (see ``parse``); also
+        used by the SeisComP shell (seqt_plugins.host.stream_app), so both read them alike."""
         rest: List[str] = []
         overrides: List[Tuple[str, str]] = []
         i = 0
@@ -559,8 +566,7 @@ class Application:
             else:
                 rest.append(arg)
             i += 1
-        args = parser.parse_args(rest)
-        return args, overrides
+        return rest, overrides
 
     # -- logging and progress -------------------------------------------------------------
     def setup_logging(self) -> None:

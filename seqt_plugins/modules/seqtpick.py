@@ -509,6 +509,15 @@ def _match(pattern: str, seed: str) -> bool:
 
 
 def main(argv=None) -> int:
+    """``seqtpick``: a SeisComP StreamApplication where SeisComP is importable and no offline
+    option is given (seqt_plugins.host.stream_app), else the argparse shell."""
+    from seqt_plugins.host import stream_app
+
+    if stream_app.wanted(sys.argv[1:] if argv is None else argv):
+        import os
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        return stream_app.run(argv)
     return run_application(SeqtPick, argv)
 
 
