@@ -1,7 +1,7 @@
 """seqtpick as a real SeisComP application (issue 14 items 2, 3 and 5), against the real build.
 
 Where ``seiscomp`` is importable and no offline option is given, ``seqtpick`` is a
-``seiscomp.client.StreamApplication`` (seqt_plugins/host/stream_app.py). Here it runs in
+``seiscomp.client.StreamApplication`` (seqt_plugins/modules/stream_app.py). Here it runs in
 SeisComP's environment beside scmaster (127.0.0.1, SQLite), reads a time-sorted miniSEED file
 (``scmssort -E``) through SeisComP's own ``file://`` RecordStream, and sends its picks and snr
 amplitudes as notifiers; scmaster's database is read back. Nothing is mocked:
@@ -94,7 +94,8 @@ def test_stream_application_sends_the_offline_picks(seiscomp, hengill, tmp_path,
     mseed = _sorted_mseed(seiscomp, files, tmp_path)
     inv = _inventory(seiscomp, hengill / "stations.xml", tmp_path)
     with Scmaster(seiscomp, tmp_path / "system") as master:
-        proc = _seqtpick(master, "--playback", "-I", f"file://{mseed}", "--inventory-db", inv)
+        # --begin instead of --playback: the real-time regions of one window step, as on a live feed
+        proc = _seqtpick(master, "--begin", BEGIN, "-I", f"file://{mseed}", "--inventory-db", inv)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # SeisComP's application and RecordStream did the work, not the argparse shell
     assert "Starting record acquisition" in proc.stderr and "Finished acquisition" in proc.stderr

@@ -541,7 +541,7 @@ class Application:
 
     def split_overrides(self, parser: argparse.ArgumentParser, argv: Sequence[str]):
         """(the other arguments, the ``--key=value`` overrides) of ``argv`` (see ``parse``); also
-        used by the SeisComP shell (seqt_plugins.host.stream_app), so both read them alike."""
+        used by the SeisComP shell (seqt_plugins.modules.stream_app), so both read them alike."""
         rest: List[str] = []
         overrides: List[Tuple[str, str]] = []
         i = 0

@@ -119,6 +119,11 @@ class SeqtPick(Application):
 
         return amplitudes_of(picks) if self.config.get("calculateAmplitudes") else []
 
+    def sensors_to_pick(self, available):
+        """The sensors (NET, STA, LOC, band) of ``available`` streams (NET, STA, LOC, CHA) that
+        ``streams.codes`` and the bindings select; the others are logged with the reason."""
+        return self.bound_sensors(select_sensors(available, self.config.options("streams").codes))
+
     def bound_sensors(self, sensors):
         """The sensors the bindings select (see seqt_plugins.config.stations)."""
         kept, skipped = [], {}
@@ -297,7 +302,7 @@ class SeqtPick(Application):
             self.log.error("%s", exc)
             return False
         streams = self.config.options("streams")
-        sensors = self.bound_sensors(select_sensors(available, streams.codes))
+        sensors = self.sensors_to_pick(available)
         if not sensors:
             self.log.warning("no streams in %s match %s%s", self.config.get("recordstream"),
                              ", ".join(streams.codes),
@@ -510,14 +515,14 @@ def _match(pattern: str, seed: str) -> bool:
 
 def main(argv=None) -> int:
     """``seqtpick``: a SeisComP StreamApplication where SeisComP is importable and no offline
-    option is given (seqt_plugins.host.stream_app), else the argparse shell."""
-    from seqt_plugins.host import stream_app
+    option is given (seqt_plugins.modules.stream_app), else the argparse shell."""
+    from seqt_plugins.modules import stream_app
 
     if stream_app.wanted(sys.argv[1:] if argv is None else argv):
         import os
 
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        return stream_app.run(argv)
+        return stream_app.run(SeqtPick, argv)
     return run_application(SeqtPick, argv)
 
 

@@ -14,7 +14,7 @@ picks are made, so no mode can fall back to module-wide values by accident:
 StationSettings`` (picklable, for reprocessing workers); stations it does not name get the
 module's settings. Playback (``SeqtPick.pick_stream``), archive reprocessing
 (``scale.reprocess.process_task``), real time (``scale.realtime.RealtimePicker``) and the
-SeisComP StreamApplication shell (``host.stream_app``) all pick through this class.
+SeisComP StreamApplication shell (``modules.stream_app``) all pick through this class.
 """
 
 from __future__ import annotations

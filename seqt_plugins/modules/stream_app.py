@@ -3,7 +3,7 @@
 Which shell runs (:func:`wanted`): where SeisComP's Python API (``seiscomp.client``) is
 importable and none of ``--offline``, ``--ep``, ``-o``, ``--stations`` (reprocessing) or
 ``--dump-config`` is given, ``seqtpick`` runs as this SeisComP application; otherwise it runs
-the argparse shell (:mod:`seqt_plugins.modules.seqtpick`), which needs no SeisComP and writes
+the argparse shell (:class:`seqt_plugins.modules.seqtpick.SeqtPick`), which needs no SeisComP and writes
 files. As in SeisComP:
 
 * the records come from SeisComP's own RecordStream (``-I``, ``--record-file``,
@@ -46,7 +46,10 @@ FILE_ONLY = ("format", "scml-version", "formatted", "plot", "output-dir", "worke
 REFUSED = {"inventory-xml": "inside SeisComP the inventory comes from the database or --inventory-db "
                             "(an SCML file; fdsnxml2inv converts StationXML)"}
 
-log = logging.getLogger("seqt_plugins.host")
+log = logging.getLogger("seqt_plugins.modules.seqtpick")
+
+#: Real-time regions in playback, in window steps (see SeqtPickStream.start).
+PLAYBACK_STEPS = 10
 
 
 def wanted(argv: Sequence[str]) -> bool:
@@ -56,15 +59,17 @@ def wanted(argv: Sequence[str]) -> bool:
             break
         if arg.split("=", 1)[0] in OFFLINE_FLAGS or (arg.startswith("-o") and not arg.startswith("--")):
             return False
-    from .messaging import messaging_available
+    from seqt_plugins.host.messaging import messaging_available
 
     return messaging_available()
 
 
-def run(argv: Optional[Sequence[str]] = None) -> int:
-    """Run ``seqtpick`` as a SeisComP StreamApplication; returns its exit code."""
+def run(offline_shell, argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``seqtpick`` as a SeisComP StreamApplication; returns its exit code.
+    ``offline_shell``: the argparse shell's class (``SeqtPick``), whose schema, command line
+    and configuration loader this shell uses."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    app = shell_class()(["seqtpick"] + argv)
+    app = shell_class()(offline_shell, [offline_shell.module_name] + argv)
     return app()
 
 
@@ -118,20 +123,18 @@ def _build():
     from seqt_plugins.config import ConfigError
     from seqt_plugins.modules.app import UsageError
 
-    from .messaging import MessagingError, PickSender, sc_time
-    from .sources import (InventoryOrientations, bindings_from_config_module, inventory_streams,
-                          record_to_trace)
+    from seqt_plugins.host.messaging import MessagingError, PickSender, sc_time
+    from seqt_plugins.host.sources import (InventoryOrientations, bindings_from_config_module,
+                                           inventory_streams, record_to_trace)
 
     class SeqtPickStream(client.StreamApplication):
         """seqtpick inside SeisComP (see the module doc)."""
 
-        def __init__(self, argv: List[str]):
+        def __init__(self, offline_shell, argv: List[str]):
             super().__init__(len(argv), argv)
-            from seqt_plugins.modules.seqtpick import SeqtPick
-
             self.argv = list(argv[1:])
             # the argparse shell supplies the schema, its options and the configuration loader
-            self.shell = SeqtPick(self.argv)
+            self.shell = offline_shell(self.argv)
             self.setMessagingEnabled(True)
             self.setDatabaseEnabled(True, True)
             self.setLoadInventoryEnabled(True)
@@ -221,8 +224,8 @@ def _build():
             from obspy import UTCDateTime
 
             from seqt_plugins.config.stations import StationFilter
-            from seqt_plugins.modules.seqtpick import select_sensors
             from seqt_plugins.picker import Picker
+            from seqt_plugins.picker.prepare import FS
             from seqt_plugins.scale.realtime import RealtimePicker
 
             shell, config = self.shell, self.shell.config
@@ -232,12 +235,16 @@ def _build():
                                                               self.configModuleName())
                 config.bindings.validate()
             shell.filter = StationFilter(config)
-            self.patterns = [c.strip() for c in config.get("streams.codes") or ["*"] if c.strip()]
-            options = config.picker_options()
+            self.patterns = [c.strip() for c in config.options("streams").codes or ["*"] if c.strip()]
+            options = config.options("picker")
             picker = Picker(options=options)
             inventory = client.Inventory.Instance()
+            # Playback reads as fast as it can: regions of 10 window steps instead of one cut the
+            # share of each run spent on the look-back and look-ahead data (6x to 1.5x the new
+            # data at the defaults); a run's picks do not depend on where regions end.
+            step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else None
             self.rt = RealtimePicker(picker, inventory=InventoryOrientations(inventory, core),
-                                     settings_for=shell.filter)
+                                     settings_for=shell.filter, step=step)
             log.info("picker options: %s (bindings: %s)", options,
                      "configuration module " + self.configModuleName() if module is not None
                      else (f"key files {getattr(config.bindings, 'key_dir', '')}" if config.bindings else "none"))
@@ -251,7 +258,7 @@ def _build():
                 self.setEndTime(sc_time(core, end))
             streams = inventory_streams(inventory.inventory())
             if streams:
-                sensors = shell.bound_sensors(select_sensors(streams, self.patterns))
+                sensors = shell.sensors_to_pick(streams)
                 chosen = set(sensors)
                 channels = [s for s in streams if (s[0], s[1], s[2], s[3][:2]) in chosen]
                 for net, sta, loc, cha in channels:
