@@ -136,10 +136,11 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
             if rc != 0:
                 raise SystemExit(f"{picker} exited {rc}: see {run / (picker + '.log')}")
             # scautoloc/scevent work as the picks arrive; wait until the database stops changing
+            # (and seqtrepick's log: it may still be re-picking an origin)
             last, stable = None, 0
             for _ in range(240 if repick else 60):
                 time.sleep(1)
-                now = _counts(master.db)
+                now = _counts(master.db) + ((run / "seqtrepick.log").stat().st_size if repick else 0,)
                 stable = stable + 1 if now == last else 0
                 last = now
                 if stable >= (15 if repick else 4):

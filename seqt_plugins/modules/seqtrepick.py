@@ -54,7 +54,6 @@ class SeqtRepick(Application):
             elif not self.offline:
                 # messaging mode without input: listen to origins (and picks), as scdlpicker
                 self.listening = True
-                self.log.info("listening to origins (LOCATION) and picks (PICK)")
             else:
                 self.log.error("no event parameters: give --ep FILE, or the XML on stdin (--ep - or < FILE)")
                 return False
@@ -99,6 +98,8 @@ class SeqtRepick(Application):
         self.log.info("re-picker options: %s", options_text(options, "repicker"))
         self.repicker = Repicker(options=options)
         _ = self.repicker.head  # siamese mode: fail here, before any work
+        if self.listening:  # the models now, so that the first origin is re-picked at once
+            _ = self.repicker.cache
         if not self.offline:
             self.open_sender()  # MessagingError: exit 1
         return True
@@ -116,6 +117,7 @@ class SeqtRepick(Application):
         from seqt_plugins.picks import EventParameters
 
         listener = OriginListener(self.sender.connect(), groups=("PICK", "LOCATION"))
+        self.log.info("listening to origins (LOCATION) and picks (PICK)")
         try:
             for origin, picks in listener.origins():
                 self.log.info("origin %s at %s: %d arrival(s), %d of their pick(s) seen", origin.public_id,
