@@ -6,25 +6,27 @@ SeisComP's environment beside scmaster (127.0.0.1, SQLite), reads a time-sorted 
 (``scmssort -E``) through SeisComP's own ``file://`` RecordStream, and sends its picks and snr
 amplitudes as notifiers; scmaster's database is read back. Nothing is mocked:
 
-* inventory from an ``--inventory-db`` file (made by ``fdsnxml2inv``), no bindings: the picks
-  that arrive are exactly those of the offline shell's ``--ep --playback`` on the same file
-  (the records go through the offline real-time path's picking core);
+* inventory from an ``--inventory-db`` file (made by ``fdsnxml2inv``), no bindings, from
+  ``--begin`` on (real-time regions of one window step): the picks that arrive are exactly
+  those of the offline shell's ``--ep --playback`` on the same file (the records go through the
+  offline real-time path's picking core);
 * inventory *and* bindings from the database scmaster announces (imported with ``scdb``, the
   bindings written by ``bindings2cfg``): a station disabled, one unbound, one with its own P
   threshold, a second sensor left out by ``detecStream`` and another by ``detecLocid`` behave
   as in the offline shell's playback, reprocessing and real time
   (tests/test_seiscomp_conventions.py), and the picks equal its playback with the same
-  bindings (``--config-db``).
+  bindings (``--config-db``), here in ``--playback`` (regions of ten window steps);
+* which shell runs, and the SeisComP shell's one-line errors (exit 255 and 2).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from obspy import Stream, UTCDateTime, read, read_inventory
 
 from apprun import run_app
@@ -157,3 +159,27 @@ def test_stream_application_bindings_from_the_database(seiscomp, config_db, heng
                         for pid, phase, _method, _author in picks])
     offline = _offline(tmp_path, monkeypatch, "-I", mseed, "--inventory-db", stationxml, "--config-db", cfg)
     assert [p[0] for p in picks] == sorted(p.public_id for p in offline)
+
+
+def test_which_shell_and_its_errors(seiscomp, hengill, tmp_path):
+    """The offline options select the argparse shell; inside SeisComP a bad key is exit 255 and
+    --inventory-xml exit 2, each one line, before any record is read."""
+    script = ("import json, sys\nfrom seqt_plugins.modules.stream_app import wanted\n"
+              "print(json.dumps([wanted(a) for a in json.loads(sys.argv[1])]))")
+    cases = [["-I", "x.mseed"], ["--offline"], ["--ep"], ["-o", "p.xml"], ["-op.xml"], ["--output=p.xml"],
+             ["--stations", "XX.A"], ["--dump-config"], ["--", "--ep"]]
+    env = seiscomp.env(seiscomp.write_local_config(tmp_path / "local"))
+    env["PYTHONPATH"] = f"{REPO}:{env['PYTHONPATH']}"
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(cases)], env=env, cwd=REPO, capture_output=True,
+                         text=True, check=True)
+    assert json.loads(out.stdout) == [True, False, False, False, False, False, False, False, True]
+    from seqt_plugins.modules.stream_app import wanted
+
+    assert wanted(["-I", "x.mseed"]) is False  # this process cannot import seiscomp: the argparse shell
+    mseed = sorted((hengill / "mseed").glob("2C.GAN02.*"))
+    for args, code, line in ((["--picker.pThresold=0.2"], 255, "unknown configuration key 'picker.pThresold'"),
+                             (["--inventory-xml", "stations.xml"], 2, "--inventory-xml: inside SeisComP the inventory")):
+        proc = subprocess.run([sys.executable, "-m", "seqt_plugins.modules.seqtpick", "-I", str(mseed[0]), *args],
+                              env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == code, proc.stderr[-2000:]
+        assert len([t for t in proc.stderr.splitlines() if line in t]) == 1, proc.stderr[-2000:]
