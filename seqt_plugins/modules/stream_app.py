@@ -224,6 +224,7 @@ def _build():
             from obspy import UTCDateTime
 
             from seqt_plugins.config.stations import StationFilter
+            from seqt_plugins.modules.logs import options_text
             from seqt_plugins.picker import Picker
             from seqt_plugins.picker.prepare import FS
             from seqt_plugins.scale.realtime import RealtimePicker
@@ -245,7 +246,7 @@ def _build():
             step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else None
             self.rt = RealtimePicker(picker, inventory=InventoryOrientations(inventory, core),
                                      settings_for=shell.filter, step=step)
-            log.info("picker options: %s (bindings: %s)", options,
+            log.info("picker options: %s (bindings: %s)", options_text(options, "picker"),
                      "configuration module " + self.configModuleName() if module is not None
                      else (f"key files {getattr(config.bindings, 'key_dir', '')}" if config.bindings else "none"))
             begin, end = shell.begin, shell.end
