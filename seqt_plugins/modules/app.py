@@ -46,8 +46,8 @@ from seqt_plugins.modules.schemas import all_schemas, module_schema
 
 from seqt_plugins.modules.cli import EXIT_OK, EXIT_PARTIAL, EXIT_RUN, EXIT_USAGE, EXIT_VALIDATE  # noqa: F401
 from seqt_plugins.modules.logs import (  # noqa: F401  (LOG_FORMAT, SeisComPFormatter: imported from here before)
-    DEFAULT_VERBOSITY, LOG_DATEFMT, LOG_FORMAT, SeisComPFormatter, handlers_for, log_summary, remove_handlers,
-    verbosity_of)
+    DEFAULT_VERBOSITY, LOG_DATEFMT, LOG_FORMAT, SeisComPFormatter, add_schema_option, handlers_for, log_summary,
+    remove_handlers, verbosity_of)
 
 EXIT_LOCKFILE = 5  # -l FILE held by another process (SeisComP's code)
 
@@ -513,19 +513,7 @@ class Application:
             group = groups.get(opt.group)
             if group is None:
                 group = groups[opt.group] = parser.add_argument_group(opt.group)
-            flags = ([f"-{opt.flag}"] if opt.flag else [])
-            if opt.long_flag != opt.flag:
-                flags.append(f"--{opt.long_flag}")
-            kwargs: dict = {"dest": _dest(opt), "help": opt.description}
-            if opt.repeatable:
-                kwargs.update(action="count", default=0)
-            elif opt.argument is None:
-                kwargs.update(action="store_true")
-            else:
-                kwargs.update(metavar=opt.argument.upper(), default=None)
-                if opt.choices:
-                    kwargs["choices"] = list(opt.choices)
-            group.add_argument(*flags, **kwargs)
+            add_schema_option(group, opt)
         self.createCommandLineDescription(parser)
         return parser
 

@@ -98,15 +98,22 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
     for opt in verbosity_options():
         if opt.long_flag == "lockfile":  # a process lock, not logging: the modules only
             continue
-        flags = ([f"-{opt.flag}"] if opt.flag else []) + ([f"--{opt.long_flag}"] if opt.long_flag != opt.flag else [])
-        kwargs: dict = {"dest": opt.long_flag.replace("-", "_"), "help": opt.description}
-        if opt.repeatable:
-            kwargs.update(action="count", default=0)
-        elif opt.argument is None:
-            kwargs.update(action="store_true")
-        else:
-            kwargs.update(metavar=opt.argument.upper(), default=None)
-        group.add_argument(*flags, **kwargs)
+        add_schema_option(group, opt)
+
+
+def add_schema_option(group, opt) -> None:
+    """One command-line option of the schema (flags, help, counting/switch/argument) in argparse."""
+    flags = ([f"-{opt.flag}"] if opt.flag else []) + ([f"--{opt.long_flag}"] if opt.long_flag != opt.flag else [])
+    kwargs: dict = {"dest": opt.long_flag.replace("-", "_"), "help": opt.description}
+    if opt.repeatable:
+        kwargs.update(action="count", default=0)
+    elif opt.argument is None:
+        kwargs.update(action="store_true")
+    else:
+        kwargs.update(metavar=opt.argument.upper(), default=None)
+        if opt.choices:
+            kwargs["choices"] = list(opt.choices)
+    group.add_argument(*flags, **kwargs)
 
 
 def verbosity_of(args, level: int = DEFAULT_VERBOSITY) -> int:

@@ -300,6 +300,26 @@ _SAFE_ID_RE = re.compile(r"[A-Za-z0-9_\-.*()+?=,;#/&']*\Z")
 _ESCAPED_RE = re.compile(r"(?:~[0-9A-F]{2})+")
 
 
+def pick_comment_fields(comments):
+    """(probability, referencePickID, other comments): the first ``probability`` and
+    ``referencePickID`` comments become the pick's fields again (both schemas carry them as
+    comments); a probability that is not a number stays a comment."""
+    probability = reference = None
+    rest = []
+    for cm in comments:
+        if cm.id == "probability" and probability is None:
+            try:
+                probability = parse_float(cm.text)
+                continue
+            except ValueError:
+                pass
+        elif cm.id == "referencePickID" and reference is None:
+            reference = cm.text
+            continue
+        rest.append(cm)
+    return probability, reference, rest
+
+
 def _escape_id(s: str) -> str:
     if _SAFE_ID_RE.match(s):
         return s

@@ -50,7 +50,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 from obspy import UTCDateTime
 from obspy.core.event import Amplitude as ObsAmplitude
@@ -82,6 +82,7 @@ from .common import (
     format_float,
     from_quakeml_id,
     parse_float,
+    pick_comment_fields,
     prolog_has_doctype,
     to_quakeml_id,
 )
@@ -298,20 +299,8 @@ def _pick(o) -> Pick:
     if o.time is None:
         raise ValueError(f"pick {pid!r} has no time")
     extras = _extras(o)
-    probability = reference = None
-    comments: List[Comment] = []
-    for c in o.comments:  # as our reader does: the first of each becomes the field again
-        cm = _comment(c)
-        if cm.id == "probability" and probability is None:
-            try:
-                probability = parse_float(cm.text)
-                continue
-            except ValueError:
-                pass
-        elif cm.id == "referencePickID" and reference is None:
-            reference = cm.text
-            continue
-        comments.append(cm)
+    # as our reader does: the first of each becomes the field again
+    probability, reference, comments = pick_comment_fields([_comment(c) for c in o.comments])
     return Pick(
         public_id=pid,
         time=_utc(o.time),

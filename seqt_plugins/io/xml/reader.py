@@ -26,6 +26,7 @@ from ...picks.model import (
 )
 from .common import (
     check_no_doctype,
+    pick_comment_fields,
     BED_NS,
     QML_AUTO_PREFIX,
     QUAKEML_NS,
@@ -236,19 +237,7 @@ def parse_pick(d: _Dialect, el) -> Pick:
     if wid is None:
         raise d.error(el, f"pick {pid!r} has no waveformID")
     kw.setdefault("evaluation_mode", None)
-    probability = reference = None
-    rest = []
-    for cm in comments:
-        if cm.id == "probability" and probability is None:
-            try:
-                probability = parse_float(cm.text)
-                continue
-            except ValueError:
-                pass
-        elif cm.id == "referencePickID" and reference is None:
-            reference = cm.text
-            continue
-        rest.append(cm)
+    probability, reference, rest = pick_comment_fields(comments)
     return Pick(
         public_id=pid, time=time, waveform_id=wid, time_uncertainty=unc,
         time_lower_uncertainty=lower, time_upper_uncertainty=upper,
