@@ -207,3 +207,52 @@ def test_faults_are_retried_or_recorded(sds, uninterrupted, factory, tmp_path):
                 if p.waveform_id.station == "BIT06"]
     got = read_event_parameters(out / "picks.xml").picks
     assert [p.public_id for p in got] == [p.public_id for p in expected]
+
+
+def test_merge_streams_day_by_day_and_equals_sorting_everything(tmp_path):
+    """The streamed merge (a k-way merge per day) writes what sorting all picks in memory gives:
+    picks by (time, stream, phase), a pick in two files once, amplitudes in their picks' order."""
+    import random
+
+    from obspy import UTCDateTime
+
+    from seqt_plugins.io.xml import read_event_parameters
+    from seqt_plugins.picks.model import Amplitude, Pick, WaveformID
+    from seqt_plugins.scale import Ledger, file_sha256
+    from seqt_plugins.scale.reprocess import _pick_key, _write, merge_outputs
+
+    rng = random.Random(7)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    tasks = ledger.plan(["2C.BIT06", "ON.NESJV", "2C.THF21"], "2018-12-30", "2019-01-01")
+    every_pick, every_amp = {}, {}
+    first_of_day, written = {}, 0
+    for k, task in enumerate(tasks):
+        net, sta = task.station.split(".")
+        day = UTCDateTime(task.day)
+        picks = []
+        for i in range(25):
+            t = day + rng.uniform(0, 86399)
+            wid = WaveformID(net, sta, "", "HHZ")
+            ph = rng.choice("PS")
+            picks.append(Pick(f"{task.key}/{i}", t, wid, phase_hint=ph, probability=round(rng.random(), 3)))
+        if task.day in first_of_day:
+            picks.append(first_of_day[task.day])  # the same pick written by two station-days (a duplicate)
+        first_of_day.setdefault(task.day, picks[0])
+        picks.sort(key=_pick_key)
+        amps = [Amplitude(f"{p.public_id}.snr", "snr", rng.uniform(1, 50), pick_id=p.public_id)
+                for p in reversed(picks)]  # in no particular order within the file
+        path = tmp_path / f"sd{k}.xml"
+        _write(path, picks, amps, "scml", None, True)
+        ledger.mark_done(task, path, file_sha256(path))
+        written += len(picks)
+        every_pick.update({p.public_id: p for p in picks})
+        every_amp.update({a.public_id: a for a in amps})
+
+    n = merge_outputs(ledger, tasks, tmp_path / "merged.xml")
+    merged = read_event_parameters(tmp_path / "merged.xml")
+    expected = sorted(every_pick.values(), key=_pick_key)
+    assert n == len(expected) == len(merged.picks) == 25 * len(tasks)  # the duplicates written once
+    assert written > n
+    assert [p.public_id for p in merged.picks] == [p.public_id for p in expected]
+    rank = {p.public_id: i for i, p in enumerate(expected)}
+    assert [a.public_id for a in merged.amplitudes] == sorted(every_amp, key=lambda i: (rank[every_amp[i].pick_id], i))

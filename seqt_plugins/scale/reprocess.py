@@ -34,7 +34,7 @@ outputs and the ledger. :class:`LocalBackend` runs tasks in this process;
 from __future__ import annotations
 
 import dataclasses
-import functools
+import heapq
 import logging
 import os
 import time
@@ -113,24 +113,45 @@ def _write(path: Path, picks, amplitudes, fmt: str, version: Optional[str], pret
 def merge_outputs(ledger: Ledger, tasks: Iterable[StationDay], path: Union[str, os.PathLike],
                   fmt: str = "scml", version: Optional[str] = None, pretty: bool = True) -> int:
     """Write the picks of all done ``tasks`` sorted by time (amplitudes after their pick's
-    order) atomically to ``path``; returns the number of picks. Duplicate IDs are dropped."""
-    from ..io.xml import read_event_parameters
+    order) atomically to ``path``; returns the number of picks. Duplicate IDs are dropped.
+
+    Streamed, so a year of station-days never sits in memory: each station-day file holds its
+    picks sorted and only picks inside its day, so the merged order is, day by day, a k-way
+    merge of that day's files (one reader per station, picks read one at a time). Amplitudes
+    follow in a second pass, a day's worth at a time, ordered by their pick's place.
+    """
+    from ..io.xml import EventParametersWriter, iter_amplitudes, iter_picks
 
     wanted = {t.key for t in tasks}
-    picks, amps = {}, {}
+    by_day: Dict[str, List[str]] = {}
     for task, output in ledger.done_outputs():
-        if task.key not in wanted:
-            continue
-        ep = read_event_parameters(output)
-        for p in ep.picks:
-            picks.setdefault(p.public_id, p)
-        for a in ep.amplitudes:
-            amps.setdefault(a.public_id, a)
-    ordered = sorted(picks.values(), key=_pick_key)
-    rank = {p.public_id: i for i, p in enumerate(ordered)}
-    amplitudes = sorted(amps.values(), key=lambda a: (rank.get(a.pick_id, len(rank)), a.public_id))
-    _write(Path(path), ordered, amplitudes, fmt, version, pretty)
-    return len(ordered)
+        if task.key in wanted:
+            by_day.setdefault(task.day, []).append(output)
+    days = sorted(by_day)
+    n = 0
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # pick IDs carry the pick's time, so duplicates (the same pick in two files) share a day
+    with EventParametersWriter(path, format=fmt, version=version, pretty=pretty) as out:
+        written: Dict[str, set] = {}  # per day: the pick IDs written (the amplitudes' order)
+        for day in days:
+            seen: Dict[str, tuple] = {}
+            for p in heapq.merge(*(iter_picks(f) for f in by_day[day]), key=_pick_key):
+                if p.public_id in seen:
+                    continue
+                seen[p.public_id] = _pick_key(p)
+                out.add_pick(p)
+                n += 1
+            written[day] = seen
+        for day in days:
+            rank = written.pop(day)
+            amps = {}
+            for f in by_day[day]:
+                for a in iter_amplitudes(f):
+                    amps.setdefault(a.public_id, a)
+            last = (UTCDateTime(2 ** 33),)  # an amplitude of no written pick goes after the day's
+            for a in sorted(amps.values(), key=lambda a: (rank.get(a.pick_id, last), a.public_id)):
+                out.add_amplitude(a)
+    return n
 
 
 # -- the driver ---------------------------------------------------------------------------------

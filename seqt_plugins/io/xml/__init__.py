@@ -4,6 +4,7 @@ Public API::
 
     read_event_parameters(path_or_fileobj) -> EventParameters    # auto-detects format/version
     iter_picks(path_or_fileobj) -> Iterator[Pick]                  # streaming, bounded memory
+    iter_amplitudes(path_or_fileobj) -> Iterator[Amplitude]        # the same for amplitudes
     write_event_parameters(ep, path_or_fileobj, format="scml", version="0.13", pretty=True)
     EventParametersWriter(path_or_fileobj, format, version)       # .add_pick/.add_amplitude/...
     validate(path_or_bytes, format, version) -> None              # XSDs installed with obspy
@@ -26,7 +27,7 @@ from .common import (
     to_quakeml_id,
 )
 from .obspy_events import from_obspy, to_obspy
-from .reader import detect_format, iter_picks, read_event_parameters
+from .reader import detect_format, iter_amplitudes, iter_picks, read_event_parameters
 from .validate import schema_path, validate
 from .writer import EventParametersWriter, write_event_parameters
 
@@ -40,6 +41,7 @@ __all__ = [
     "detect_format",
     "from_obspy",
     "from_quakeml_id",
+    "iter_amplitudes",
     "iter_picks",
     "parse_format",
     "read_event_parameters",

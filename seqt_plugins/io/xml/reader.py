@@ -512,6 +512,13 @@ def iter_picks(source) -> Iterator[Pick]:
             yield obj
 
 
+def iter_amplitudes(source) -> Iterator[Amplitude]:
+    """Yield the amplitudes of an SCML/QuakeML file one at a time (bounded memory)."""
+    for kind, obj in _walk(source, want=frozenset(("amplitude",))):
+        if kind == "amplitude":
+            yield obj
+
+
 def detect_format(source):
     """(format, version) of a document from its root element: ("scml", "0.13"), ("quakeml", "1.2")."""
     for kind, obj in _walk(source, want=frozenset()):
