@@ -112,3 +112,40 @@ def test_origin_without_picks(case, capsys, tmp_path):
     assert rc == 0 and "has no associated" in cap.err
     res = read_event_parameters(out)
     assert not res.picks and len(res.origins) == 1 and not res.origins[0].arrivals
+
+
+def test_origins_read_in_groups_give_the_same_repicks(eqt_conservative, tmp_path, capsys, monkeypatch):
+    """Bounded memory: origins are re-picked in groups whose waveforms span at most CHUNK
+    seconds (each group reads only its stretch); the result equals one read of everything."""
+    from seqt_plugins.io.xml import read_event_parameters, write_event_parameters
+    from seqt_plugins.modules import seqtrepick
+    from seqt_plugins.repick_case import hengill_case
+
+    root = require_shared("data", "hengill")
+    _stream, _inv, _coords, _ref, _conf, ep, _hidden = hengill_case(root, eqt_conservative)
+    events = tmp_path / "events.xml"
+    write_event_parameters(ep, events, format="scml", version="0.13")
+    argv = ["--ep", str(events), "-I", f"file://{root}/mseed/*.mseed", "--inventory-xml", str(root / "stations.xml")]
+    reads = []
+    real_groups = seqtrepick.origin_groups
+
+    def counting(*a):
+        for g in real_groups(*a):
+            reads.append(len(g))
+            yield g
+
+    monkeypatch.setattr(seqtrepick, "origin_groups", counting)
+    rc, cap = _run(argv + ["-o", str(tmp_path / "whole.xml")], capsys)
+    assert rc == 0, cap.err
+    assert reads == [len(ep.origins)]  # all within one hour: one read
+    reads.clear()
+    monkeypatch.setattr(seqtrepick, "CHUNK", 1.0)  # every origin its own read
+    rc, cap = _run(argv + ["-o", str(tmp_path / "groups.xml")], capsys)
+    assert rc == 0, cap.err
+    assert reads == [1] * len(ep.origins)
+    whole, groups = (read_event_parameters(tmp_path / f) for f in ("whole.xml", "groups.xml"))
+    key = lambda p: (p.public_id, str(p.time), p.phase_hint)  # noqa: E731
+    assert sorted(map(key, groups.picks)) == sorted(map(key, whole.picks))
+    assert len(groups.picks) > len(ep.picks)  # re-picks were made
+    assert [sorted(a.pick_id for a in o.arrivals) for o in groups.origins] == \
+        [sorted(a.pick_id for a in o.arrivals) for o in whole.origins]

@@ -28,6 +28,7 @@ from seqt_plugins.modules.logs import options_text, phase_counts
 
 #: Data fetched before the earliest and after the latest origin time.
 PRE, POST = 60.0, 120.0
+CHUNK = 900.0  # seconds of waveforms read at a time (origins grouped so their spans fit; benchmarks/memory.py)
 
 
 class SeqtRepick(Application):
@@ -135,6 +136,7 @@ class SeqtRepick(Application):
         from obspy import Stream
 
         from seqt_plugins.io.records import RecordStreamError
+        from seqt_plugins.memory import release_freed_memory
 
         self.ep = ep
         out = self.ep
@@ -156,35 +158,49 @@ class SeqtRepick(Application):
         if not origins:
             self.log.warning("the event parameters hold no origin: nothing to re-pick; writing the input unchanged")
         else:
-            times = [o.time for o in origins]
-            t0, t1 = min(times) - PRE, max(times) + POST
-            stream = Stream()
-            try:
-                available = self.record_stream.available_streams(t0, t1)
-                for net, sta, loc, cha in sorted(set(available)):
-                    stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
-            except RecordStreamError as exc:
-                self.log.error("%s", exc)
-                return False
-            if not len(stream):
-                self.log.warning("no waveforms between %s and %s in %s: writing the input unchanged", t0, t1,
-                                 self.config.get("recordstream"))
-            else:
-                valid = dataclasses.replace(self.ep, origins=[o for o in self.ep.origins if o.public_id not in bad])
-                out = self.repicker.repick(valid, stream, inventory=self.inventory)
-                if bad:  # written back unchanged, where they were
-                    done = {o.public_id: o for o in out.origins}
-                    out.origins = [done.get(o.public_id, o) for o in self.ep.origins]
-                repicks = [r.pick for r in self.repicker.last_results]
-                self.repicks += repicks
-                self.origins_done += len(origins)
-                self.measure_snr(stream, repicks)
+            # origins in groups whose waveforms span at most CHUNK: a day of origins never
+            # loads a day of every channel (memory stays that of one group's stretch)
+            current = dataclasses.replace(self.ep, origins=[o for o in self.ep.origins if o.public_id not in bad])
+            done_origins = {}
+            any_data = False
+            for group in origin_groups(origins, PRE, POST, CHUNK):
+                times = [o.time for o in group]
+                t0, t1 = min(times) - PRE, max(times) + POST
+                stream = Stream()
+                try:
+                    available = self.record_stream.available_streams(t0, t1)
+                    for net, sta, loc, cha in sorted(set(available)):
+                        stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
+                except RecordStreamError as exc:
+                    self.log.error("%s", exc)
+                    return False
+                if not len(stream):
+                    self.log.warning("no waveforms between %s and %s in %s: %d origin(s) left unchanged", t0, t1,
+                                     self.config.get("recordstream"), len(group))
+                    continue
+                any_data = True
+                ids = {o.public_id for o in group}
+                # the group's origins alone (no events: they were chosen from the events above)
+                part = self.repicker.repick(dataclasses.replace(current, origins=list(group), events=[]), stream,
+                                           inventory=self.inventory)
+                current = dataclasses.replace(current, picks=part.picks)  # later groups see these re-picks
+                done_origins.update({o.public_id: o for o in part.origins if o.public_id in ids})
+                group_repicks = [r.pick for r in self.repicker.last_results]
+                repicks += group_repicks
+                self.repicks += group_repicks
+                self.origins_done += len(group)
+                self.measure_snr(stream, group_repicks)
                 for r in self.repicker.last_results:
                     p = r.pick
                     self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
                                   p.time, p.probability, r.path, r.origin_id)
                 if self.args.plot:
-                    self.plot(out, stream)
+                    self.plot(dataclasses.replace(part, origins=[o for o in part.origins if o.public_id in ids]),
+                              stream)
+                del stream, part
+                release_freed_memory()  # this group's arrays go back to the system before the next read
+            if any_data:  # every origin where it was: the re-picked ones replaced, bad ones unchanged
+                out = dataclasses.replace(current, origins=[done_origins.get(o.public_id, o) for o in self.ep.origins])
         if self.sender is not None:  # messaging mode: the re-picks (a locator makes the arrivals)
             from seqt_plugins.picker import amplitudes_of
 
@@ -225,6 +241,19 @@ class SeqtRepick(Application):
             self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
         except Exception as exc:
             self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
+
+
+def origin_groups(origins, pre: float, post: float, chunk: float):
+    """Origins sorted by time, in consecutive groups whose span [first − pre, last + post]
+    stays within ``chunk`` seconds (an origin alone may exceed it)."""
+    group = []
+    for o in sorted(origins, key=lambda o: (o.time, o.public_id)):
+        if group and (o.time + post) - (group[0].time - pre) > chunk:
+            yield group
+            group = []
+        group.append(o)
+    if group:
+        yield group
 
 
 def stdin_has_data() -> bool:
