@@ -263,6 +263,9 @@ class Repicker:
                 out.picks.append(r.pick)
                 picks_by_id[r.pick.public_id] = r.pick
             self.last_results.extend(results)
+            if self._cache is not None and i < len(origins) - 1:  # the last origin's stay (the next call may reuse them)
+                for key in self._expiring.pop(i, ()):
+                    self._cache.discard(key)
         self.timings["prepare"] = source.seconds
         self.stretches_prepared = source.stretches_prepared
         self._source = None  # the prepared stretches are not kept
@@ -284,7 +287,8 @@ class Repicker:
             return key in planned or (self._cache is not None and self._cache.has(key))
 
         out = []
-        for origin in origins:
+        last_use: Dict[tuple, int] = {}
+        for i, origin in enumerate(origins):
             windows = []
             plan = self._plan(origin, picks_by_id, stations, coords, all_picks, quiet=True)
             for st in (plan.needed().values() if plan is not None else ()):
@@ -295,7 +299,13 @@ class Repicker:
                     self._source.reserve(st.key, st.segment, st.start)
                     windows.append((key, st.key, st.segment, st.start))
                 planned.add(key)
+                last_use[key] = i
             out.append(windows)
+        # after origin i, the windows no later origin uses leave the cache: memory stays that
+        # of the windows still ahead (a day of origins no longer fills the whole LRU)
+        self._expiring = defaultdict(list)
+        for key, i in last_use.items():
+            self._expiring[i].append(key)
         return out
 
     def _prefetch(self, planned: List[List[tuple]], i: int) -> None:

@@ -119,6 +119,10 @@ class FeatureCache:
     def has(self, key: WindowKey) -> bool:
         return key in self._store
 
+    def discard(self, key: WindowKey) -> None:
+        """Drop a window no later request will ask for (its memory goes now, not at eviction)."""
+        self._store.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._store)
 
