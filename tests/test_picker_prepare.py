@@ -257,3 +257,20 @@ def test_half_sample_offset_data_keep_one_grid_whatever_the_cut(odd):
 
     settle = int(EDGE_SETTLING * FS)
     assert _same_up_to_float32_rounding(w.data[off + settle :], t.data[settle:])
+
+
+@pytest.mark.parametrize("sr", [200.0, 40.0, 250.0])
+def test_filters_designed_once_filter_as_obspy_and_scipy_bit_for_bit(sr):
+    """The cached bandpass and anti-alias designs give exactly the samples of ObsPy's
+    ``bandpass`` and scipy's ``resample_poly`` designing them on each call."""
+    from obspy.signal.filter import bandpass
+    from scipy.signal import resample_poly
+
+    from seqt_plugins.picker.prepare import FREQMAX, FREQMIN, _bandpass, _rate_ratio, _to_100hz
+
+    x = 3 * np.cumsum(np.random.default_rng(3).standard_normal(int(90 * sr)))
+    up, down = _rate_ratio(sr)
+    start, y = _to_100hz(T0, x, sr, "XX.ABC..HHZ")
+    assert start == T0  # T0 lies on every grid here: nothing skipped
+    np.testing.assert_array_equal(y, resample_poly(x, up, down, padtype="edge"))
+    np.testing.assert_array_equal(_bandpass(y), bandpass(y, FREQMIN, FREQMAX, df=FS, corners=2, zerophase=True))

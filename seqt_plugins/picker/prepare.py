@@ -24,6 +24,7 @@ Steps, per station (network, station, location):
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import defaultdict
@@ -201,6 +202,38 @@ def _split_gaps(t0, sr, buf, valid, max_gap, label):
     return pieces
 
 
+@functools.lru_cache(maxsize=None)
+def _antialias_fir(up: int, down: int) -> np.ndarray:
+    """``resample_poly``'s own default FIR (Kaiser, beta 5) for ``up/down``, designed once: the
+    design took as long as the filtering of a minute of data, which real time prepares often."""
+    from scipy.signal import firwin
+
+    rate = max(up, down)
+    h = firwin(2 * 10 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
+    h.setflags(write=False)
+    return h
+
+
+@functools.lru_cache(maxsize=None)
+def _bandpass_sos() -> np.ndarray:
+    """The 1–45 Hz Butterworth of ``obspy.signal.filter.bandpass`` (2 corners) at 100 Hz,
+    designed once (its design cost more than filtering a minute of data). Shared: never
+    modified (scipy's ``sosfilt`` only takes it writable)."""
+    from scipy.signal import iirfilter
+
+    nyquist = 0.5 * FS
+    return iirfilter(2, [FREQMIN / nyquist, FREQMAX / nyquist], btype="band", ftype="butter", output="sos")
+
+
+def _bandpass(x: np.ndarray) -> np.ndarray:
+    """Zero-phase 1–45 Hz bandpass: ``bandpass(x, 1, 45, df=100, corners=2, zerophase=True)``
+    of ObsPy, bit for bit (the same design, forwards then backwards)."""
+    from scipy.signal import sosfilt
+
+    sos = _bandpass_sos()
+    return np.flip(sosfilt(sos, np.flip(sosfilt(sos, x))))
+
+
 def _rate_ratio(sr: float) -> Tuple[int, int]:
     frac = Fraction(FS / sr).limit_denominator(1000)
     return frac.numerator, frac.denominator
@@ -225,7 +258,7 @@ def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple
         return start, x[:0]
     # "edge" (the end samples extended) depends only on the samples near each end; "line"
     # would subtract a line through both end samples, i.e. depend on where the piece ends.
-    y = resample_poly(x[r:], up, down, padtype="edge")
+    y = resample_poly(x[r:], up, down, window=_antialias_fir(up, down), padtype="edge")
     return start + r / sr, y
 
 
@@ -238,11 +271,9 @@ def _preprocess(x: np.ndarray) -> np.ndarray:
     the forward pass's start transient sees which one), and the cosine taper is ``TAPER`` s
     long at both ends (half the piece at most).
     """
-    from obspy.signal.filter import bandpass
-
     n = len(x)
     x = x - x[: max(1, int(round(OFFSET_SPAN * FS)))].mean()
-    x = bandpass(x, FREQMIN, FREQMAX, df=FS, corners=2, zerophase=True)
+    x = _bandpass(x)
     # hann-shaped cosine taper, as obspy's Trace.taper("cosine"/"hann"), of fixed length
     wlen = min(int(round(TAPER * FS)), n // 2)
     if wlen > 0:
