@@ -1,5 +1,7 @@
 """Real-time picking over the SeedLink test double equals an offline run, each pick once."""
 
+import dataclasses
+import io
 import logging
 
 import pytest
@@ -74,24 +76,151 @@ def test_realtime_equals_offline_each_pick_once(hengill_stream, picker, offline,
     assert any("latency median" in m for m in latency_lines)
 
 
-def test_ring_buffer_emits_before_the_end_and_stays_bounded(hengill_stream, picker, offline):
-    """Fed packet by packet, picks of closed regions come out before the stream ends and the
-    buffer never holds much more than lookback + step + lookahead seconds."""
+def packets_of(stream):
+    """The 512-byte records of ``stream`` as Traces, in the order a SeedLink server sends them."""
+    return [read(io.BytesIO(rec))[0] for _t, _id, rec in records_512(stream)]
+
+
+def feed_all(rt, packets, delay=1.0, late=None):
+    """Feed ``packets`` in arrival order (end time + ``delay``, + ``late[i]`` s for packet i)
+    with the clock at the arrival; returns (picks before the end of the stream, after flush)."""
+    late = late or {}
+    arrivals = sorted(((tr.stats.endtime.timestamp + delay + late.get(i, 0.0), i) for i, tr in enumerate(packets)))
+    clock = {"now": 0.0}
+    rt.clock = lambda: clock["now"]
+    early = []
+    for t, i in arrivals:
+        clock["now"] = t
+        early += rt.feed(packets[i])
+    return early, rt.flush()
+
+
+class CountingModel:
+    """Wraps ``picker._predict``: the number of windows of each model call."""
+
+    def __init__(self, picker, monkeypatch):
+        self.inner = picker._predict
+        self.calls = []
+        monkeypatch.setattr(picker, "_predict", self)
+
+    def __call__(self, x):
+        self.calls.append(len(x))
+        return self.inner(x)
+
+
+def test_each_window_encoded_once_stations_batched_together_picks_equal_offline(hengill_stream, picker, monkeypatch):
+    """Fed packet by packet: the EqT windows are exactly those of the offline run (each encoded
+    once), the three stations share each model call, the picks equal the offline picks and
+    come out while the stream runs, and each station holds a bounded stretch of raw data."""
+    from seqt_plugins.picker.prepare import FS, WINDOW
     from seqt_plugins.scale.realtime import RealtimePicker
 
-    clock = {"now": 0.0}
-    rt = RealtimePicker(picker, clock=lambda: clock["now"])
-    packets = [read(__import__("io").BytesIO(rec))[0]
-               for _t, _id, rec in records_512(hengill_stream.select(station="GAN02"))]
-    early, widest = [], 0.0
-    for tr in packets:
-        clock["now"] = tr.stats.endtime.timestamp  # "now" = the data time: latency = data delay
-        early.extend(rt.feed(tr))
-        buf = rt.buffers["2C.GAN02."]
-        span = buf.data_end - min(t.stats.starttime for q in buf.channels.values() for t in q)
-        widest = max(widest, span)
-    rest = rt.flush()
+    offline_model = CountingModel(picker, monkeypatch)
+    offline = picker.pick(hengill_stream)
+    monkeypatch.undo()
+    model = CountingModel(picker, monkeypatch)
+    rt = RealtimePicker(picker)
+    packets = packets_of(hengill_stream)
+    widest = {"span": 0.0}
+    feed = rt.feed
+
+    def watched(tr):
+        out = feed(tr)
+        widest["span"] = max(widest["span"], max(st.span() for st in rt.stations.values()))
+        return out
+
+    rt.feed = watched
+    early, rest = feed_all(rt, packets)
+    assert sum(model.calls) == rt.windows == sum(offline_model.calls)
+    assert len(model.calls) <= rt.windows / len(STATIONS) + 2  # one call per step for all stations
     assert early, "no pick was emitted before the end of the stream"
-    assert widest <= rt.buffer_seconds + rt.step + 30  # whole packets of a few s each
-    assert all(lat >= rt.lookahead for lat in rt.latencies[: len(early)])
-    match_offline(early + rest, [p for p in offline if p.waveform_id.station == "GAN02"])
+    match_offline(early + rest, offline)
+    # a pick waits at least for the end window a gap could still add, and the look-ahead
+    assert min(rt.latencies[: len(early)]) >= (WINDOW - picker.blind) / FS + rt.lookahead
+    assert widest["span"] <= rt.buffer_seconds + 5  # + one packet of a few s
+
+
+def test_bindings_apply_per_station(hengill_stream, picker):
+    """Per-station settings as the bindings give them: a station not picked, one with its own
+    thresholds; real time equals offline picking through the same core."""
+    from seqt_plugins.config.stations import StationSettings
+    from seqt_plugins.picker.perstation import StationPicker
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    strict = dataclasses.replace(picker.options, p_threshold=0.6, s_threshold=0.5)
+    settings = {"2C.BIT06": StationSettings(False, reason="detecEnable = false"),
+                "2C.GAN02": StationSettings(options=strict)}
+    offline = StationPicker(picker, settings).pick(hengill_stream)
+    module_wide = [p for p in picker.pick(hengill_stream.select(station="GAN02"))]
+    rt = RealtimePicker(picker, settings_for=settings)
+    early, rest = feed_all(rt, packets_of(hengill_stream))
+    picks = early + rest
+    assert not [p for p in picks if p.waveform_id.station == "BIT06"]
+    assert "2C.BIT06." not in rt.stations  # its packets were never kept
+    gan02 = [p for p in picks if p.waveform_id.station == "GAN02"]
+    assert gan02 and len(gan02) < len(module_wide)  # its own, stricter thresholds
+    match_offline(picks, offline)
+
+
+def test_gaps_split_or_are_interpolated_as_offline(hengill_stream, picker):
+    """A 25 s gap on every channel of every station (segments end and start again), a 2 s gap on
+    one station's vertical (interpolated) and a 30 s gap on one horizontal: real time equals
+    offline picking of the same gappy data."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    t0 = T0
+
+    def dropped(tr):
+        s = tr.stats
+        if s.endtime >= t0 + 100 and s.starttime < t0 + 125:
+            return True
+        if s.station == "NESJV" and s.channel == "HHZ" and t0 + 200 <= s.starttime < t0 + 201:
+            return True
+        return s.station == "GAN02" and s.channel == "HHN" and t0 + 150 <= s.starttime < t0 + 180
+
+    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
+    assert len(packets) < len(packets_of(hengill_stream))
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    rt = RealtimePicker(picker)
+    early, rest = feed_all(rt, packets)
+    assert rt.late_packets == 0
+    match_offline(early + rest, offline)
+
+
+def test_late_packets_used_while_they_can_be_dropped_after(hengill_stream, picker, caplog):
+    """Packets that arrive late, but before the samples they change were prepared, are used
+    (picks equal offline picking of all data); one that arrives after is dropped with a
+    warning, and the picks equal offline picking of the data without it."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    packets = packets_of(hengill_stream)
+    z = [i for i, tr in enumerate(packets) if tr.stats.station == "NESJV" and tr.stats.channel == "HHZ"
+         and T0 + 95 < tr.stats.starttime < T0 + 140]
+    rt = RealtimePicker(picker)
+    early, rest = feed_all(rt, packets, late={z[2]: 8.0, z[5]: 20.0})
+    assert rt.late_packets == 0
+    match_offline(early + rest, picker.pick(hengill_stream))
+
+    rt = RealtimePicker(picker)
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.scale"):
+        early, rest = feed_all(rt, packets, late={z[3]: 100.0})
+    assert rt.late_packets == 1
+    assert "arrived after its time was prepared; dropped" in caplog.text
+    without = Stream([tr.copy() for i, tr in enumerate(packets) if i != z[3]])
+    match_offline(early + rest, picker.pick(without))
+
+
+def test_flush_emits_the_rest_and_a_new_stream_starts_afresh(hengill_stream, picker):
+    """``flush`` emits the picks the end of the stream made final (the end windows), each
+    once; a second stream fed afterwards is picked as on its own."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    first = hengill_stream.slice(T0, T0 + 150)
+    second = hengill_stream.slice(T0 + 150, None)
+    rt = RealtimePicker(picker)
+    early, rest = feed_all(rt, packets_of(first))
+    assert rest, "the stream's last minute holds picks"
+    assert rt.flush() == []  # nothing left
+    match_offline(early + rest, picker.pick(first))
+    early, rest = feed_all(rt, packets_of(second))
+    match_offline(early + rest, picker.pick(second))
