@@ -1,0 +1,213 @@
+"""Real-time picking against offline picking of the same data: CPU, windows, latency, picks.
+
+    PYTHONPATH=. python benchmarks/realtime.py [--stations 20] [--tile 3] [--model both]
+        [--repeats 3] [--delay 2] [--jitter 1] [--step 30] [--baseline 17e652a] [--shared ../shared]
+
+Data: the Hengill recording (``shared/data/hengill``, 20 stations x 5 min, 100 and 200 Hz),
+each trace repeated ``--tile`` times end to end (a longer continuous stream, so that the first
+and last minute weigh less), cut into 512-byte miniSEED records as a SeedLink server sends
+them. Each record *arrives* at its end time plus ``--delay`` s plus a uniform random
+0..``--jitter`` s (seeded), and the real-time core is fed the records in arrival order with a
+simulated clock (the arrival time), so latency = arrival of the record that made a pick final
+minus the pick time: the data's delay plus what the core waits for, not its computing time
+(CPU is reported separately). Offline picking runs ``StationPicker.pick`` on the whole stream.
+
+Per run: CPU seconds (``time.process_time``) per station-hour of data, the part inside the
+model calls, EqT windows encoded and model calls, pick latency (median, 95th percentile), and
+whether the picks equal the offline picks (same IDs). The cores run interleaved
+(offline, new, baseline, rotated each repeat) and the medians and ratios are printed.
+``--baseline REV`` loads ``seqt_plugins/scale/realtime.py`` of that git revision (the core that
+re-picked a 180 s buffer per 30 s region, station by station) beside the current one;
+``--baseline ''`` skips it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from obspy import Stream, read
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BASELINE = "17e652a"  # main before the streaming core: regions re-picked from a ring buffer
+
+
+def load_stream(shared: Path, stations: int, tile: int) -> Stream:
+    files = sorted((shared / "data" / "hengill" / "mseed").glob("*.mseed"))
+    st = Stream()
+    for f in files:
+        st += read(str(f))
+    codes = sorted({(tr.stats.network, tr.stats.station) for tr in st})[:stations]
+    st = Stream([tr for tr in st if (tr.stats.network, tr.stats.station) in codes])
+    st.merge(method=1, fill_value="interpolate")
+    for tr in st:
+        tr.data = np.tile(tr.data.astype(np.int32), tile)
+    return st
+
+
+def packets(st: Stream, delay: float, jitter: float, seed: int = 1):
+    """(arrival time, Trace) of each 512-byte record of ``st``, in arrival order."""
+    rng = random.Random(seed)
+    out = []
+    for tr in st:
+        buf = io.BytesIO()
+        tr.write(buf, format="MSEED", reclen=512, encoding="STEIM2")
+        raw = buf.getvalue()
+        for i in range(0, len(raw), 512):
+            rec = read(io.BytesIO(raw[i:i + 512]))[0]
+            out.append((rec.stats.endtime.timestamp + delay + rng.uniform(0, jitter), rec))
+    out.sort(key=lambda item: (item[0], item[1].id))
+    return out
+
+
+class Counting:
+    """Wraps a picker's model call: windows, calls and CPU seconds inside it."""
+
+    def __init__(self, picker):
+        self.picker, self.inner = picker, picker._predict
+        self.windows = self.calls = 0
+        self.cpu = 0.0
+        picker._predict = self
+
+    def __call__(self, x):
+        c = time.process_time()
+        out = self.inner(x)
+        self.cpu += time.process_time() - c
+        self.windows += len(x)
+        self.calls += 1
+        return out
+
+    def reset(self):
+        self.windows = self.calls = 0
+        self.cpu = 0.0
+
+
+def load_baseline(rev: str):
+    """The RealtimePicker class of ``seqt_plugins/scale/realtime.py`` at git revision ``rev``."""
+    try:
+        code = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:seqt_plugins/scale/realtime.py"],
+                              check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"baseline {rev}: not available ({exc}); skipped")
+        return None
+    name = "seqt_plugins.scale._realtime_baseline"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "seqt_plugins.scale"
+    sys.modules[name] = module
+    exec(compile(code, f"{rev}:seqt_plugins/scale/realtime.py", "exec"), module.__dict__)
+    return module.RealtimePicker
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, int(np.ceil(q * len(v))) - 1))] if v else float("nan")
+
+
+def run_offline(picker, counter, st):
+    from seqt_plugins.picker.perstation import StationPicker
+
+    counter.reset()
+    c = time.process_time()
+    picks = StationPicker(picker).pick(st)
+    return {"cpu": time.process_time() - c, "model": counter.cpu, "windows": counter.windows,
+            "calls": counter.calls, "picks": picks, "latency": []}
+
+
+def run_realtime(cls, picker, counter, feed, **options):
+    counter.reset()
+    clock = {"now": 0.0}
+    rt = cls(picker, clock=lambda: clock["now"], **options)
+    picks = []
+    c = time.process_time()
+    for arrival, tr in feed:
+        clock["now"] = arrival
+        picks += rt.feed(tr)
+    picks += rt.flush()
+    return {"cpu": time.process_time() - c, "model": counter.cpu, "windows": counter.windows,
+            "calls": counter.calls, "picks": picks, "latency": list(rt.latencies)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=Path(os.environ.get("SEQT_SHARED", ROOT.parent / "shared")))
+    ap.add_argument("--stations", type=int, default=20)
+    ap.add_argument("--tile", type=int, default=3, help="repeat the 5 min recording this many times")
+    ap.add_argument("--model", default="both")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--delay", type=float, default=2.0, help="s from a record's end to its arrival")
+    ap.add_argument("--jitter", type=float, default=1.0, help="random extra delay, 0..JITTER s")
+    ap.add_argument("--step", type=float, default=None, help="the new core's pass step (s)")
+    ap.add_argument("--baseline", default=BASELINE, help="git revision of the old core ('' to skip)")
+    args = ap.parse_args(argv)
+
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    st = load_stream(args.shared, args.stations, args.tile)
+    feed = packets(st, args.delay, args.jitter)
+    n_sta = len({(tr.stats.network, tr.stats.station) for tr in st})
+    hours = max(tr.stats.endtime - tr.stats.starttime for tr in st) / 3600.0
+    station_hours = n_sta * hours
+    picker = Picker(model=args.model)
+    counter = Counting(picker)
+    print(f"{n_sta} stations x {hours * 60:.0f} min ({station_hours:.2f} station-hours), {len(feed)} records, "
+          f"model {args.model}, batch {picker.options.batch_size}, delay {args.delay:g}+0..{args.jitter:g} s")
+    run_offline(picker, counter, st)  # warm-up: models loaded, graphs traced
+
+    cores = {"offline": lambda: run_offline(picker, counter, st),
+             "new": lambda: run_realtime(RealtimePicker, picker, counter, feed, step=args.step)}
+    old = load_baseline(args.baseline) if args.baseline else None
+    if old is not None:
+        cores["old"] = lambda: run_realtime(old, picker, counter, feed)
+    names = list(cores)
+    results = {name: [] for name in names}
+    for r in range(args.repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            res = cores[name]()
+            results[name].append(res)
+            print(f"  run {r + 1} {name:8s} CPU {res['cpu']:7.2f} s (model {res['model']:6.2f} s), "
+                  f"{res['windows']} windows in {res['calls']} calls, {len(res['picks'])} picks", flush=True)
+
+    offline_ids = {p.public_id for p in results["offline"][0]["picks"]}
+    print(f"\n{'core':8s} {'CPU s/sta-h':>11s} {'model s/sta-h':>13s} {'x offline':>9s} {'windows':>8s} "
+          f"{'calls':>6s} {'lat. med':>8s} {'lat. p95':>8s}  picks vs offline")
+    for name in names:
+        rs = results[name]
+        cpu = statistics.median(r["cpu"] for r in rs)
+        model = statistics.median(r["model"] for r in rs)
+        ratios = [r["cpu"] / o["cpu"] for r, o in zip(rs, results["offline"])]
+        lat = rs[0]["latency"]
+        ids = {p.public_id for p in rs[0]["picks"]}
+        same = "identical" if ids == offline_ids else (f"{len(ids & offline_ids)} same, {len(ids - offline_ids)} "
+                                                      f"extra, {len(offline_ids - ids)} missing")
+        dup = len(rs[0]["picks"]) - len(ids)
+        print(f"{name:8s} {cpu / station_hours:11.3f} {model / station_hours:13.3f} {statistics.median(ratios):9.2f} "
+              f"{rs[0]['windows']:8d} {rs[0]['calls']:6d} "
+              f"{statistics.median(lat) if lat else float('nan'):8.1f} {percentile(lat, 0.95):8.1f}  "
+              f"{same}{f', {dup} emitted twice' if dup else ''}")
+    if old is not None:
+        ratios = [o["cpu"] / n["cpu"] for o, n in zip(results["old"], results["new"])]
+        print(f"old / new CPU (same repeat): median {statistics.median(ratios):.2f} "
+              f"({', '.join(f'{x:.2f}' for x in ratios)})")
+    print("x offline: median over repeats of the ratio to the offline run of the same repeat")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
