@@ -1,7 +1,7 @@
 """Real-time picking against offline picking of the same data: CPU, windows, latency, picks.
 
     PYTHONPATH=. python benchmarks/realtime.py [--stations 20] [--tile 3] [--model both]
-        [--repeats 3] [--delay 2] [--jitter 1] [--step 30] [--baseline 17e652a] [--shared ../shared]
+        [--repeats 3] [--delay 2] [--jitter 1] [--steps 30,60] [--baseline 17e652a] [--shared ../shared]
 
 Data: the Hengill recording (``shared/data/hengill``, 20 stations x 5 min, 100 and 200 Hz),
 each trace repeated ``--tile`` times end to end (a longer continuous stream, so that the first
@@ -15,7 +15,8 @@ minus the pick time: the data's delay plus what the core waits for, not its comp
 Per run: CPU seconds (``time.process_time``) per station-hour of data, the part inside the
 model calls, EqT windows encoded and model calls, pick latency (median, 95th percentile), and
 whether the picks equal the offline picks (same IDs). The cores run interleaved
-(offline, new, baseline, rotated each repeat) and the medians and ratios are printed.
+(offline, the new core at each ``--steps`` pass step, the baseline; rotated each repeat) and
+the medians and ratios are printed.
 ``--baseline REV`` loads ``seqt_plugins/scale/realtime.py`` of that git revision (the core that
 re-picked a 180 s buffer per 30 s region, station by station) beside the current one;
 ``--baseline ''`` skips it.
@@ -148,7 +149,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--delay", type=float, default=2.0, help="s from a record's end to its arrival")
     ap.add_argument("--jitter", type=float, default=1.0, help="random extra delay, 0..JITTER s")
-    ap.add_argument("--step", type=float, default=None, help="the new core's pass step (s)")
+    ap.add_argument("--steps", default="30,60", help="the new core's pass steps (s), comma-separated")
     ap.add_argument("--baseline", default=BASELINE, help="git revision of the old core ('' to skip)")
     args = ap.parse_args(argv)
 
@@ -169,8 +170,9 @@ def main(argv=None) -> int:
           f"model {args.model}, batch {picker.options.batch_size}, delay {args.delay:g}+0..{args.jitter:g} s")
     run_offline(picker, counter, st)  # warm-up: models loaded, graphs traced
 
-    cores = {"offline": lambda: run_offline(picker, counter, st),
-             "new": lambda: run_realtime(RealtimePicker, picker, counter, feed, step=args.step)}
+    cores = {"offline": lambda: run_offline(picker, counter, st)}
+    for step in [float(x) for x in args.steps.split(",") if x.strip()]:
+        cores[f"new@{step:g}"] = (lambda step=step: run_realtime(RealtimePicker, picker, counter, feed, step=step))
     old = load_baseline(args.baseline) if args.baseline else None
     if old is not None:
         cores["old"] = lambda: run_realtime(old, picker, counter, feed)
@@ -181,11 +183,11 @@ def main(argv=None) -> int:
         for name in order:
             res = cores[name]()
             results[name].append(res)
-            print(f"  run {r + 1} {name:8s} CPU {res['cpu']:7.2f} s (model {res['model']:6.2f} s), "
+            print(f"  run {r + 1} {name:9s} CPU {res['cpu']:7.2f} s (model {res['model']:6.2f} s), "
                   f"{res['windows']} windows in {res['calls']} calls, {len(res['picks'])} picks", flush=True)
 
     offline_ids = {p.public_id for p in results["offline"][0]["picks"]}
-    print(f"\n{'core':8s} {'CPU s/sta-h':>11s} {'model s/sta-h':>13s} {'x offline':>9s} {'windows':>8s} "
+    print(f"\n{'core':9s} {'CPU s/sta-h':>11s} {'model s/sta-h':>13s} {'x offline':>9s} {'windows':>8s} "
           f"{'calls':>6s} {'lat. med':>8s} {'lat. p95':>8s}  picks vs offline")
     for name in names:
         rs = results[name]
@@ -197,14 +199,15 @@ def main(argv=None) -> int:
         same = "identical" if ids == offline_ids else (f"{len(ids & offline_ids)} same, {len(ids - offline_ids)} "
                                                       f"extra, {len(offline_ids - ids)} missing")
         dup = len(rs[0]["picks"]) - len(ids)
-        print(f"{name:8s} {cpu / station_hours:11.3f} {model / station_hours:13.3f} {statistics.median(ratios):9.2f} "
+        print(f"{name:9s} {cpu / station_hours:11.3f} {model / station_hours:13.3f} {statistics.median(ratios):9.2f} "
               f"{rs[0]['windows']:8d} {rs[0]['calls']:6d} "
               f"{statistics.median(lat) if lat else float('nan'):8.1f} {percentile(lat, 0.95):8.1f}  "
               f"{same}{f', {dup} emitted twice' if dup else ''}")
-    if old is not None:
-        ratios = [o["cpu"] / n["cpu"] for o, n in zip(results["old"], results["new"])]
-        print(f"old / new CPU (same repeat): median {statistics.median(ratios):.2f} "
-              f"({', '.join(f'{x:.2f}' for x in ratios)})")
+    for name in names:
+        if old is not None and name.startswith("new"):
+            ratios = [o["cpu"] / n["cpu"] for o, n in zip(results["old"], results[name])]
+            print(f"old / {name} CPU (same repeat): median {statistics.median(ratios):.2f} "
+                  f"({', '.join(f'{x:.2f}' for x in ratios)})")
     print("x offline: median over repeats of the ratio to the offline run of the same repeat")
     return 0
 
