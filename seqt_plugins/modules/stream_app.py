@@ -24,8 +24,8 @@ values) is read and checked by the same loader as offline, so names and meanings
 
 The records go through the picking core of the offline real-time path,
 :class:`~seqt_plugins.scale.realtime.RealtimePicker` on
-:class:`~seqt_plugins.picker.perstation.StationPicker`: per-station ring buffers, each pick
-emitted once when its window closed, the bindings (enabled, detecLocid/detecStream,
+:class:`~seqt_plugins.picker.perstation.StationPicker`: each EqT window encoded once, the
+windows of all stations batched together, each pick emitted once when it is final, the bindings (enabled, detecLocid/detecStream,
 thresholds) applied. A recorded file must be time-ordered across channels (``scmssort -E``),
 as in a real-time feed: a station's three components are picked together.
 """
@@ -48,7 +48,7 @@ REFUSED = {"inventory-xml": "inside SeisComP the inventory comes from the databa
 
 log = logging.getLogger("seqt_plugins.modules.seqtpick")
 
-#: Real-time regions in playback, in window steps (see SeqtPickStream.start).
+#: Passes of the real-time core in playback, in window steps (see SeqtPickStream.start).
 PLAYBACK_STEPS = 10
 
 
@@ -240,9 +240,9 @@ def _build():
             options = config.options("picker")
             picker = Picker(options=options)
             inventory = client.Inventory.Instance()
-            # Playback reads as fast as it can: regions of 10 window steps instead of one cut the
-            # share of each run spent on the look-back and look-ahead data (6x to 1.5x the new
-            # data at the defaults); a run's picks do not depend on where regions end.
+            # Playback reads as fast as it can, so latency does not matter: a pass every 10 window
+            # steps prepares each stretch of data with less margin and gives the model batches of
+            # 10 windows per station; the picks do not depend on the step.
             step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else None
             self.rt = RealtimePicker(picker, inventory=InventoryOrientations(inventory, core),
                                      settings_for=shell.filter, step=step)
