@@ -599,8 +599,8 @@ class RealtimePicker:
                 for k in seg.queued:
                     refs.append(WindowRef(len(segs), 0, k - seg.base))
                 segs.append(seg)
-        pad = any(getattr(m, "xla", True) for m in self.picker.models)
         try:
+            pad = any(getattr(m, "xla", True) for m in self.picker.models)
             views = [[Segment(seg.start, seg.data)] for seg in segs]
             for x, chunk in batches(views, refs, self.picker.options.batch_size):
                 out = self.picker._predict(x if pad else x[: len(chunk)])
