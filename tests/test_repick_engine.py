@@ -158,3 +158,25 @@ def test_batched_equals_pairwise(eqt_conservative):
     rb = [(r.pick.public_id, r.pick.probability) for r in rp.last_results]
     assert ra and ra == rb
     assert [p.public_id for p in a.picks] == [p.public_id for p in b.picks]
+
+
+def test_windows_leave_the_cache_after_their_last_origin(eqt_conservative, monkeypatch):
+    """Memory: after a run only the last origin's windows stay cached (the next call may reuse
+    them), and evicting the others changes no re-pick (compared with a run that keeps them)."""
+    from conftest import require_shared
+
+    from seqt_plugins.repick_case import hengill_case
+    from seqt_plugins.repicker import Repicker
+    from seqt_plugins.repicker.features import FeatureCache
+
+    stream, inv, coords, ref, conf, ep, hidden = hengill_case(require_shared("data", "hengill"), eqt_conservative)
+    cached = Repicker(model=eqt_conservative)
+    cached.repick(ep, stream, inventory=inv)
+    got = [(r.pick.public_id, r.pick.probability) for r in cached.last_results]
+    assert got and 0 < len(cached.cache) <= len(stream.select(component="Z"))  # one origin's windows at most
+    assert cached.cache.misses > len(cached.cache)  # many more were encoded and have left
+    monkeypatch.setattr(FeatureCache, "discard", lambda self, key: None)  # keep every window
+    keeping = Repicker(model=eqt_conservative)
+    keeping.repick(ep, stream, inventory=inv)
+    assert len(keeping.cache) == keeping.cache.misses > len(cached.cache)
+    assert got == [(r.pick.public_id, r.pick.probability) for r in keeping.last_results]
