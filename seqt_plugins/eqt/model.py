@@ -115,9 +115,7 @@ class EqTModel:
         mean, std = runs.mean(axis=0), runs.std(axis=0)
         return (mean[0], mean[1], mean[2]), (std[0], std[1], std[2])
 
-    def taps(self, names: Sequence[str], x: np.ndarray, batch_size: Optional[int] = None) -> Tuple[Outputs, Dict[str, np.ndarray]]:
-        """Outputs plus the named inner layers' outputs (S-EqT's latent features), in one pass."""
-        names = tuple(names)
+    def _taps_function(self, names: Tuple[str, ...]):
         key = ("taps",) + names
         if key not in self._compiled:
             missing = [n for n in names if n not in {layer.name for layer in self.keras_model.layers}]
@@ -127,10 +125,26 @@ class EqTModel:
             # Share the already-loaded weights instead of reading the file again.
             self._compiled[key + ("model",)].set_weights(self.keras_model.get_weights())
             freeze_folded(self._compiled[key + ("model",)])
-        function = self._function(key, self._compiled[key + ("model",)])
-        results = self._run(function, x, batch_size, 3 + len(names))
+        return self._function(key, self._compiled[key + ("model",)])
+
+    def taps(self, names: Sequence[str], x: np.ndarray, batch_size: Optional[int] = None) -> Tuple[Outputs, Dict[str, np.ndarray]]:
+        """Outputs plus the named inner layers' outputs (S-EqT's latent features), in one pass."""
+        names = tuple(names)
+        results = self._run(self._taps_function(names), x, batch_size, 3 + len(names))
         outputs = (_squeeze(results[0]), _squeeze(results[1]), _squeeze(results[2]))
         return outputs, dict(zip(names, results[3:]))
+
+    def taps_batch(self, names: Sequence[str], x: np.ndarray) -> Tuple[Outputs, Dict[str, np.ndarray]]:
+        """``taps`` of one batch, the maps left as read-only views of TensorFlow's outputs.
+
+        For a caller that keeps the maps of a few rows only (the picker handing features to the
+        re-picker): the outputs equal ``predict``'s for the same batch bit for bit (same layers,
+        more outputs), and no copy of the ~1.4 MB per window of maps is made here.
+        """
+        names = tuple(names)
+        results = self._taps_function(names)(check_input(x))
+        outputs = tuple(_squeeze(np.asarray(r).astype(np.float32, copy=False)) for r in results[:3])
+        return outputs, {n: np.asarray(r) for n, r in zip(names, results[3:])}
 
     def __repr__(self) -> str:
         return f"EqTModel({self.name!r}, {self.spec.n_bilstm} BiLSTM, {self.precision}, weights={self.weights_path})"
