@@ -30,6 +30,7 @@ from ..options import check_declared, option_values
 from ..progress import progress
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, prepare_stream
+from .handover import FeatureHandover, model_key
 from .stack import STACKING, Stack, effective_blind
 from .triggers import SNR_WINDOW, find_picks
 from .windows import batches, merge_spans, plan_windows, step_samples
@@ -70,6 +71,8 @@ class Picker:
             values["model"] = model
         self.options = PickerOptions(**values)
         self._validate()
+        self._handover = None  # FeatureHandover: see hand_over()
+        self._span = None  # data span of the piece being picked (set by _chunks)
 
     # -- configuration -------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -102,13 +105,27 @@ class Picker:
     # -- core ----------------------------------------------------------------------------------
     def _predict(self, x: np.ndarray) -> np.ndarray:
         """(3, len(x), 6000) float32 D/P/S of one batch, models combined with ``ensemble``."""
+        return self._predict_features(x)[0]
+
+    def _predict_features(self, x: np.ndarray, taps: Optional[FeatureHandover] = None):
+        """``_predict``'s array, each model's own outputs ({model_key: (D, P, S)}) and the taps.
+
+        With ``taps`` (a hand-over), its model runs as the multi-output graph (the same
+        probabilities bit for bit) and the maps of its tap layers come back as well; without,
+        the outputs dict is empty and the maps None.
+        """
         o = self.options
         acc = None
+        outputs, maps = {}, None
         for m in self.models:
             if o.mc_passes > 0:
                 out, _std = m.predict_mc(x, passes=o.mc_passes, batch_size=len(x))
+            elif taps is not None and model_key(m) == taps.key and maps is None:
+                out, maps = m.taps_batch(taps.names, x)
             else:
                 out = m.predict(x, batch_size=len(x))
+            if taps is not None:
+                outputs[model_key(m)] = out
             if acc is None:
                 acc = np.stack(out)
             elif o.ensemble == "mean":
@@ -119,7 +136,7 @@ class Picker:
                     np.maximum(acc[k], out[k], out=acc[k])
         if len(self.models) > 1 and o.ensemble == "mean":
             acc *= np.float32(1.0 / len(self.models))
-        return acc
+        return acc, outputs, maps
 
     def probabilities(self, stream: Stream, inventory=None) -> List[Tuple[StationData, List[np.ndarray]]]:
         """Prepared stations and, per segment, the stacked (3, n) float32 D/P/S probabilities."""
@@ -133,13 +150,59 @@ class Picker:
         # XLA graphs are compiled for one batch shape, so they get the zero-padded tail batch;
         # plain graphs take any batch size, so padding rows would be wasted model time.
         pad = any(getattr(m, "xla", True) for m in self.models) if refs else True
-        for x, chunk in batches(segments, refs, o.batch_size):
-            out = self._predict(x if pad else x[: len(chunk)])
+        handover = self._handover_pass(stations, refs, pad)
+        groups = [(refs, True)] if handover is None else [(handover.groups[0], False), (handover.groups[1], True)]
+        deferred = []
+        for group, body in groups:
+            for x, chunk in batches(segments, group, o.batch_size):
+                if handover is None:
+                    out = self._predict(x if pad else x[: len(chunk)])
+                else:
+                    out, outputs, maps = self._predict_features(x if pad else x[: len(chunk)], self._handover)
+                    handover.add(chunk, body, out, outputs, maps)
+                    del outputs, maps
+                if not body:  # stacked last, so that each station's windows are added in time order
+                    deferred.append((chunk, out[:, : len(chunk)].copy()))
+                    continue
+                for k, r in enumerate(chunk):
+                    stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
+                bar.update(len(chunk))
+        for chunk, out in deferred:
             for k, r in enumerate(chunk):
                 stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
             bar.update(len(chunk))
+        if handover is not None:
+            handover.finish()
         bar.close()
         return [(st, [s.result() for s in sts]) for st, sts in zip(stations, stacks)]
+
+    # -- hand-over to the re-picker ------------------------------------------------------------
+    def hand_over(self, sink=None, grid: float = 30.0, before: float = 90.0, after: float = 60.0,
+                  keep_keys: bool = False):
+        """Offer the EqT features of the windows around detections to ``sink`` (None: stop).
+
+        ``sink`` (the re-picker's ``FeatureCache``, see ``seqt_plugins.repicker.features.
+        hand_over``) names the model whose decoder taps it wants; that model must be one of
+        this picker's float32 models, without Monte-Carlo passes. Windows starting on multiples
+        of ``grid`` s within ``before``/``after`` s of a P or S probability at the picker's
+        thresholds are offered (``seqt_plugins.picker.handover``). The picks are unchanged.
+        Returns the ``FeatureHandover`` (its ``stats`` count what was handed over).
+        """
+        if sink is None:
+            self._handover = None
+            return None
+        key = model_key(sink.model)
+        if self.options.mc_passes > 0 or key is None or key not in [model_key(m) for m in self.models]:
+            raise ValueError(f"cannot hand features of {getattr(sink.model, 'name', sink.model)!r} over: "
+                             f"not one of this picker's float32 models ({self.options.model}) without mcPasses")
+        self._handover = FeatureHandover(sink, grid, before, after, keep_keys=keep_keys)
+        return self._handover
+
+    def _handover_pass(self, stations, refs, pad):
+        if self._handover is None or not refs:
+            return None
+        o = self.options
+        return self._handover.start(stations, refs, o.batch_size, pad, (o.p_threshold, o.s_threshold), self._span)
 
     # -- public API ----------------------------------------------------------------------------
     def annotate(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Stream:
@@ -187,13 +250,19 @@ class Picker:
         """
         spans = [(tr.stats.starttime, tr.stats.endtime) for tr in stream if tr.stats.npts]
         bounds = self.pieces(spans, starttime, endtime)
-        if len(bounds) == 1:
-            yield stream, starttime, endtime
-            return
-        for k, (start, end) in enumerate(bounds):
-            piece = stream.slice(*self.read_span(start, end))
-            log.debug("chunk %d/%d: %s – %s", k + 1, len(bounds), start, end)
-            yield piece, start, end
+        try:
+            # the span the data of each piece was cut to: the hand-over skips windows near its cuts
+            if len(bounds) == 1:
+                self._span = self.read_span(starttime, endtime)
+                yield stream, starttime, endtime
+                return
+            for k, (start, end) in enumerate(bounds):
+                self._span = self.read_span(start, end)
+                piece = stream.slice(*self._span)
+                log.debug("chunk %d/%d: %s – %s", k + 1, len(bounds), start, end)
+                yield piece, start, end
+        finally:
+            self._span = None
 
     def read_span(self, start, end):
         """The data span a piece [start, end) needs: ``margin`` seconds more on both sides."""
