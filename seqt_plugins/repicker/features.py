@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -45,16 +45,27 @@ class WindowFeatures:
 
 WindowKey = Tuple[str, int]  # station key, global index of the first sample (10 ms units)
 
+# Handed-over windows kept at most (~1.5 MB each with the 14 decoder taps and two models'
+# outputs): about 1.5 GB, the windows around some ten isolated events on 20 stations, or about
+# an hour of a dense record; beyond it windows are encoded again when the re-picker needs them.
+HANDOVER_SIZE = 1024
+
 
 def window_key(station_key: str, segment, start: int) -> WindowKey:
     return station_key, global_index(segment.start) + int(start)
 
 
 class FeatureCache:
-    """LRU of ``WindowFeatures`` keyed by (station, window start); computes misses in batches."""
+    """LRU of ``WindowFeatures`` keyed by (station, window start); computes misses in batches.
+
+    The picking pass can hand it the features it computed anyway (``offer``, see
+    ``hand_over``): they wait outside the LRU until a request asks for their window, which then
+    enters the LRU as an encoded window would, so the re-picker places its windows exactly as
+    without them. ``encodes`` counts the windows the tapped model ran on here, per key.
+    """
 
     def __init__(self, model, names: Sequence[str], size: int = 128, batch_size: int = 32,
-                 probability_models: Optional[Sequence] = None):
+                 probability_models: Optional[Sequence] = None, handover_size: int = HANDOVER_SIZE):
         self.model = model
         # the models whose probabilities (mean) a window reports: by default the tapped model's
         # own; the re-picker passes the picker's ensemble so its EqT path sees what the picker saw
@@ -62,16 +73,71 @@ class FeatureCache:
         self.names = list(names)
         self.size = int(size)
         self.batch_size = int(batch_size)
+        self.handover_size = int(handover_size)
         self._store: "OrderedDict[WindowKey, WindowFeatures]" = OrderedDict()
+        self._handed: Dict[WindowKey, Tuple[Dict[str, np.ndarray], Dict[tuple, np.ndarray]]] = {}
         self.hits = 0
         self.misses = 0
         self.encoded = 0
+        self.encodes: Counter = Counter()
+        self.handover_used = 0  # requests answered from handed-over features
+        self.handover_refused = 0  # offers refused: the hand-over store was full
+
+    # -- hand-over from the picking pass ---------------------------------------------------
+    def offer(self, key: WindowKey, taps: Dict[str, np.ndarray], outputs: Dict[tuple, np.ndarray]) -> bool:
+        """Keep a window's features from the picking pass: its taps (``names``) and each model's
+        (3, 6000) outputs by ``model_key``. Refused when the window is known or the store full."""
+        if key in self._store or key in self._handed or self.model_key(self.model) not in outputs:
+            return False
+        if len(self._handed) >= self.handover_size:
+            if self.handover_refused == 0:
+                log.info("hand-over store full (%d windows): later windows are encoded again when needed",
+                         self.handover_size)
+            self.handover_refused += 1
+            return False
+        self._handed[key] = ({n: taps[n] for n in self.names}, dict(outputs))
+        return True
+
+    @staticmethod
+    def model_key(model):
+        from ..picker.handover import model_key
+
+        return model_key(model)
+
+    def drop_handover(self) -> int:
+        """Forget the handed-over windows no request used (the picking pass's leftovers)."""
+        n = len(self._handed)
+        self._handed.clear()
+        return n
+
+    @property
+    def handed_over(self) -> int:
+        """Handed-over windows still waiting for a request."""
+        return len(self._handed)
+
+    def _from_handover(self, keys: List[WindowKey], missing) -> Dict[WindowKey, WindowFeatures]:
+        """Features of handed-over windows; probability models the picker did not run are run here."""
+        entries = [self._handed.pop(k) for k in keys]
+        mkeys = [self.model_key(m) for m in self.probability_models]
+        runs = [m for m, mk in zip(self.probability_models, mkeys) if any(mk not in e[1] for e in entries)]
+        computed = {}
+        if runs:
+            x = np.stack([np.asarray(_samples(missing[k]), dtype=np.float32) for k in keys]).copy()
+            normalize(x)
+            bs = min(self.batch_size, len(x))
+            for m in runs:
+                computed[self.model_key(m)] = np.stack(m.predict(x, batch_size=bs), axis=1)  # (n, 3, 6000)
+        outs = [np.stack([e[1][mk] if mk in e[1] else computed[mk][i] for i, e in enumerate(entries)]) for mk in mkeys]
+        probs = outs[0] if len(outs) == 1 else np.mean(outs, axis=0)  # as get_many's mean of the models
+        self.handover_used += len(keys)
+        return {k: WindowFeatures(probs[i].astype(np.float32), e[0]) for i, (k, e) in enumerate(zip(keys, entries))}
 
     def get_many(self, requests: Sequence[Tuple[WindowKey, Union[np.ndarray, Callable[[], np.ndarray]]]]) -> List[WindowFeatures]:
         """Features of each (key, data (6000, 3)) request, in order; misses go through EqT together.
 
         ``data`` may be a function returning the samples: it is called for misses only, so a
-        cached window needs no prepared data.
+        cached window needs no prepared data (nor does a handed-over one, unless a probability
+        model has to run on it).
         """
         missing: "OrderedDict[WindowKey, np.ndarray]" = OrderedDict()
         for key, data in requests:
@@ -79,10 +145,12 @@ class FeatureCache:
                 self.hits += 1
             elif key not in missing:
                 self.misses += 1
-                missing[key] = data() if callable(data) else data
-        fresh: Dict[WindowKey, WindowFeatures] = {}
-        if missing:
-            x = np.stack([np.asarray(d, dtype=np.float32) for d in missing.values()]).copy()
+                missing[key] = data
+        handed = [k for k in missing if k in self._handed]
+        fresh: Dict[WindowKey, WindowFeatures] = self._from_handover(handed, missing) if handed else {}
+        encode = [k for k in missing if k not in fresh]
+        if encode:
+            x = np.stack([np.asarray(_samples(missing[k]), dtype=np.float32) for k in encode]).copy()
             if x.shape[1:] != (WINDOW, 3):
                 raise ValueError(f"windows must be ({WINDOW}, 3), not {x.shape[1:]}")
             normalize(x)
@@ -92,7 +160,8 @@ class FeatureCache:
                 outs = [(det, p, s) if m is self.model else m.predict(x, batch_size=bs) for m in self.probability_models]
                 det, p, s = (np.mean([o[k] for o in outs], axis=0) for k in range(3))
             self.encoded += len(x)
-            for k, key in enumerate(missing):
+            self.encodes.update(encode)
+            for k, key in enumerate(encode):
                 fresh[key] = WindowFeatures(
                     np.stack([det[k], p[k], s[k]]).astype(np.float32),
                     {n: np.asarray(maps[n][k], dtype=np.float32) for n in self.names},
@@ -117,6 +186,7 @@ class FeatureCache:
             self._store.popitem(last=False)
 
     def has(self, key: WindowKey) -> bool:
+        """Whether the window is in the LRU (handed-over windows not yet asked for are not)."""
         return key in self._store
 
     def discard(self, key: WindowKey) -> None:
@@ -125,6 +195,45 @@ class FeatureCache:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+def _samples(data):
+    return data() if callable(data) else data
+
+
+def hand_over(picker, repicker, keep_keys: bool = False):
+    """Let ``picker``'s next passes hand their EqT features to ``repicker``'s cache.
+
+    The picker must run the re-picker's tapped model (float32, no Monte-Carlo passes) and
+    prepare the data as the re-picker does (the same ``maxGap``; pass both the same inventory);
+    otherwise nothing is handed over and None is returned. The windows handed over are those
+    starting within the reach of the re-picker's search around a P or S probability at the
+    picker's thresholds (``handover_reach``). Returns the picker's ``FeatureHandover``.
+    """
+    o = repicker.options
+    models = picker.models
+    key = FeatureCache.model_key(repicker.model)
+    if (picker.options.mc_passes > 0 or key is None or picker.options.max_gap != o.max_gap
+            or key not in [FeatureCache.model_key(m) for m in models]):
+        log.info("EqT features not handed from the picker to the re-picker: the picker does not run the "
+                 "re-picker's model %r in float32 on identically prepared data", getattr(repicker.model, "name", ""))
+        return None
+    before, after = handover_reach(o)
+    return picker.hand_over(repicker.cache, grid=o.window_step, before=before, after=after, keep_keys=keep_keys)
+
+
+def handover_reach(options) -> Tuple[float, float]:
+    """Seconds before and after a picked arrival within which the re-picker's windows start.
+
+    A station's window is centred on its picks and search intervals and snapped to the grid, so
+    it starts 15–45 s before that centre. The centre lies after the origin time less the
+    tolerances, and the origin precedes any pick of it by at most the P travel time over
+    ``maxDistance``; it lies before the latest S interval's end over ``maxDistance``.
+    """
+    tol, frac = options.tolerance, options.tolerance_fraction
+    s_reach = options.max_distance / options.vs * (1.0 + frac) + tol
+    before = 0.75 * WINDOW / FS + options.max_distance / options.vp + tol + frac * options.max_distance / options.vs
+    return before, max(0.0, s_reach - 0.25 * WINDOW / FS)
 
 
 # --------------------------------------------------------------------------------------------
