@@ -6,7 +6,9 @@
 
 Inside SeisComP the host associates and locates; this pipeline is for running without it.
 
-1. :class:`~seqt_plugins.picker.Picker` picks P and S on every station;
+1. :class:`~seqt_plugins.picker.Picker` picks P and S on every station, handing the EqT
+   features of the windows around its detections to the re-picker (``hand_over``), so that
+   step 3 encodes no window the picker encoded;
 2. :class:`~.associate.Associator` (PyOcto) groups them into events → first-pass origins
    (tag ``SEQTA1``), each with its arrivals;
 3. :class:`~seqt_plugins.repicker.Repicker` re-picks around each first-pass origin: new picks
@@ -66,13 +68,15 @@ class CatalogPipeline:
     ``picker``/``repicker``: ready engines (e.g. sharing one loaded model), else built from
     ``picker_options``/``repicker_options`` (and ``model``: a loaded EqT model or weight name
     used by both). ``velocity_model``: a layered model file or :class:`LayeredModel` (None:
-    ``associator_options.velocity_model``, else constant vP/vS).
+    ``associator_options.velocity_model``, else constant vP/vS). ``handover``: the picker
+    hands its EqT features to the re-picker where their models allow it (the re-picks are
+    those without it; ``False`` makes the re-picker encode its windows itself).
     """
 
     def __init__(self, velocity_model: Union[str, os.PathLike, LayeredModel, None] = None,
                  picker_options=None, repicker_options=None,
                  associator_options: Optional[AssociatorOptions] = None, *, picker=None, repicker=None,
-                 model=None, repick: bool = True):
+                 model=None, repick: bool = True, handover: bool = True):
         from ..picker import Picker
         from ..repicker import Repicker
 
@@ -84,20 +88,42 @@ class CatalogPipeline:
             Repicker(model=model if model is not None and not isinstance(model, str) else None, options=repicker_options)
             if repick else None)
         self.stages = CatalogStages()
+        self.handover = handover
+        self.last_handover = None  # the picker's FeatureHandover of the last run (its stats)
 
     def run(self, stream, inventory=None, coordinates: Optional[Coordinates] = None,
             starttime=None, endtime=None) -> EventParameters:
         coords = station_coordinates(inventory, coordinates)
         st = self.stages = CatalogStages()
-        st.picks = self.picker.pick(stream, inventory=inventory, starttime=starttime, endtime=endtime)
+        self.last_handover = None
+        if self.repicker is not None and self.handover:
+            from ..repicker.features import hand_over
+
+            self.last_handover = hand_over(self.picker, self.repicker)
+        try:
+            st.picks = self.picker.pick(stream, inventory=inventory, starttime=starttime, endtime=endtime)
+        finally:
+            if self.last_handover is not None:
+                self.picker.hand_over(None)
         log.info("EqT: %d pick(s)", len(st.picks))
         st.first = self.associator.associate(st.picks, coords, tag=FIRST_TAG)
         log.info("first association: %d event(s)", len(st.first.events))
         if self.repicker is None or not st.first.origins:
+            if self.repicker is not None:
+                self.repicker.cache.drop_handover()
             st.repicked, st.repick_results, st.second = st.first, [], None
             st.catalog = merge_passes(st.first, None)
             return st.catalog
-        st.repicked = self.repicker.repick(st.first, stream, inventory=inventory, coordinates=coords)
+        cache = self.repicker.cache
+        used0, encoded0 = cache.handover_used, cache.encoded
+        try:
+            st.repicked = self.repicker.repick(st.first, stream, inventory=inventory, coordinates=coords)
+        finally:
+            unused = cache.drop_handover()
+        if self.last_handover is not None:
+            log.info("EqT features of %d window(s) handed from the picker to the re-picker: %d used, %d not; "
+                     "%d window(s) encoded by the re-picker", self.last_handover.stats.accepted,
+                     cache.handover_used - used0, unused, cache.encoded - encoded0)
         st.repick_results = list(self.repicker.last_results)
         log.info("re-picking: %d new pick(s)", len(st.repick_results))
         st.second = self.associator.associate(st.repicked.picks, coords, tag=SECOND_TAG, keep_picks=False)
@@ -109,10 +135,10 @@ class CatalogPipeline:
 def build_catalog(stream, inventory, velocity_model=None, picker_options=None, repicker_options=None,
                   associator_options: Optional[AssociatorOptions] = None, *, picker=None, repicker=None,
                   model=None, coordinates: Optional[Coordinates] = None, starttime=None, endtime=None,
-                  repick: bool = True) -> EventParameters:
+                  repick: bool = True, handover: bool = True) -> EventParameters:
     """Pick → associate → re-pick → associate again (see the module doc); the catalog."""
     pipeline = CatalogPipeline(velocity_model, picker_options, repicker_options, associator_options,
-                               picker=picker, repicker=repicker, model=model, repick=repick)
+                               picker=picker, repicker=repicker, model=model, repick=repick, handover=handover)
     return pipeline.run(stream, inventory, coordinates, starttime, endtime)
 
 
