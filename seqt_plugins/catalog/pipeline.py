@@ -27,6 +27,7 @@ import csv
 import io
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -51,6 +52,7 @@ class CatalogStages:
     repick_results: list = field(default_factory=list)  # Repicker.last_results
     second: Optional[EventParameters] = None  # second association
     catalog: Optional[EventParameters] = None
+    seconds: Dict[str, float] = field(default_factory=dict)  # wall time of "pick" and "repick"
 
 
 def station_coordinates(inventory=None, coordinates: Optional[Coordinates] = None) -> Coordinates:
@@ -99,12 +101,16 @@ class CatalogPipeline:
         if self.repicker is not None and self.handover:
             from ..repicker.features import hand_over
 
-            self.last_handover = hand_over(self.picker, self.repicker)
+            # an event has the associator's minimum of P picks: windows are kept around such coincidences
+            self.last_handover = hand_over(self.picker, self.repicker, coincidence=self.associator.options.n_p_picks,
+                                           coordinates=coords)
+        t0 = time.perf_counter()
         try:
             st.picks = self.picker.pick(stream, inventory=inventory, starttime=starttime, endtime=endtime)
         finally:
             if self.last_handover is not None:
                 self.picker.hand_over(None)
+        st.seconds["pick"] = time.perf_counter() - t0
         log.info("EqT: %d pick(s)", len(st.picks))
         st.first = self.associator.associate(st.picks, coords, tag=FIRST_TAG)
         log.info("first association: %d event(s)", len(st.first.events))
@@ -116,10 +122,12 @@ class CatalogPipeline:
             return st.catalog
         cache = self.repicker.cache
         used0, encoded0 = cache.handover_used, cache.encoded
+        t0 = time.perf_counter()
         try:
             st.repicked = self.repicker.repick(st.first, stream, inventory=inventory, coordinates=coords)
         finally:
             unused = cache.drop_handover()
+        st.seconds["repick"] = time.perf_counter() - t0
         if self.last_handover is not None:
             log.info("EqT features of %d window(s) handed from the picker to the re-picker: %d used, %d not; "
                      "%d window(s) encoded by the re-picker", self.last_handover.stats.accepted,

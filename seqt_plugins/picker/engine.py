@@ -178,15 +178,16 @@ class Picker:
 
     # -- hand-over to the re-picker ------------------------------------------------------------
     def hand_over(self, sink=None, grid: float = 30.0, before: float = 90.0, after: float = 60.0,
-                  keep_keys: bool = False):
+                  coincidence: int = 1, span: float = 60.0, keep_keys: bool = False):
         """Offer the EqT features of the windows around detections to ``sink`` (None: stop).
 
         ``sink`` (the re-picker's ``FeatureCache``, see ``seqt_plugins.repicker.features.
         hand_over``) names the model whose decoder taps it wants; that model must be one of
         this picker's float32 models, without Monte-Carlo passes. Windows starting on multiples
-        of ``grid`` s within ``before``/``after`` s of a P or S probability at the picker's
-        thresholds are offered (``seqt_plugins.picker.handover``). The picks are unchanged.
-        Returns the ``FeatureHandover`` (its ``stats`` count what was handed over).
+        of ``grid`` s within ``before``/``after`` s of a P probability at the picker's
+        thresholds on ``coincidence`` stations within ``span`` s are offered
+        (``seqt_plugins.picker.handover``). The picks are unchanged. Returns the
+        ``FeatureHandover`` (its ``stats`` count what was handed over).
         """
         if sink is None:
             self._handover = None
@@ -195,14 +196,14 @@ class Picker:
         if self.options.mc_passes > 0 or key is None or key not in [model_key(m) for m in self.models]:
             raise ValueError(f"cannot hand features of {getattr(sink.model, 'name', sink.model)!r} over: "
                              f"not one of this picker's float32 models ({self.options.model}) without mcPasses")
-        self._handover = FeatureHandover(sink, grid, before, after, keep_keys=keep_keys)
+        self._handover = FeatureHandover(sink, grid, before, after, coincidence, span, keep_keys=keep_keys)
         return self._handover
 
     def _handover_pass(self, stations, refs, pad):
         if self._handover is None or not refs:
             return None
         o = self.options
-        return self._handover.start(stations, refs, o.batch_size, pad, (o.p_threshold, o.s_threshold), self._span)
+        return self._handover.start(stations, refs, o.batch_size, pad, (o.detection_threshold, o.p_threshold), self._span)
 
     # -- public API ----------------------------------------------------------------------------
     def annotate(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Stream:

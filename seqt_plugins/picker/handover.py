@@ -9,8 +9,13 @@ features of the windows around its detections to the re-picker's cache instead o
 re-picker encoding them again.
 
 Which windows: all stations' windows whose start lies within ``before``/``after`` of a sample
-where a window's (ensemble) probability of P or S reached the picker's threshold; the re-picker
-sets the reach from its search geometry. Deciding that for all stations at once needs the
+where a window's (ensemble) P probability reached the picker's P threshold in a window whose
+detection probability reached the detection threshold, on at least ``coincidence`` stations
+within ``span`` seconds of each other (an event's P picks; its S picks follow within the
+reach). The re-picker sets the reach from its search geometry and the catalog the coincidence
+from its associator's minimum of P picks: single-station noise then keeps nothing (on 20
+stations of noise, S at 0.1 alone made every few minutes a trigger). Windows a missed rule
+leaves out are encoded by the re-picker as before. Deciding that for all stations at once needs the
 windows of one time together, so with a hand-over the batches are cut in time order (every
 station's windows of one time side by side) instead of station by station. The probabilities
 stay bit-identical to the station-by-station order: EqT's result for a window depends on the
@@ -73,18 +78,22 @@ class FeatureHandover:
     tapped model ran on (tests).
     """
 
-    def __init__(self, sink, grid: float, before: float, after: float, keep_keys: bool = False):
+    def __init__(self, sink, grid: float, before: float, after: float, coincidence: int = 1, span: float = 60.0,
+                 keep_keys: bool = False):
         self.sink = sink
         self.names = tuple(sink.names)
         self.key = model_key(sink.model)
         self.grid = max(1, int(round(grid * FS)))
         self.before = int(round(before * FS))
         self.after = int(round(after * FS))
+        self.coincidence = max(1, int(coincidence))
+        self.span = int(round(span * FS))
         self.keep_keys = keep_keys
         self.stats = HandoverStats()
 
-    def start(self, stations, refs: Sequence[WindowRef], batch_size: int, pad: bool, thresholds: Tuple[float, float],
-              span=None) -> "_Pass":
+    def start(self, stations, refs: Sequence[WindowRef], batch_size: int, pad: bool,
+              thresholds: Tuple[float, float], span=None) -> "_Pass":
+        """One pass: ``thresholds`` (detection, P); ``span`` the (start, end) the piece was cut to."""
         return _Pass(self, stations, refs, batch_size, pad, thresholds, span)
 
 
@@ -118,6 +127,7 @@ class _Pass:
         self.stations = stations
         self.pending: List[Tuple[int, tuple, _Batch, int]] = []  # (start, key, batch, row)
         self.intervals: List[Tuple[int, int]] = []
+        self.candidates: List[List] = []  # [first, last, station, confirmed]: P above threshold
         self.done = 0  # body windows processed
 
     def _eligible(self, r: WindowRef, g: int) -> bool:
@@ -135,14 +145,15 @@ class _Pass:
         """A batch's windows: their triggers, then which of the waiting windows go to the sink."""
         owner, stats = self.owner, self.owner.stats
         n = len(chunk)
-        p_thr, s_thr = self.thresholds
-        hot = (acc[1, :n] >= p_thr) | (acc[2, :n] >= s_thr)
-        rows = np.flatnonzero(hot.any(axis=1))
-        first = np.argmax(hot[rows], axis=1)
-        last = WINDOW - 1 - np.argmax(hot[rows, ::-1], axis=1)
+        d_thr, p_thr = self.thresholds
+        rows = np.flatnonzero((acc[0, :n].max(axis=1) >= d_thr) & (acc[1, :n].max(axis=1) >= p_thr))
+        hot = acc[1, rows] >= p_thr
+        first = np.argmax(hot, axis=1)
+        last = WINDOW - 1 - np.argmax(hot[:, ::-1], axis=1)
         for k, a, b in zip(rows.tolist(), first.tolist(), last.tolist()):
             g = self.starts[id(chunk[k])]
-            self.intervals.append((g + a - owner.before, g + b + owner.after))
+            self.candidates.append([g + a, g + b, chunk[k].station, False])
+        self._confirm()
         batch = _Batch(outputs, maps)
         for k, r in enumerate(chunk):
             g = self.starts[id(r)]
@@ -158,15 +169,31 @@ class _Pass:
             self.done += n
         self._settle()
 
+    def _confirm(self) -> None:
+        """Candidates with P on ``coincidence`` stations within ``span`` become triggers (intervals)."""
+        owner, span = self.owner, self.owner.span
+        for c in self.candidates:
+            if c[3]:
+                continue
+            near = {o[2] for o in self.candidates if o[0] - span <= c[1] and c[0] <= o[1] + span}
+            if len(near) >= owner.coincidence:
+                c[3] = True
+                self.intervals.append((c[0] - owner.before, c[1] + owner.after))
+
     def _settle(self) -> None:
         """Hand over the waiting windows a trigger reaches; drop those no later trigger can reach."""
+        owner = self.owner
         nxt = self.body_starts[self.done] if self.done < len(self.body_starts) else None
+        if nxt is not None:  # later windows start at nxt or after: their P samples cannot be earlier
+            self.candidates = [c for c in self.candidates if c[1] + owner.span >= nxt]
+        # a future trigger reaches back to the earliest unconfirmed candidate or the next window
+        reach = None if nxt is None else min([nxt] + [c[0] for c in self.candidates if not c[3]]) - owner.before
         keep = []
         for item in self.pending:
             g = item[0]
             if any(a <= g <= b for a, b in self.intervals):
                 self._offer(*item)
-            elif nxt is not None and g >= nxt - self.owner.before:
+            elif reach is not None and g >= reach:
                 keep.append(item)
         self.pending = keep
         if nxt is not None:
@@ -182,5 +209,4 @@ class _Pass:
             stats.accepted += 1
 
     def finish(self) -> None:
-        self.pending = []
-        self.intervals = []
+        self.pending, self.intervals, self.candidates = [], [], []

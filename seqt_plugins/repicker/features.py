@@ -201,14 +201,17 @@ def _samples(data):
     return data() if callable(data) else data
 
 
-def hand_over(picker, repicker, keep_keys: bool = False):
+def hand_over(picker, repicker, coincidence: int = 1, coordinates=None, keep_keys: bool = False):
     """Let ``picker``'s next passes hand their EqT features to ``repicker``'s cache.
 
     The picker must run the re-picker's tapped model (float32, no Monte-Carlo passes) and
     prepare the data as the re-picker does (the same ``maxGap``; pass both the same inventory);
     otherwise nothing is handed over and None is returned. The windows handed over are those
-    starting within the reach of the re-picker's search around a P or S probability at the
-    picker's thresholds (``handover_reach``). Returns the picker's ``FeatureHandover``.
+    starting within the reach of the re-picker's search (``handover_reach``) around P
+    probabilities at the picker's thresholds on ``coincidence`` stations (an associator's
+    minimum of P picks) within the P travel time across the array (``coordinates``: {"NET.STA":
+    (lat, lon, elevation)}; without them, across ``maxDistance``). Returns the picker's
+    ``FeatureHandover``.
     """
     o = repicker.options
     models = picker.models
@@ -219,7 +222,21 @@ def hand_over(picker, repicker, keep_keys: bool = False):
                  "re-picker's model %r in float32 on identically prepared data", getattr(repicker.model, "name", ""))
         return None
     before, after = handover_reach(o)
-    return picker.hand_over(repicker.cache, grid=o.window_step, before=before, after=after, keep_keys=keep_keys)
+    return picker.hand_over(repicker.cache, grid=o.window_step, before=before, after=after, coincidence=coincidence,
+                            span=_p_spread(coordinates, o), keep_keys=keep_keys)
+
+
+def _p_spread(coordinates, options) -> float:
+    """Seconds between an event's P arrivals at two stations, at most: their distance at vS (a
+    slow lower bound of any P velocity), over the array's largest one or ``maxDistance``."""
+    km = options.max_distance
+    if coordinates:
+        from obspy.geodetics import gps2dist_azimuth
+
+        points = list(coordinates.values())
+        km = max([gps2dist_azimuth(a[0], a[1], b[0], b[1])[0] / 1000.0 for i, a in enumerate(points)
+                  for b in points[i + 1:]] + [0.0])
+    return max(10.0, km / options.vs + options.tolerance)
 
 
 def handover_reach(options) -> Tuple[float, float]:
