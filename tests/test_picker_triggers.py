@@ -8,7 +8,7 @@ from seqt_plugins.picker import Picker, PickerOptions
 from seqt_plugins.picker.prepare import WINDOW, Segment
 from seqt_plugins.picker.stack import Stack, effective_blind
 from seqt_plugins.picker.triggers import (
-    associate, find_picks, local_peaks, peak_uncertainty, snr_db, suppress, trigger_runs,
+    associate, find_picks, local_peaks, peak_uncertainty, percentile_rows, snr_db, snr_many, suppress, trigger_runs,
 )
 from seqt_plugins.picker.windows import normalize, step_samples, window_starts
 
@@ -70,6 +70,29 @@ def test_find_picks_values_uncertainty_snr_amplitude():
     assert len(dets) == 1 and dets[0].p == 3000 and dets[0].s == 3800
     assert peak_uncertainty(p, 3000) == pp.uncertainty
     assert snr_db(data, 5) is None
+
+
+@pytest.mark.parametrize("n,q", [(300, 95), (11, 95), (31, 95), (2, 95), (1, 95), (40, 50), (7, 100)])
+def test_percentile_rows_is_numpys_percentile_of_each_row(n, q):
+    """The vectorised percentile of the SNR equals np.percentile of one row bit for bit (n=11: the
+    interpolation weight is 0.5, numpy's other branch)."""
+    rng = np.random.default_rng(n)
+    rows = (rng.standard_normal((200, n)) * rng.uniform(1e-3, 1e4, (200, 1))).astype(np.float32)
+    rows[0] = 1.0  # ties
+    got = percentile_rows(rows, q)
+    for row, value in zip(rows, got):
+        ref = np.percentile(row, q)
+        assert value == ref and np.asarray(ref).dtype == np.float64
+
+
+def test_snr_many_equals_snr_db_everywhere():
+    rng = np.random.default_rng(5)
+    data = (rng.standard_normal((3000, 3)) * np.linspace(1, 50, 3000)[:, None]).astype(np.float32)
+    data[1500:1700] = 0.0  # a silent stretch: SNR undefined there
+    indices = list(range(0, 3000, 7)) + [95, 100, 105, 2899, 2900, 2995, 1600, 1700]
+    values = snr_many(data, indices)
+    assert values == [snr_db(data, i) for i in indices]
+    assert sum(v is None for v in values) > 5 and sum(v is not None for v in values) > 300
 
 
 def test_two_earthquakes_in_one_detection_both_picked():
