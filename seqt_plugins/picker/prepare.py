@@ -172,6 +172,8 @@ def _runs(mask: np.ndarray) -> List[Tuple[int, int]]:
     """[start, stop) runs of True in a boolean array."""
     if not mask.any():
         return []
+    if mask.all():  # gap-free data, the usual case: no differences to take over the whole array
+        return [(0, len(mask))]
     d = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
     starts = np.flatnonzero(d == 1)
     stops = np.flatnonzero(d == -1)
@@ -360,7 +362,12 @@ def group_by_instrument(stream: Stream) -> Dict[Tuple[str, str, str], Dict[str, 
 
 def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> List[StationData]:
     """Group a Stream of any number of stations into prepared ``StationData`` (see module doc)."""
-    stations = []
+    return list(iter_prepared(stream, max_gap, inventory, min_length))
+
+
+def iter_prepared(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> Iterable[StationData]:
+    """``prepare_stream``, one station at a time (the picker runs EqT on a station's windows
+    while the next one is prepared)."""
     for (net, sta, loc), instruments in sorted(group_by_instrument(stream).items()):
         label = f"{net}.{sta}.{loc}"
         with_z = {k: v for k, v in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in v)}
@@ -387,8 +394,7 @@ def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_len
             log.info("%s: several instruments %s; using %s", label, sorted(with_z), prefix)
         station = _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length)
         if station is not None:
-            stations.append(station)
-    return stations
+            yield station
 
 
 def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length) -> Optional[StationData]:
