@@ -18,6 +18,8 @@ sides, only its own [start, end) kept), so a station-day costs a few hours of ar
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -29,11 +31,11 @@ from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
 from ..options import check_declared, option_values
 from ..progress import progress
 from .options import PickerOptions
-from .prepare import FS, WINDOW, StationData, prepare_stream
+from .prepare import FS, WINDOW, StationData, iter_prepared, prepare_stream
 from .handover import FeatureHandover, model_key
 from .stack import STACKING, Stack, effective_blind
 from .triggers import SNR_WINDOW, find_picks
-from .windows import batches, merge_spans, plan_windows, step_samples
+from .windows import WindowRef, batches, fill_batch, merge_spans, plan_windows, step_samples, window_starts
 
 log = logging.getLogger("seqt_plugins.picker")
 
@@ -139,22 +141,36 @@ class Picker:
         return acc, outputs, maps
 
     def probabilities(self, stream: Stream, inventory=None) -> List[Tuple[StationData, List[np.ndarray]]]:
-        """Prepared stations and, per segment, the stacked (3, n) float32 D/P/S probabilities."""
+        """Prepared stations and, per segment, the stacked (3, n) float32 D/P/S probabilities.
+
+        With ``prefetch`` (the default) a background thread prepares the stations one after the
+        other and fills and normalises the batches while EqT runs on the previous batch
+        (TensorFlow and numpy release the GIL), so that work overlaps the model's instead of
+        adding to it; the batches are the same, so are the probabilities.
+        """
         o = self.options
-        stations = prepare_stream(stream, max_gap=o.max_gap, inventory=inventory)
-        segments = [st.segments for st in stations]
-        stacks = [[Stack(seg.npts, o.stacking, self.blind) for seg in segs] for segs in segments]
-        refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)))
-        log.info("%d station(s), %d window(s) of %d samples", len(stations), len(refs), WINDOW)
-        bar = progress(total=len(refs), desc="EqT", unit="win")
         # XLA graphs are compiled for one batch shape, so they get the zero-padded tail batch;
         # plain graphs take any batch size, so padding rows would be wasted model time.
-        pad = any(getattr(m, "xla", True) for m in self.models) if refs else True
-        handover = self._handover_pass(stations, refs, pad)
-        groups = [(refs, True)] if handover is None else [(handover.groups[0], False), (handover.groups[1], True)]
-        deferred = []
-        for group, body in groups:
-            for x, chunk in batches(segments, group, o.batch_size):
+        pad = any(getattr(m, "xla", True) for m in self.models)
+        stations: List[StationData] = []
+        handover = None
+        if self._handover is None:
+            source = ((x, chunk, True) for x, chunk in self._station_batches(stream, inventory, stations))
+            bar = progress(total=_estimate_windows(stream, self.step), desc="EqT", unit="win")
+        else:  # the hand-over orders the batches by time: all windows are needed first
+            stations.extend(prepare_stream(stream, max_gap=o.max_gap, inventory=inventory))
+            segments = [st.segments for st in stations]
+            refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)))
+            handover = self._handover_pass(stations, refs, pad)
+            groups = [((), True)] if handover is None else [(handover.groups[0], False), (handover.groups[1], True)]
+            source = ((x, chunk, body) for group, body in groups
+                      for x, chunk in batches(segments, group, o.batch_size, buffers=3))
+            bar = progress(total=len(refs), desc="EqT", unit="win")
+        stacks, deferred, windows = {}, [], 0
+        feed = _Prefetch(source) if self.prefetch else None
+        try:
+            for x, chunk, body in (feed if feed is not None else source):
+                windows += len(chunk)
                 if handover is None:
                     out = self._predict(x if pad else x[: len(chunk)])
                 else:
@@ -162,19 +178,55 @@ class Picker:
                     handover.add(chunk, body, out, outputs, maps)
                     del outputs, maps
                 if not body:  # stacked last, so that each station's windows are added in time order
-                    deferred.append((chunk, out[:, : len(chunk)].copy()))
+                    deferred.append((chunk, out))
                     continue
-                for k, r in enumerate(chunk):
-                    stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
+                self._stack(stacks, stations, chunk, out)
                 bar.update(len(chunk))
+        finally:
+            if feed is not None:
+                feed.close()
         for chunk, out in deferred:
-            for k, r in enumerate(chunk):
-                stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
+            self._stack(stacks, stations, chunk, out)
             bar.update(len(chunk))
         if handover is not None:
             handover.finish()
         bar.close()
-        return [(st, [s.result() for s in sts]) for st, sts in zip(stations, stacks)]
+        log.info("%d station(s), %d window(s) of %d samples", len(stations), windows, WINDOW)
+        return [(st, [(stacks.get((i, j)) or Stack(seg.npts, o.stacking, self.blind)).result()
+                      for j, seg in enumerate(st.segments)]) for i, st in enumerate(stations)]
+
+    #: Prepare stations and fill batches in a background thread while EqT runs (see probabilities).
+    prefetch = True
+
+    def _stack(self, stacks, stations, chunk, out) -> None:
+        for k, r in enumerate(chunk):
+            stack = stacks.get((r.station, r.segment))
+            if stack is None:
+                npts = stations[r.station].segments[r.segment].npts
+                stack = stacks[(r.station, r.segment)] = Stack(npts, self.options.stacking, self.blind)
+            stack.add(r.start, out[0, k], out[1, k], out[2, k])
+
+    def _station_batches(self, stream, inventory, stations: List[StationData]):
+        """Normalised batches (x, windows) in the order of ``plan_windows`` over all stations,
+        each station prepared when its windows are next; prepared stations go to ``stations``."""
+        o = self.options
+        pad = int(round(o.edge_padding * FS))
+        ring = [np.zeros((o.batch_size, WINDOW, 3), dtype=np.float32) for _ in range(3)]
+        segments: List[list] = []
+        pending: List[WindowRef] = []
+        n = 0
+        for st in iter_prepared(stream, max_gap=o.max_gap, inventory=inventory):
+            i = len(stations)
+            stations.append(st)
+            segments.append(st.segments)
+            for j, seg in enumerate(st.segments):
+                pending.extend(WindowRef(i, j, int(a)) for a in window_starts(seg, self.step, pad))
+            while len(pending) >= o.batch_size:
+                chunk, pending = pending[: o.batch_size], pending[o.batch_size :]
+                yield fill_batch(segments, chunk, ring[n % 3]), chunk
+                n += 1
+        if pending:
+            yield fill_batch(segments, pending, ring[n % 3]), pending
 
     # -- hand-over to the re-picker ------------------------------------------------------------
     def hand_over(self, sink=None, grid: float = 30.0, before: float = 90.0, after: float = 60.0,
@@ -375,3 +427,68 @@ def amplitudes_of(picks: Sequence[Pick]) -> List[Amplitude]:
                                  snr=ratio, waveform_id=p.waveform_id, reference_time=p.time,
                                  window_begin=SNR_SECONDS, window_end=SNR_SECONDS))
     return out
+
+
+def _estimate_windows(stream: Stream, step: int) -> int:
+    """About how many windows a stream has (a progress bar's total before its stations are prepared)."""
+    spans = {}
+    for tr in stream:
+        key = tr.id.rsplit(".", 1)[0]
+        a, b = spans.get(key, (tr.stats.starttime, tr.stats.endtime))
+        spans[key] = (min(a, tr.stats.starttime), max(b, tr.stats.endtime))
+    return sum(int(max(0.0, b - a - WINDOW / FS) * FS) // step + 2 for a, b in spans.values() if b - a >= WINDOW / FS)
+
+
+class _Prefetch:
+    """Iterates a generator in a background thread, one item ahead of the consumer.
+
+    The consumer's exceptions stop the thread (``close``); the producer's are raised in the
+    consumer. One item waits in the queue while the consumer holds another and the producer
+    fills a third: ``Picker`` rotates three batch buffers.
+    """
+
+    _DONE = object()
+
+    def __init__(self, source):
+        self._queue: "queue.Queue" = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(source,), name="seqt-picker-prefetch", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, source) -> None:
+        try:
+            for item in source:
+                if not self._put((True, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            self._put((False, exc))
+            return
+        self._put((False, self._DONE))
+
+    def __iter__(self):
+        while True:
+            ok, item = self._queue.get()
+            if not ok:
+                if item is self._DONE:
+                    return
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        self._thread.join()
+

@@ -103,25 +103,31 @@ def plan_windows(segments: Sequence[Sequence[Segment]], step: int, pad: int = 0)
 
 
 def batches(
-    segments: Sequence[Sequence[Segment]], refs: Sequence[WindowRef], batch_size: int
+    segments: Sequence[Sequence[Segment]], refs: Sequence[WindowRef], batch_size: int, buffers: int = 1
 ) -> Iterator[Tuple[np.ndarray, Sequence[WindowRef]]]:
     """Normalised float32 batches (batch_size, 6000, 3), windows of all stations mixed.
 
     The last batch is padded with zero windows to the full size (one compiled shape); only the
-    first ``len(refs_of_batch)`` rows are real.
+    first ``len(refs_of_batch)`` rows are real. Batches are filled into ``buffers`` arrays in
+    turn: a consumer running ahead of its producer (``Picker``'s prefetch) needs three.
     """
-    buf = np.zeros((batch_size, WINDOW, 3), dtype=np.float32)
-    for b in range(0, len(refs), batch_size):
+    ring = [np.zeros((batch_size, WINDOW, 3), dtype=np.float32) for _ in range(buffers)]
+    for k, b in enumerate(range(0, len(refs), batch_size)):
         chunk = refs[b : b + batch_size]
-        for k, r in enumerate(chunk):
-            data = segments[r.station][r.segment].data
-            if 0 <= r.start and r.start + WINDOW <= len(data):
-                buf[k] = data[r.start : r.start + WINDOW]
-            else:  # a window reaching beyond the segment: zeros there
-                a, b = max(r.start, 0), min(r.start + WINDOW, len(data))
-                buf[k] = 0.0
-                buf[k, a - r.start : b - r.start] = data[a:b]
-        if len(chunk) < batch_size:
-            buf[len(chunk) :] = 0.0
-        normalize(buf[: len(chunk)])
-        yield buf, chunk
+        yield fill_batch(segments, chunk, ring[k % buffers]), chunk
+
+
+def fill_batch(segments: Sequence[Sequence[Segment]], chunk: Sequence[WindowRef], buf: np.ndarray) -> np.ndarray:
+    """``buf`` (batch_size, 6000, 3) with the chunk's windows, normalised, zero rows after them."""
+    for k, r in enumerate(chunk):
+        data = segments[r.station][r.segment].data
+        if 0 <= r.start and r.start + WINDOW <= len(data):
+            buf[k] = data[r.start : r.start + WINDOW]
+        else:  # a window reaching beyond the segment: zeros there
+            a, b = max(r.start, 0), min(r.start + WINDOW, len(data))
+            buf[k] = 0.0
+            buf[k, a - r.start : b - r.start] = data[a:b]
+    if len(chunk) < len(buf):
+        buf[len(chunk) :] = 0.0
+    normalize(buf[: len(chunk)])
+    return buf

@@ -1,0 +1,112 @@
+"""The picker's overlapped pipeline equals the plain loop exactly.
+
+``Picker.probabilities`` prepares stations and fills batches in a background thread while the
+model runs (``prefetch``). The reference here is the plain loop it replaced: prepare every
+station, plan all windows, then batch, predict and stack in order. A stand-in model whose
+output depends on the window, its row in the batch and the batch's size makes any change of
+batch composition visible; with the real EqT the same equality is checked by
+tests/test_handover.py and the picking tests.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+from obspy import Stream, Trace, UTCDateTime
+
+from seqt_plugins.picker import Picker
+from seqt_plugins.picker import engine as picker_engine
+from seqt_plugins.picker.prepare import FS, prepare_stream
+from seqt_plugins.picker.stack import Stack
+from seqt_plugins.picker.windows import batches, plan_windows
+
+T0 = UTCDateTime("2024-03-01T00:00:00")
+
+
+class _Echo:
+    """Outputs from the vertical channel, shifted by the row's place in its batch."""
+
+    name, xla = "echo", False
+
+    def __init__(self, fail_at=None):
+        self.calls, self.fail_at = [], fail_at
+
+    def predict(self, x, batch_size=None):
+        self.calls.append(len(x))
+        if self.fail_at is not None and len(self.calls) == self.fail_at:
+            raise RuntimeError("model failed")
+        n = len(x)
+        shift = (np.arange(n, dtype=np.float32) / np.float32(7 * n))[:, None]
+        z = x[..., 2]
+        det = np.float32(1) / (np.float32(1) + np.exp(-z)) * np.float32(0.8) + shift
+        return det.astype(np.float32), np.tanh(x[..., 0] ** 2).astype(np.float32), (np.abs(x[..., 1]) / 5 + shift).astype(np.float32)
+
+
+def _stream():
+    rng = np.random.default_rng(11)
+    st = Stream()
+    for sta, seconds, sr in (("A", 900.0, 100.0), ("B", 430.0, 40.0), ("C", 1300.0, 100.0)):
+        for c in "ZNE":
+            n = int(seconds * sr)
+            data = rng.standard_normal(n) * 100
+            tr = Trace(data, header={"network": "XX", "station": sta, "channel": "HH" + c, "sampling_rate": sr,
+                                     "starttime": T0 + 0.37})
+            if sta == "C":  # a long gap: two segments
+                st += tr.slice(T0, T0 + 500) + tr.slice(T0 + 620, T0 + 1300)
+            else:
+                st += tr
+    return st
+
+
+def _reference(picker, stream):
+    """The loop before the prefetch: all stations prepared, all windows planned, then the model."""
+    o = picker.options
+    stations = prepare_stream(stream, max_gap=o.max_gap)
+    segments = [s.segments for s in stations]
+    stacks = [[Stack(seg.npts, o.stacking, picker.blind) for seg in segs] for segs in segments]
+    refs = plan_windows(segments, picker.step, int(round(o.edge_padding * FS)))
+    for x, chunk in batches(segments, refs, o.batch_size):
+        out = picker._predict(x[: len(chunk)])
+        for k, r in enumerate(chunk):
+            stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
+    return [(st, [s.result() for s in sts]) for st, sts in zip(stations, stacks)]
+
+
+@pytest.mark.parametrize("options", [dict(batch_size=7), dict(batch_size=13, stacking="mean", overlap=0.75),
+                                     dict(batch_size=5, edge_padding=20.0)])
+def test_prefetched_probabilities_equal_the_plain_loop(options):
+    stream = _stream()
+    model, ref_model = _Echo(), _Echo()
+    got = Picker(model=model, **options).probabilities(stream)
+    want = _reference(Picker(model=ref_model, **options), stream)
+    assert model.calls == ref_model.calls and len(model.calls) > 8  # the same batches
+    assert [s.key for s, _ in got] == ["XX.A.", "XX.B.", "XX.C."] and len(got[2][1]) == 2
+    for (sa, pa), (sb, pb) in zip(got, want):
+        assert sa.key == sb.key and [g.start for g in sa.segments] == [g.start for g in sb.segments]
+        for a, b in zip(pa, pb):
+            assert a.dtype == np.float32 and np.array_equal(a, b)
+
+
+def _prefetch_threads():
+    return [t for t in threading.enumerate() if t.name == "seqt-picker-prefetch"]
+
+
+def test_model_and_preparation_errors_reach_the_caller_and_stop_the_thread(monkeypatch):
+    stream = _stream()
+    with pytest.raises(RuntimeError, match="model failed"):
+        Picker(model=_Echo(fail_at=3), batch_size=4).probabilities(stream)
+    assert not _prefetch_threads()
+
+    real = picker_engine.iter_prepared
+
+    def failing(*args, **kwargs):
+        for k, station in enumerate(real(*args, **kwargs)):
+            if k == 1:
+                raise ValueError("second station unreadable")
+            yield station
+
+    monkeypatch.setattr(picker_engine, "iter_prepared", failing)
+    model = _Echo()
+    with pytest.raises(ValueError, match="second station unreadable"):
+        Picker(model=model, batch_size=4).probabilities(stream)
+    assert model.calls and not _prefetch_threads()  # the first station's batches ran
