@@ -6,7 +6,10 @@ no XLA, the default) and with XLA at batch sizes 1, 16, 64 and 256; plain eager
 difference from float32. Then the arithmetic ceiling: the model's multiply-adds per window
 (counted from the layers' shapes), the rate they run at, this machine's dense float32 matmul
 rate (the most its cores deliver), and the station-days per hour that rate would allow at 50 %
-overlap. Usage: python benchmarks/eqt_throughput.py [--model conservative]
+overlap. Last, side by side in alternating rounds, the default picker's models alone (``both``)
+and its whole pipeline (``Picker.pick`` on ``--hours`` of ``--stations`` copies of a tiled
+Hengill station, see throughput.py), and the ratio. Usage: python benchmarks/eqt_throughput.py
+[--model conservative] [--hours 2] [--stations 1] [--rounds 3] [--pipeline-only]
 """
 
 import argparse
@@ -79,7 +82,13 @@ def main():
     parser.add_argument("--model", default="conservative")
     parser.add_argument("--windows", type=int, default=256, help="windows per measurement")
     parser.add_argument("--batches", default="1,16,64,256")
+    parser.add_argument("--hours", type=float, default=2.0, help="data of the pipeline comparison")
+    parser.add_argument("--stations", type=int, default=1, help="stations of the pipeline comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating model-only / pipeline rounds")
+    parser.add_argument("--pipeline-only", action="store_true", help="only the model-only vs pipeline comparison")
     args = parser.parse_args()
+    if args.pipeline_only:
+        return pipeline_vs_model(args)
 
     rng = np.random.default_rng(0)
     x = normalize_windows(rng.standard_normal((args.windows, 6000, 3)).astype(np.float32))
@@ -112,6 +121,20 @@ def main():
           f"{flops * f32_rate / 1e9:.0f} GFLOP/s; dense float32 matmul on this machine: {peak:.0f} GFLOP/s")
     print(f"ceiling at 50 % overlap if EqT ran at the matmul rate: {peak * 1e9 / flops / windows_per_day * 3600:.0f} "
           f"station-days/hour for one model (now {f32_rate / windows_per_day * 3600:.0f} for the model alone)")
+    pipeline_vs_model(args)
+
+
+def pipeline_vs_model(args):
+    """The default picker (both models): its models alone vs its whole pipeline, side by side."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from throughput import make_stream, model_and_pipeline_rates, print_rates
+
+    shared = Path(os.environ.get("SEQT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    rounds, n = model_and_pipeline_rates(make_stream(shared, args.hours, args.stations), "both", args.rounds)
+    print_rates(rounds, n, f"default picker (both models), {args.stations} station(s) x {args.hours:g} h")
 
 
 if __name__ == "__main__":

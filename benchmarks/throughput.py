@@ -1,7 +1,7 @@
 """Throughput of ``Picker.pick`` against SeisBench's EqT ``classify``, and peak RSS of a station-day.
 
     PYTHONPATH=. python benchmarks/throughput.py [--hours 6] [--stations 1] [--model both]
-        [--seisbench-python /work/venv-sb/bin/python] [--threads 2] [--no-rss] [--shared ../shared]
+        [--seisbench-python /work/venv-sb/bin/python] [--threads 2] [--no-rss] [--rounds 3] [--shared ../shared]
 
 Data: 3-component 100 Hz recordings built by tiling the 5-minute Hengill recording of the
 100 Hz station ON.NESJV (real noise and ten local events every 5 minutes), ``--stations``
@@ -12,6 +12,10 @@ SeisBench (optional, benchmark only) runs with the interpreter given by ``--seis
 (e.g. a separate venv with torch + seisbench), or with this one when it can import seisbench.
 Its weights are random: pretrained weights cannot be fetched here (no hub access), and the
 time of the same architecture does not depend on the weight values.
+
+Side by side, in alternating rounds: windows/s of the picker's models alone (ready batches)
+and of the whole pipeline (``Picker.pick``), and the ratio (target: overhead <= 10 % of the
+model's time); wall and CPU time.
 
 Then, in a fresh process, the peak RSS of picking one 24-hour station-day through the API
 (``Picker.pick`` on the whole day in memory), and what the same process held before picking it
@@ -84,6 +88,87 @@ def run_seisbench(st: Stream, overlap: float, batch_size: int, threads: int):
         c, t = time.process_time(), time.perf_counter()
         out = model.classify(st, **kw)
     return time.perf_counter() - t, time.process_time() - c, len(getattr(out, "picks", []))
+
+
+def count_windows(picker, st: Stream) -> int:
+    """The windows ``picker.pick`` runs EqT on for ``st`` (its pieces, as it cuts them)."""
+    from seqt_plugins.picker.prepare import FS, prepare_stream
+    from seqt_plugins.picker.windows import plan_windows
+
+    n = 0
+    for piece, _a, _b in picker._chunks(st):
+        stations = prepare_stream(piece, max_gap=picker.options.max_gap)
+        n += len(plan_windows([s.segments for s in stations], picker.step, int(round(picker.options.edge_padding * FS))))
+    return n
+
+
+def model_and_pipeline_rates(st: Stream, model: str = "both", repeat: int = 3, picker=None):
+    """Windows/s of the picker's models alone and of ``Picker.pick`` over ``st``, interleaved.
+
+    Model alone: each of the picker's models on ready, normalised batches of its batch size
+    (what ``Picker`` calls per batch, nothing else), as many windows as the pipeline runs.
+    Pipeline: ``Picker.pick(st)`` (preparation, batching, model, stacking, triggers), timing
+    its model calls as well: the wall time outside them over the time inside them is the
+    overhead the pipeline adds in that same run, free of the load's drift between runs.
+    ``repeat`` alternating rounds; returns per round a dict (model/pipeline windows/s, CPU s
+    per window, the in-run overhead) and the window count.
+    """
+    from seqt_plugins.eqt import normalize_windows
+    from seqt_plugins.picker import Picker
+
+    picker = picker or Picker(model=model)
+    picker.pick(st.slice(T0, T0 + 70))  # load and compile outside the timing
+    n = count_windows(picker, st)
+    bs = picker.options.batch_size
+    x = normalize_windows(np.random.default_rng(0).standard_normal((bs, 6000, 3)).astype(np.float32))
+    inside = [0.0]
+
+    def timed(call):
+        def run(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                inside[0] += time.perf_counter() - t
+        return run
+
+    rounds = []
+    for _ in range(repeat):
+        c, t = time.process_time(), time.perf_counter()
+        for b in range(0, n, bs):
+            for m in picker.models:
+                m.predict(x[: min(bs, n - b)], batch_size=bs)
+        model_wall, model_cpu = time.perf_counter() - t, time.process_time() - c
+        inside[0] = 0.0
+        for m in picker.models:  # instance attributes, removed below (the graphs are shared)
+            m.predict = timed(type(m).predict.__get__(m))
+        try:
+            c, t = time.process_time(), time.perf_counter()
+            picker.pick(st)
+            pipe_wall, pipe_cpu = time.perf_counter() - t, time.process_time() - c
+        finally:
+            for m in picker.models:
+                del m.predict
+        rounds.append(dict(model=n / model_wall, pipeline=n / pipe_wall, model_cpu=model_cpu / n, pipeline_cpu=pipe_cpu / n,
+                           outside=(pipe_wall - inside[0]) / inside[0]))
+    return rounds, n
+
+
+def print_rates(rounds, n, label: str) -> None:
+    """One line per round and the medians: the pipeline's rate as a fraction of the model's."""
+    import statistics
+
+    for k, r in enumerate(rounds, 1):
+        print(f"  round {k}: model alone {r['model']:.1f} windows/s, pipeline {r['pipeline']:.1f} windows/s = "
+              f"{r['pipeline'] / r['model']:.3f} of it; CPU per window: model {1e3 * r['model_cpu']:.2f} ms, pipeline "
+              f"{1e3 * r['pipeline_cpu']:.2f} ms; in the pipeline run, time outside the model calls "
+              f"{100 * r['outside']:.1f} % of that inside")
+    med = {k: statistics.median(r[k] if k == "outside" else (r["pipeline"] / r["model"] if k == "wall" else
+                                                             r["model_cpu"] / r["pipeline_cpu"]) for r in rounds)
+           for k in ("wall", "cpu", "outside")}
+    print(f"{label}: {n} windows, medians of {len(rounds)} alternating rounds: pipeline rate / model-only rate "
+          f"{med['wall']:.3f} (wall), {med['cpu']:.3f} (CPU); pipeline time outside the model calls "
+          f"{100 * med['outside']:.1f} % of the time in them (target <= 10 %)")
 
 
 def seisbench_child(args) -> None:
@@ -183,6 +268,7 @@ def main(argv=None):
                     help="interpreter with torch + seisbench for the comparison (default: this one, if it has seisbench)")
     ap.add_argument("--seisbench-batch-size", type=int, default=None, help="default: same as --batch-size")
     ap.add_argument("--threads", type=int, default=2, help="torch threads for SeisBench")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating model-only / pipeline rounds")
     ap.add_argument("--no-rss", action="store_true")
     ap.add_argument("--rss-runs", type=int, default=3, help="seqtpick runs on the day file (peak RSS varies)")
     ap.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
@@ -211,6 +297,11 @@ def main(argv=None):
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if not args.no_rss:
         report_rss(args, shared)
+    from seqt_plugins.picker import Picker
+
+    rounds, windows = model_and_pipeline_rates(
+        st, repeat=args.rounds, picker=Picker(model=args.model, overlap=args.overlap, batch_size=args.batch_size))
+    print_rates(rounds, windows, f"model-only vs pipeline ({args.model})")
     elapsed, cpu, n = run_picker(st, args.model, args.overlap, args.batch_size)
     del st
     ours = station_days / (elapsed / 3600.0)
