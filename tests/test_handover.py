@@ -123,7 +123,7 @@ class _FakeEqT:
 
     def __init__(self, name, scale):
         self.name, self.scale = name, scale
-        self.weights_path, self.precision, self.xla = f"/nonexistent/{name}.h5", "float32", False
+        self.identity = (f"/nonexistent/{name}.h5", "float32", False)
         self.windows = 0
 
     def predict(self, x, batch_size=None):

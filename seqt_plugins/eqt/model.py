@@ -58,6 +58,14 @@ class EqTModel:
         self._compiled: Dict[tuple, object] = {}
         self._mc_model = None
 
+    @property
+    def identity(self) -> Optional[tuple]:
+        """What makes two loaded float32 graphs compute the same outputs: the weights file and
+        XLA (None for other precisions), so a picker and a re-picker can tell they share one."""
+        if self.precision != "float32":
+            return None
+        return (str(self.weights_path.resolve()), self.precision, bool(self.xla))
+
     def _conv_dtype(self):
         return "mixed_bfloat16" if self.precision == "bfloat16" else None
 

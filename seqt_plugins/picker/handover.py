@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -50,11 +49,8 @@ EDGE_MARGIN = int(round((EDGE_SETTLING + 3.0) * FS))
 
 
 def model_key(model) -> Optional[tuple]:
-    """Identity of a loaded float32 EqT graph (weights file, precision, XLA); None for others."""
-    path = getattr(model, "weights_path", None)
-    if path is None or getattr(model, "precision", None) != "float32":
-        return None
-    return (str(Path(path).resolve()), model.precision, bool(getattr(model, "xla", False)))
+    """Identity of a loaded float32 EqT graph (``EqTModel.identity``); None for others."""
+    return getattr(model, "identity", None)
 
 
 @dataclass

@@ -100,9 +100,8 @@ class FeatureCache:
 
     @staticmethod
     def model_key(model):
-        from ..picker.handover import model_key
-
-        return model_key(model)
+        """``EqTModel.identity``: the key of a model's outputs in ``offer`` (None: not float32)."""
+        return getattr(model, "identity", None)
 
     def drop_handover(self) -> int:
         """Forget the handed-over windows no request used (the picking pass's leftovers)."""
