@@ -3,8 +3,9 @@
 :func:`prepare` makes the inputs once (inventory and bindings through SeisComP's own
 fdsnxml2inv and bindings2cfg, the record time-shifted to end about now and sorted by
 scmssort); :func:`run_system` starts scmaster (127.0.0.1, SQLite), scautoloc and scevent, plays
-the record through one picker (``seqtpick`` or ``scautopick``, optionally with seqtrepick
-listening) and reads the picks, origins and events back from the database.
+the record through one picker (``seqtpick`` or ``scautopick``, optionally with seqtrepick, a
+SeisComP application, listening to the origins) and reads the picks, origins and events back
+from the database.
 ``tests/test_seiscomp_playback.py`` runs it short; ``benchmarks/seiscomp_playback.py`` runs it
 long and compares against the known events.
 
@@ -112,11 +113,12 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
                                                  stderr=subprocess.STDOUT), out))
             if repick:
                 out = open(run / "seqtrepick.log", "w")
+                # seqtrepick as a SeisComP application: origins from LOCATION, picks from PICK (or
+                # the database), records from SeisComP's RecordStream, the same inventory file
                 daemons.append((subprocess.Popen(
-                    [sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-H", master.server, "-I",
-                     f"file://{mseed}", "--inventory-xml", str(SHARED / "data" / "hengill" / "stations.xml"), "-v"],
+                    [sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-I", f"file://{mseed}", *common, "-v"],
                     env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT), out))
-                deadline = time.monotonic() + 60
+                deadline = time.monotonic() + 180
                 while "listening to origins" not in (run / "seqtrepick.log").read_text():
                     if time.monotonic() > deadline or daemons[-1][0].poll() is not None:
                         raise SystemExit(f"seqtrepick did not start: see {run / 'seqtrepick.log'}")

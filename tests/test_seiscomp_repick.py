@@ -1,89 +1,199 @@
-"""seqtrepick listening to origins in a real SeisComP system (as scdlpicker does).
+"""seqtrepick as a real SeisComP application listening to origins (as scdlpicker does).
 
-scmaster on 127.0.0.1 (SQLite); seqtrepick in messaging mode with no input listens to PICK and
-LOCATION. The picks are seqtpick's at high thresholds on 60 s of Hengill (so arrivals are
+Where ``seiscomp`` is importable and neither an input nor an offline option is given,
+``seqtrepick`` is a ``seiscomp.client.Application`` (seqt_plugins/modules/repick_app.py). Here it
+runs in SeisComP's environment (8.0-dev and 7.2.3) beside scmaster (127.0.0.1, SQLite), with the
+inventory only in scmaster's database (imported with ``scdb``) and the records from SeisComP's
+own ``file://`` RecordStream. The picks are seqtpick's at high thresholds on 60 s of Hengill (so arrivals are
 missing), the origin is SeisComP's own scautoloc's, located offline from those picks; both are
-published as a picker and scautoloc would (tests/seiscomp_scripts/send_ep.py). seqtrepick must
-re-pick the origin and send its re-picks (method S-EqT) with their snr amplitudes, which
-scmaster stores. Nothing is mocked.
+published as a picker and scautoloc would (tests/seiscomp_scripts/send_ep.py). Nothing is mocked:
 
-Not covered here: scautoloc taking the re-picks into its next origin (see the README).
+* an origin without arrivals (and none in the database) is a warning, and the module goes on;
+* the located origin is re-picked: its re-picks (method S-EqT) and their snr amplitudes reach
+  scmaster's database, author SeisComP's ``seqtrepick@host``, and they are exactly those the
+  argparse shell (``--ep located.xml -o``) adds to the same event parameters: one schema, one
+  re-picking path;
+* which shell runs, and the SeisComP shell's one-line errors (exit 255 and 2).
+
+scautoloc taking the re-picks into its next origin: tests/test_seiscomp_playback.py.
 """
 
+import json
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
+from obspy import Stream, UTCDateTime, read
 
 from conftest import require_shared
-from seiscomp_host import SCRIPTS, Scmaster, run_checked, seiscomp  # noqa: F401 (fixture)
-from seqt_plugins.io.xml import read_event_parameters
+from seiscomp_host import SCRIPTS, Scmaster, run_checked, seiscomp, seiscomp_any  # noqa: F401 (fixtures)
+from seqt_plugins.io.xml import read_event_parameters, write_event_parameters
 from seqt_plugins.modules.seqtpick import SeqtPick
+from seqt_plugins.picks import EventParameters, Origin
 
+REPO = Path(__file__).resolve().parents[1]
 BEGIN, END = "2018-12-30T03:00:20", "2018-12-30T03:01:20"
 
 
-def test_seqtrepick_listens_to_origins_and_sends_repicks(seiscomp, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def located(seiscomp, tmp_path_factory):
+    """(located.xml: seqtpick's picks and scautoloc's origins, inv.xml (SCML), one miniSEED file
+    of the array from 03:00:00 to 03:03:00, stations.xml)."""
     hengill = require_shared("data", "hengill")
-    monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
-    monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "pick-local"))
-    picks_xml = tmp_path / "picks.xml"
-    rc = SeqtPick(["--ep", "--playback", "-I", str(hengill / "mseed"), "--inventory-xml", str(hengill / "stations.xml"),
-                   "--begin", BEGIN, "--end", END, "--picker.model=conservative", "--picker.detectionThreshold=0.5",
-                   "--picker.pThreshold=0.7", "--picker.sThreshold=0.7", "-o", str(picks_xml), "-q"]).exec()
-    assert rc == 0
+    work = tmp_path_factory.mktemp("repick-app")
+    picks_xml = work / "picks.xml"
+    import os
 
-    # SeisComP's scautoloc locates them, offline
-    local = seiscomp.write_local_config(tmp_path / "sc-local", {"scautoloc": "\n".join([
-        "autoloc.amplTypeSNR = snr", "autoloc.amplTypeAbs = snr", f"autoloc.grid = {tmp_path / 'grid.conf'}", ""])})
-    (tmp_path / "grid.conf").write_text("64.05 -21.30 5.0 0.5 2.0 6\n")
+    saved = {k: os.environ.pop(k, None) for k in ("SEISCOMP_ROOT", "SEISCOMP_LOCAL_CONFIG")}
+    os.environ["SEISCOMP_LOCAL_CONFIG"] = str(work / "pick-local")
+    try:
+        rc = SeqtPick(["--ep", "--playback", "-I", str(hengill / "mseed"), "--inventory-xml",
+                       str(hengill / "stations.xml"), "--begin", BEGIN, "--end", END, "--picker.model=conservative",
+                       "--picker.detectionThreshold=0.5", "--picker.pThreshold=0.7", "--picker.sThreshold=0.7",
+                       "-o", str(picks_xml), "-q"]).exec()
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
+    assert rc == 0
+    local = seiscomp.write_local_config(work / "sc-local", {"scautoloc": "\n".join([
+        "autoloc.amplTypeSNR = snr", "autoloc.amplTypeAbs = snr", f"autoloc.grid = {work / 'grid.conf'}", ""])})
+    (work / "grid.conf").write_text("64.05 -21.30 5.0 0.5 2.0 6\n")
     env = seiscomp.env(local)
-    inv = tmp_path / "inv.xml"
+    inv = work / "inv.xml"
     subprocess.run([seiscomp.binary("fdsnxml2inv"), str(hengill / "stations.xml"), str(inv)], env=env, check=True,
                    capture_output=True)
-    located = tmp_path / "located.xml"
-    with open(located, "w") as out:
+    out = work / "located.xml"
+    with open(out, "w") as handle:
         proc = subprocess.run([seiscomp.binary("scautoloc"), "--ep", str(picks_xml), "--inventory-db", str(inv)],
-                              env=env, stdout=out, stderr=subprocess.PIPE, text=True)
+                              env=env, stdout=handle, stderr=subprocess.PIPE, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    ep = read_event_parameters(str(located))
+    st = Stream()
+    for f in sorted((hengill / "mseed").glob("*.mseed")):
+        st += read(str(f))
+    st.trim(UTCDateTime("2018-12-30T03:00:00"), UTCDateTime("2018-12-30T03:03:00"))
+    for tr in st:
+        tr.data = tr.data.astype("int32")
+    mseed = work / "array.mseed"
+    st.write(str(mseed), format="MSEED", reclen=512, encoding="STEIM2")
+    return out, inv, mseed, hengill / "stations.xml"
+
+
+def _env(master: Scmaster):
+    env = master.env()
+    env["PYTHONPATH"] = f"{REPO}:{env['PYTHONPATH']}"
+    return env
+
+
+def _wait_for(log: Path, text: str, proc: subprocess.Popen, seconds: float, count: int = 1) -> str:
+    deadline = time.monotonic() + seconds
+    while True:
+        content = log.read_text()
+        if content.count(text) >= count:
+            return content
+        assert proc.poll() is None and time.monotonic() < deadline, content[-3000:]
+        time.sleep(0.5)
+
+
+def test_application_repicks_received_origins(seiscomp_any, located, tmp_path, monkeypatch):
+    """In SeisComP 8.0-dev and 7.2.3 alike."""
+    seiscomp = seiscomp_any
+    located_xml, inv, mseed, stationxml = located
+    ep = read_event_parameters(str(located_xml))
     assert ep.origins, "scautoloc located nothing"
     located_picks = {a.pick_id for o in ep.origins for a in o.arrivals}
-
+    # an origin without arrivals, published first: a warning, and the module goes on
+    empty = tmp_path / "empty.xml"
+    o = ep.origins[0]
+    write_event_parameters(EventParameters(origins=[Origin("Origin/no-arrivals", o.time, o.latitude, o.longitude,
+                                                           o.depth)]), empty, format="scml", version="0.13")
     with Scmaster(seiscomp, tmp_path / "system") as master:
-        log = open(tmp_path / "seqtrepick.log", "w")
-        listener = subprocess.Popen(
-            [sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-H", master.server, "-I", str(hengill / "mseed"),
-             "--inventory-xml", str(hengill / "stations.xml"), "-v"],
-            env=master.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while "listening to origins" not in (tmp_path / "seqtrepick.log").read_text():
-                assert listener.poll() is None and time.monotonic() < deadline, (tmp_path / "seqtrepick.log").read_text()
-                time.sleep(0.5)
-            time.sleep(1)
-            sent = run_checked(seiscomp.python([SCRIPTS / "send_ep.py", master.server, located], master.local,
-                                               timeout=120), "send_ep.py")
-            assert f"{len(ep.origins)} origins" in sent.stdout
-            repicks = []
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and listener.poll() is None:
-                time.sleep(2)
-                with sqlite3.connect(master.db) as db:
-                    repicks = db.execute("SELECT po.publicID, p.phaseHint_code FROM Pick p JOIN PublicObject po "
-                                         "ON po._oid = p._oid WHERE p.methodID = 'S-EqT'").fetchall()
-                text = (tmp_path / "seqtrepick.log").read_text()
-                if text.count("sent ") >= len(ep.origins):
-                    break
-        finally:
-            listener.terminate()
-            listener.wait(30)
-            log.close()
-    text = (tmp_path / "seqtrepick.log").read_text()
-    assert "arrival(s)" in text and "sent " in text, text[-3000:]
+        run_checked(subprocess.run([seiscomp.binary("scdb"), "-i", str(inv), "-d", master.database],
+                                   env=master.env(), capture_output=True, text=True), "scdb -i inv.xml")
+        log_path = tmp_path / "seqtrepick.log"
+        with open(log_path, "w") as log:
+            app = subprocess.Popen([sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-H", master.server,
+                                    "-I", f"file://{mseed}", "--console", "1", "-v"], env=_env(master), cwd=REPO,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                _wait_for(log_path, "listening to origins", app, 180)
+                for source in (empty, located_xml):
+                    run_checked(seiscomp.python([SCRIPTS / "send_ep.py", master.server, source], master.local,
+                                                timeout=120), "send_ep.py")
+                _wait_for(log_path, " re-pick(s) to PICK", app, 300, count=len(ep.origins))
+            finally:
+                app.terminate()
+                rc = app.wait(60)
+        text = log_path.read_text()
+        with sqlite3.connect(master.db) as db:
+            repicks = db.execute("SELECT po.publicID, p.creationInfo_author FROM Pick p JOIN PublicObject po "
+                                 "ON po._oid = p._oid WHERE p.methodID = 'S-EqT' ORDER BY 1").fetchall()
+            amps = {r[0] for r in db.execute("SELECT a.pickID FROM Amplitude a WHERE a.type = 'snr'")}
+    assert rc == 0, text[-3000:]
+    # SeisComP's application did the work: its messaging, database and inventory
+    assert "Received database service parameters" in text and "Loading complete inventory" in text, text[-3000:]
+    assert "origin Origin/no-arrivals has no arrivals: not re-picked" in text, text[-3000:]
+    assert len([t for t in text.splitlines() if "Origin/no-arrivals" in t]) == 1, text[-3000:]
+    for origin in ep.origins:
+        assert f"origin {origin.public_id} at " in text, text[-3000:]
     assert repicks, text[-3000:]
     assert not {r[0] for r in repicks} & located_picks
-    with sqlite3.connect(master.db) as db:
-        amps = db.execute("SELECT a.pickID FROM Amplitude a WHERE a.type = 'snr'").fetchall()
-    assert {r[0] for r in repicks} <= {a[0] for a in amps}
+    assert all(r[1].startswith("seqtrepick@") for r in repicks)
+    assert {r[0] for r in repicks} <= amps
+    summary = [t for t in text.splitlines() if "[notice] re-picked " in t]
+    n_p = sum("-P-" in r[0] for r in repicks)  # re-pick IDs name the phase (...-SEQTR-P-NET.STA...)
+    assert len(summary) == 1 and f"re-picked {n_p} P and {len(repicks) - n_p} S for {len(ep.origins)} origins " \
+        "(1 skipped)" in summary[0], text[-3000:]
+
+    # the argparse shell on the same event parameters and records adds the same re-picks
+    monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
+    monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "offline-local"))
+    from apprun import run_app
+    from seqt_plugins.modules.seqtrepick import SeqtRepick
+
+    offline = set()
+    for k, origin in enumerate(ep.origins):  # one origin at a time, with its picks, as the module gets it
+        ids = {a.pick_id for a in origin.arrivals}
+        one, out = tmp_path / f"origin{k}.xml", tmp_path / f"offline{k}.xml"
+        write_event_parameters(EventParameters(picks=[p for p in ep.picks if p.public_id in ids], origins=[origin]),
+                               one, format="scml", version="0.13")
+        rc, _, err = run_app(SeqtRepick, ["--ep", str(one), "-I", str(mseed), "--inventory-xml", str(stationxml),
+                                          "-o", str(out)])
+        assert rc == 0, err
+        offline |= {p.public_id for p in read_event_parameters(out).picks if p.method_id == "S-EqT"}
+    assert [r[0] for r in repicks] == sorted(offline)
+
+
+def test_which_shell_and_its_errors(seiscomp, tmp_path):
+    """The input and offline options select the argparse shell; inside SeisComP a bad key is
+    exit 255 and --inventory-xml exit 2, each one line, before anything is received."""
+    script = ("import json, sys\nfrom seqt_plugins.modules.repick_app import wanted\n"
+              "print(json.dumps([wanted(a) for a in json.loads(sys.argv[1])]))")
+    cases = [["-I", "x.mseed"], ["--offline"], ["--ep", "e.xml"], ["--ep=-"], ["-o", "p.xml"], ["-op.xml"],
+             ["--output=p.xml"], ["--dump-config"], ["--", "--ep"]]
+    env = seiscomp.env(seiscomp.write_local_config(tmp_path / "local"))
+    env["PYTHONPATH"] = f"{REPO}:{env['PYTHONPATH']}"
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(cases)], env=env, cwd=REPO, capture_output=True,
+                         text=True, check=True, stdin=subprocess.DEVNULL)
+    assert json.loads(out.stdout) == [True, False, False, False, False, False, False, False, True]
+    # event parameters on stdin are the input, as screpick reads them
+    with open(tmp_path / "in.xml", "w") as handle:
+        handle.write("<seiscomp/>")
+    with open(tmp_path / "in.xml") as stdin:
+        out = subprocess.run([sys.executable, "-c", script, json.dumps([["-I", "x.mseed"]])], env=env, cwd=REPO,
+                             capture_output=True, text=True, check=True, stdin=stdin)
+    assert json.loads(out.stdout) == [False]
+    from seqt_plugins.modules.repick_app import wanted
+
+    assert wanted(["-I", "x.mseed"]) is False  # this process cannot import seiscomp: the argparse shell
+    for args, code, line in ((["--repicker.zThresold=4"], 255, "unknown configuration key 'repicker.zThresold'"),
+                             (["--inventory-xml", "stations.xml"], 2, "--inventory-xml: inside SeisComP the inventory")):
+        proc = subprocess.run([sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-I", "file:///x.mseed",
+                               *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == code, proc.stderr[-2000:]
+        assert len([t for t in proc.stderr.splitlines() if line in t]) == 1, proc.stderr[-2000:]

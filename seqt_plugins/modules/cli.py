@@ -1,4 +1,5 @@
-"""Exit codes and the argument parser of the standalone tools (seqt-xml, seqt-train).
+"""Exit codes, the argument parser of the standalone tools (seqt-xml, seqt-train), and whether
+stdin holds input (seqtrepick's, as screpick's).
 
 The codes are SeisComP's: 0 ok, 1 the run failed, 2 invalid parameters, 255 a bad command line;
 plus 3: the run finished and wrote its output, but skipped some input (a damaged file, a sensor
@@ -33,3 +34,15 @@ class ToolArgumentParser(argparse.ArgumentParser):
             return self.parse_args(argv), None
         except SystemExit as exc:
             return None, int(exc.code or 0)
+
+
+def stdin_has_data() -> bool:
+    """Whether stdin is a file or a pipe (not a terminal, not /dev/null or closed)."""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)

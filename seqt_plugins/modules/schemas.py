@@ -116,7 +116,7 @@ def seqtpick_schema() -> ModuleSchema:
 
 def seqtrepick_schema() -> ModuleSchema:
     params = [OptionGroup("repicker", RepickerOptions), OptionGroup("output", OutputOptions)]
-    params += messaging_parameters(amplitudes=False)
+    params += messaging_parameters()
     options = generic_options() + verbosity_options() + messaging_options() + database_options() + \
         records_options() + [
         Option("inventory-xml", "Input", "Station inventory as FDSN StationXML (or SCML) file; its "

@@ -10,11 +10,13 @@ the input event parameters plus the re-picks — each also an arrival of its ori
 cannot be read; inputs without origins, picks or waveforms are written back unchanged.
 Without ``--ep`` the event parameters are read from stdin when it is a file or a pipe.
 
-In messaging mode (SeisComP's Python API importable, no ``--offline``/``-o``) with no input,
-it listens to PICK and LOCATION (:mod:`seqt_plugins.host.listener`), re-picks each new origin
-and sends the re-picks with their snr amplitudes::
+With SeisComP's Python API importable and an input but no ``--offline``/``-o``, the re-picks
+of that input and their snr amplitudes are sent to the messaging instead (``-H``). Where
+SeisComP is importable and there is no input and none of ``--offline``, ``--ep``, ``-o``,
+``--dump-config``, ``seqtrepick`` is a SeisComP application listening to the origins
+(:mod:`seqt_plugins.modules.repick_app`); this shell is then not used::
 
-    seqtrepick -H localhost/production -I sdsarchive:///archive --inventory-xml stations.xml
+    seqtrepick -H localhost/production -I sdsarchive:///archive -d mysql://sysop:sysop@localhost/seiscomp
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 from pathlib import Path
 
 from seqt_plugins.modules.app import Application, run_application
+from seqt_plugins.modules.cli import stdin_has_data
 from seqt_plugins.modules.logs import options_text, phase_counts
 
 #: Data fetched before the earliest and after the latest origin time.
@@ -38,7 +41,6 @@ class SeqtRepick(Application):
     def __init__(self, argv=None, stdout=None, stderr=None):
         super().__init__(argv, stdout, stderr)
         self.ep = None
-        self.listening = False  # messaging mode without input: re-pick the origins published
         self.record_stream = None
         self.inventory = None
         self.repicker = None
@@ -48,15 +50,13 @@ class SeqtRepick(Application):
     def validateParameters(self) -> bool:  # noqa: N802
         if not super().validateParameters():
             return False
-        self.listening = False
         if not self.args.ep:
             if stdin_has_data():
                 self.args.ep = "-"  # as screpick: the event parameters on stdin
-            elif not self.offline:
-                # messaging mode without input: listen to origins (and picks), as scdlpicker
-                self.listening = True
             else:
-                self.log.error("no event parameters: give --ep FILE, or the XML on stdin (--ep - or < FILE)")
+                self.log.error("no event parameters: give --ep FILE, or the XML on stdin (--ep - or < FILE)%s",
+                               "" if self.offline else "; listening to origins needs SeisComP's Python API "
+                               "(seiscomp.client): see seqtrepick inside SeisComP")
                 return False
         inputs = [f for f in (self.args.ep, self.args.inventory_xml) if f and f != "-"]
         return (self.check_record_url() and self.check_input_file("--inventory-xml", self.args.inventory_xml)
@@ -71,11 +71,7 @@ class SeqtRepick(Application):
 
         source = self.args.ep
         try:
-            if self.listening:
-                from seqt_plugins.picks import EventParameters
-
-                self.ep = EventParameters()
-            elif source == "-":
+            if source == "-":
                 self.ep = read_event_parameters(getattr(sys.stdin, "buffer", sys.stdin))
             else:
                 if not Path(source).is_file():
@@ -99,108 +95,22 @@ class SeqtRepick(Application):
         self.log.info("re-picker options: %s", options_text(options, "repicker"))
         self.repicker = Repicker(options=options)
         _ = self.repicker.head  # siamese mode: fail here, before any work
-        if self.listening:  # the models now, so that the first origin is re-picked at once
-            _ = self.repicker.cache
         if not self.offline:
             self.open_sender()  # MessagingError: exit 1
         return True
 
     def run(self) -> bool:
-        done = self.run_listening() if self.listening else self.process(self.ep)
+        done = self.process(self.ep)
         if done:
             self.summary("re-picked %d P and %d S for %d origins", *phase_counts(self.repicks), self.origins_done)
         return done
 
-    def run_listening(self) -> bool:
-        """Re-pick every new origin published to LOCATION (its picks from PICK) and send the
-        re-picks to the pick group, until the connection ends or the process is stopped."""
-        from seqt_plugins.host.listener import OriginListener
-        from seqt_plugins.picks import EventParameters
-
-        listener = OriginListener(self.sender.connect(), groups=("PICK", "LOCATION"))
-        self.log.info("listening to origins (LOCATION) and picks (PICK)")
-        try:
-            for origin, picks in listener.origins():
-                self.log.info("origin %s at %s: %d arrival(s), %d of their pick(s) seen", origin.public_id,
-                              origin.time, len(origin.arrivals), len(picks))
-                if not picks:
-                    continue
-                if not self.process(EventParameters(picks=picks, origins=[origin])):
-                    self.log.warning("origin %s: re-picking failed", origin.public_id)
-        except KeyboardInterrupt:
-            self.log.info("interrupted: stopping")
-        return True
-
     def process(self, ep) -> bool:
         """Re-pick the origins of ``ep``; write the result (files) or send the re-picks."""
-        from obspy import Stream
-
-        from seqt_plugins.io.records import RecordStreamError
-        from seqt_plugins.memory import release_freed_memory
-
-        self.ep = ep
-        out = self.ep
-        repicks = []
-        origins = self.repicker.origins_to_process(self.ep)
-        bad = {}
-        for origin in origins:  # one bad origin must not end the run (nor pass silently)
-            problem = origin_problem(origin)
-            if problem:
-                source = f"--ep {self.args.ep}" if self.args.ep else "messaging"
-                self.log.error("%s: origin %s: %s: skipped", source, origin.public_id, problem)
-                bad[origin.public_id] = origin
-        if bad:
-            if len(bad) == len(origins):
-                self.log.error("no valid origin to re-pick: nothing written")
-                return False
-            self.skipped_inputs += len(bad)
-            origins = [o for o in origins if o.public_id not in bad]
-        if not origins:
-            self.log.warning("the event parameters hold no origin: nothing to re-pick; writing the input unchanged")
-        else:
-            # origins in groups whose waveforms span at most CHUNK: a day of origins never
-            # loads a day of every channel (memory stays that of one group's stretch)
-            current = dataclasses.replace(self.ep, origins=[o for o in self.ep.origins if o.public_id not in bad])
-            done_origins = {}
-            any_data = False
-            for group in origin_groups(origins, PRE, POST, CHUNK):
-                times = [o.time for o in group]
-                t0, t1 = min(times) - PRE, max(times) + POST
-                stream = Stream()
-                try:
-                    available = self.record_stream.available_streams(t0, t1)
-                    for net, sta, loc, cha in sorted(set(available)):
-                        stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
-                except RecordStreamError as exc:
-                    self.log.error("%s", exc)
-                    return False
-                if not len(stream):
-                    self.log.warning("no waveforms between %s and %s in %s: %d origin(s) left unchanged", t0, t1,
-                                     self.config.get("recordstream"), len(group))
-                    continue
-                any_data = True
-                ids = {o.public_id for o in group}
-                # the group's origins alone (no events: they were chosen from the events above)
-                part = self.repicker.repick(dataclasses.replace(current, origins=list(group), events=[]), stream,
-                                           inventory=self.inventory)
-                current = dataclasses.replace(current, picks=part.picks)  # later groups see these re-picks
-                done_origins.update({o.public_id: o for o in part.origins if o.public_id in ids})
-                group_repicks = [r.pick for r in self.repicker.last_results]
-                repicks += group_repicks
-                self.repicks += group_repicks
-                self.origins_done += len(group)
-                self.measure_snr(stream, group_repicks)
-                for r in self.repicker.last_results:
-                    p = r.pick
-                    self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
-                                  p.time, p.probability, r.path, r.origin_id)
-                if self.args.plot:
-                    self.plot(dataclasses.replace(part, origins=[o for o in part.origins if o.public_id in ids]),
-                              stream)
-                del stream, part
-                release_freed_memory()  # this group's arrays go back to the system before the next read
-            if any_data:  # every origin where it was: the re-picked ones replaced, bad ones unchanged
-                out = dataclasses.replace(current, origins=[done_origins.get(o.public_id, o) for o in self.ep.origins])
+        done = self.repick_event_parameters(ep)
+        if done is None:
+            return False
+        out, repicks = done
         if self.sender is not None:  # messaging mode: the re-picks (a locator makes the arrivals)
             from seqt_plugins.picker import amplitudes_of
 
@@ -209,6 +119,86 @@ class SeqtRepick(Application):
         else:
             self.write_event_parameters(out)
         return True
+
+    def repick_event_parameters(self, ep, waveforms=None):
+        """(``ep`` with the re-picks added as picks and arrivals, the re-picks), or None when no
+        origin is valid or the records cannot be read (logged). ``waveforms(origins, t0, t1)``
+        gives the records of a group of origins (an ObsPy Stream); by default
+        :meth:`read_waveforms`. Used by both shells: the SeisComP application passes its
+        RecordStream's."""
+        from seqt_plugins.io.records import RecordStreamError
+        from seqt_plugins.memory import release_freed_memory
+
+        self.ep = ep
+        out = self.ep
+        repicks = []
+        origins = self.repicker.origins_to_process(self.ep)
+        bad = {}
+        source = f"--ep {self.args.ep}" if self.args.ep else "messaging"
+        for origin in origins:  # one bad origin must not end the run (nor pass silently)
+            problem = origin_problem(origin)
+            if problem:
+                self.log.error("%s: origin %s: %s: skipped", source, origin.public_id, problem)
+                bad[origin.public_id] = origin
+        if bad:
+            if len(bad) == len(origins):
+                self.log.error("no valid origin to re-pick%s", ": nothing written" if self.args.ep else "")
+                return None
+            self.skipped_inputs += len(bad)
+            origins = [o for o in origins if o.public_id not in bad]
+        if not origins:
+            self.log.warning("the event parameters hold no origin: nothing to re-pick; writing the input unchanged")
+            return out, repicks
+        # origins in groups whose waveforms span at most CHUNK: a day of origins never loads a
+        # day of every channel (memory stays that of one group's stretch)
+        current = dataclasses.replace(self.ep, origins=[o for o in self.ep.origins if o.public_id not in bad])
+        done_origins = {}
+        any_data = False
+        for group in origin_groups(origins, PRE, POST, CHUNK):
+            times = [o.time for o in group]
+            t0, t1 = min(times) - PRE, max(times) + POST
+            try:
+                stream = (waveforms or self.read_waveforms)(group, t0, t1)
+            except RecordStreamError as exc:
+                self.log.error("%s", exc)
+                return None
+            if not len(stream):
+                self.log.warning("no waveforms between %s and %s in %s: %d origin(s) left unchanged", t0, t1,
+                                 self.config.get("recordstream"), len(group))
+                continue
+            any_data = True
+            ids = {o.public_id for o in group}
+            # the group's origins alone (no events: they were chosen from the events above)
+            part = self.repicker.repick(dataclasses.replace(current, origins=list(group), events=[]), stream,
+                                       inventory=self.inventory)
+            current = dataclasses.replace(current, picks=part.picks)  # later groups see these re-picks
+            done_origins.update({o.public_id: o for o in part.origins if o.public_id in ids})
+            group_repicks = [r.pick for r in self.repicker.last_results]
+            repicks += group_repicks
+            self.repicks += group_repicks
+            self.origins_done += len(group)
+            self.measure_snr(stream, group_repicks)
+            for r in self.repicker.last_results:
+                p = r.pick
+                self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
+                              p.time, p.probability, r.path, r.origin_id)
+            if self.args.plot:
+                self.plot(dataclasses.replace(part, origins=[o for o in part.origins if o.public_id in ids]), stream)
+            del stream, part
+            release_freed_memory()  # this group's arrays go back to the system before the next read
+        if any_data:  # every origin where it was: the re-picked ones replaced, bad ones unchanged
+            out = dataclasses.replace(current, origins=[done_origins.get(o.public_id, o) for o in self.ep.origins])
+        return out, repicks
+
+    def read_waveforms(self, origins, t0, t1):
+        """Every stream the record stream (``-I``) has between ``t0`` and ``t1``."""
+        from obspy import Stream
+
+        stream = Stream()
+        available = self.record_stream.available_streams(t0, t1)
+        for net, sta, loc, cha in sorted(set(available)):
+            stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
+        return stream
 
     def measure_snr(self, stream, picks) -> None:
         """Each re-pick's SNR as the picker measures it (``triggers.snr_db`` on the prepared
@@ -256,18 +246,6 @@ def origin_groups(origins, pre: float, post: float, chunk: float):
         yield group
 
 
-def stdin_has_data() -> bool:
-    """Whether stdin is a file or a pipe (not a terminal, not /dev/null or closed)."""
-    import os
-    import stat
-
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (OSError, ValueError, AttributeError):
-        return False
-    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
 def origin_problem(origin) -> str:
     """Why ``origin`` cannot be re-picked ('' when it can): coordinates, depth or time invalid."""
     import math
@@ -290,6 +268,16 @@ def origin_problem(origin) -> str:
 
 
 def main(argv=None) -> int:
+    """``seqtrepick``: a SeisComP Application listening to origins where SeisComP is importable and
+    neither an input nor an offline option is given (seqt_plugins.modules.repick_app), else the
+    argparse shell."""
+    from seqt_plugins.modules import repick_app
+
+    if repick_app.wanted(sys.argv[1:] if argv is None else argv):
+        import os
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        return repick_app.run(SeqtRepick, argv)
     return run_application(SeqtRepick, argv)
 
 

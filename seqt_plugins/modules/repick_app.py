@@ -1,0 +1,402 @@
+"""``seqtrepick`` as a SeisComP application: a ``seiscomp.client.Application`` listening to origins.
+
+Which shell runs (:func:`wanted`): where SeisComP's Python API (``seiscomp.client``) is
+importable and none of ``--offline``, ``--ep``, ``-o`` or ``--dump-config`` is given and stdin
+holds no event parameters (a file or a pipe), ``seqtrepick`` runs as this SeisComP application;
+otherwise it runs the argparse shell (:class:`seqt_plugins.modules.seqtrepick.SeqtRepick`),
+which re-picks the event parameters of a file or stdin (as screpick). Here, as scdlpicker does:
+
+* the messaging subscriptions are LOCATION (origins) and PICK (their picks), replaced by
+  SeisComP's ``connection.subscriptions`` or ``-S``; each origin received (its arrivals come in
+  the same message) is re-picked once, the next time the application's timer fires, so that
+  origins arriving while one is re-picked are taken together;
+* an origin's picks come from SeisComP's object cache (the picks received on PICK), else from
+  the database (``query()``); an origin received without arrivals gets them from the database,
+  and one that still has none, or none of whose picks is found, is skipped with a warning;
+* the records come from SeisComP's RecordStream (``-I``, ``--record-file``, ``recordstream``):
+  the streams of the inventory's stations within ``repicker.maxDistance`` of the origin (and
+  the picked ones), from 60 s before to 120 s after the origin time;
+* the inventory comes from SeisComP (the database, ``--inventory-db``): its coordinates place
+  the search windows, its orientations rotate the components;
+* the re-picks and their snr amplitudes are sent as notifier messages built directly with
+  ``seiscomp.datamodel`` (:class:`seqt_plugins.host.messaging.PickSender` on the application's
+  connection) to ``messaging.pickGroup`` and ``messaging.amplitudeGroup``; a re-pick already
+  sent (found again for a later origin of the event) is not sent again;
+* logging, ``-D``, ``-l``, ``-H``/``-u``/``-g``/``-S``, ``-d``, exit codes are SeisComP's own.
+
+Both shells share one schema and one re-picking path (``SeqtRepick.repick_event_parameters``):
+the module's options are added to SeisComP's command line from the schema, and the configuration
+is read and checked by the same loader as offline, so names and meanings agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import OrderedDict, deque
+from typing import List, Optional, Sequence
+
+from seqt_plugins.modules.stream_app import _ToSeisComP
+
+#: Options that make seqtrepick read a file or write one: they select the argparse shell.
+OFFLINE_FLAGS = ("--offline", "--ep", "--output", "--dump-config")
+
+#: Options of the schema that only shape files: accepted here, then ignored with a warning; and
+#: those that are an error here, with the reason.
+FILE_ONLY = ("format", "scml-version", "formatted")
+REFUSED = {"inventory-xml": "inside SeisComP the inventory comes from the database or --inventory-db "
+                            "(an SCML file; fdsnxml2inv converts StationXML)"}
+
+#: Default messaging subscriptions: origins and the picks they refer to.
+SUBSCRIPTIONS = ("LOCATION", "PICK")
+
+#: How long received picks are kept for the origins that will refer to them (as scautoloc's 6 h).
+PICK_BUFFER_S = 6 * 3600
+
+#: Seconds a RecordStream may wait for data (a real-time server) before the request ends.
+RECORD_TIMEOUT_S = 30
+
+#: Re-pick IDs remembered as sent (a later origin of the event finds the same re-picks).
+SENT_MEMORY = 100000
+
+log = logging.getLogger("seqt_plugins.modules.seqtrepick")
+
+
+def wanted(argv: Sequence[str]) -> bool:
+    """Whether ``seqtrepick argv`` runs as a SeisComP Application (see the module doc)."""
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg.split("=", 1)[0] in OFFLINE_FLAGS or (arg.startswith("-o") and not arg.startswith("--")):
+            return False
+    from seqt_plugins.modules.cli import stdin_has_data
+
+    if stdin_has_data():  # as screpick: event parameters on stdin are the input
+        return False
+    from seqt_plugins.host.messaging import messaging_available
+
+    return messaging_available()
+
+
+def run(offline_shell, argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``seqtrepick`` as a SeisComP Application; returns its exit code. ``offline_shell``:
+    the argparse shell's class (``SeqtRepick``), whose schema, configuration loader and
+    re-picking path this shell uses."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = shell_class()(offline_shell, [offline_shell.module_name] + argv)
+    return app()
+
+
+_CLASS = None
+
+
+def shell_class():
+    """The Application subclass (made on first use: ``seiscomp`` is imported lazily)."""
+    global _CLASS
+    if _CLASS is None:
+        _CLASS = _build()
+    return _CLASS
+
+
+def _build():
+    import seiscomp.client as client
+    import seiscomp.core as core
+    import seiscomp.datamodel as datamodel
+    import seiscomp.io as scio
+    import seiscomp.logging as sclog
+
+    from seqt_plugins.config import ConfigError
+    from seqt_plugins.host.messaging import MessagingError, PickSender
+    from seqt_plugins.host.received import (obspy_inventory, origin_from_datamodel, pick_from_datamodel,
+                                            read_records, streams_near)
+    from seqt_plugins.modules.app import UsageError
+    from seqt_plugins.modules.logs import NOTICE
+
+    class _Handler(_ToSeisComP):
+        def emit(self, record: logging.LogRecord) -> None:
+            if NOTICE <= record.levelno < logging.WARNING:  # the summary line: SeisComP's notice
+                try:
+                    self.sclog.notice(self.format(record))
+                except Exception:
+                    pass
+                return
+            super().emit(record)
+
+    class SeqtRepickApp(client.Application):
+        """seqtrepick inside SeisComP (see the module doc)."""
+
+        def __init__(self, offline_shell, argv: List[str]):
+            super().__init__(len(argv), argv)
+            self.argv = list(argv[1:])
+            self.shell = offline_shell(self.argv)
+            self.setMessagingEnabled(True)
+            self.setDatabaseEnabled(True, True)
+            self.setLoadInventoryEnabled(True)
+            self.setRecordStreamEnabled(True)
+            self.setPrimaryMessagingGroup("PICK")
+            for group in SUBSCRIPTIONS:
+                self.addMessagingSubscription(group)
+            # an Arrival sent apart from its Origin joins it; addObject sees every object received
+            self.setAutoApplyNotifierEnabled(True)
+            self.setInterpretNotifierEnabled(True)
+            self.handler = _Handler(sclog)
+            root = logging.getLogger()
+            root.addHandler(self.handler)
+            root.setLevel(logging.INFO)
+            for noisy in ("tensorflow", "absl", "matplotlib", "h5py", "PIL"):
+                logging.getLogger(noisy).setLevel(logging.ERROR)
+            self.pending: "OrderedDict[str, object]" = OrderedDict()  # origin ID → datamodel Origin
+            self.picks = None  # datamodel.PublicObjectTimeSpanBuffer: received picks, then the database
+            self.inventory = None  # ObsPy Inventory of SeisComP's
+            self.sender = None
+            self.sent: "deque[str]" = deque(maxlen=SENT_MEMORY)
+            self.sent_set = set()
+            self.counts = {"origins": 0, "skipped": 0, "P": 0, "S": 0}  # P, S: re-picks sent
+
+        # -- command line and configuration: the one schema ------------------------------------
+        def createCommandLineDescription(self):  # noqa: N802
+            """The module's own options from the schema (SeisComP's standard ones it has)."""
+            cl = self.commandline()
+            groups = set()
+            for opt in self.shell.schema.options:
+                if opt.ref or "--" + opt.long_flag in OFFLINE_FLAGS:
+                    continue
+                if opt.group not in groups:
+                    cl.addGroup(opt.group)
+                    groups.add(opt.group)
+                name = opt.long_flag + (f",{opt.flag}" if opt.flag else "")
+                if opt.argument is None:
+                    cl.addOption(opt.group, name, opt.description)
+                else:
+                    cl.addStringOption(opt.group, name, opt.description)
+
+        def initConfiguration(self):  # noqa: N802
+            """SeisComP's configuration, then ours from the same files, ``--key=value`` and
+            options, checked against the schema (a bad key or value: exit 255)."""
+            if not super().initConfiguration():
+                return False
+            shell = self.shell
+            try:
+                parser = shell.build_parser()
+                rest, shell.overrides = shell.split_overrides(parser, self.argv)
+                shell.args, _ = parser.parse_known_args(rest)  # the rest are SeisComP's options
+                shell.args.config_db = None  # no bindings: seqtrepick has none
+                shell.initConfiguration()
+            except (ConfigError, UsageError) as exc:
+                sclog.error(f"{exc}")
+                return False
+            if shell.args.debug:
+                logging.getLogger().setLevel(logging.DEBUG)
+            return True
+
+        def validateParameters(self):  # noqa: N802
+            if not super().validateParameters():
+                return False
+            args = self.shell.args
+            for flag, reason in REFUSED.items():
+                if getattr(args, flag.replace("-", "_"), None):
+                    sclog.error(f"--{flag}: {reason}")
+                    return False
+            for flag in FILE_ONLY:
+                if getattr(args, flag.replace("-", "_"), None):
+                    sclog.warning(f"--{flag} only shapes files (--ep, -o): ignored here")
+            return self.shell.check_output_dir("--plot", args.plot)
+
+        def printVersion(self):  # noqa: N802
+            from seqt_plugins.modules.app import _version
+
+            print(f"{self.name()}: seqt-plugins {_version()}")
+            client.Application.printVersion(self)
+
+        # -- start: inventory, models, cache, sender -------------------------------------------
+        def init(self):
+            if not super().init():
+                return False
+            try:
+                return self.start()
+            except (ConfigError, MessagingError, ValueError) as exc:
+                log.error("%s", exc)
+                return False
+
+        def start(self) -> bool:
+            from seqt_plugins.modules.logs import options_text
+            from seqt_plugins.repicker import Repicker
+
+            shell, config = self.shell, self.shell.config
+            if not self.recordStreamURL():
+                log.error("no record stream: give -I URL or set recordstream")
+                return False
+            self.inventory = obspy_inventory(client.Inventory.Instance().inventory())
+            stations = sum(len(net.stations) for net in self.inventory)
+            if not stations:
+                log.error("no inventory (-d, --inventory-db): the stations to search and their coordinates "
+                          "are unknown")
+                return False
+            options = config.options("repicker")
+            options.validate()
+            log.info("re-picker options: %s (%d stations in the inventory)", options_text(options, "repicker"),
+                     stations)
+            shell.repicker = Repicker(options=options)
+            shell.inventory = self.inventory
+            _ = shell.repicker.head  # siamese mode: fail here
+            _ = shell.repicker.cache  # the models now, so that the first origin is re-picked at once
+            self.picks = datamodel.PublicObjectTimeSpanBuffer()
+            self.picks.setTimeSpan(core.TimeSpan(PICK_BUFFER_S))
+            if self.query() is not None:
+                self.picks.setDatabaseArchive(self.query())
+            self.sender = PickSender(self.name(), connection=self.connection(),
+                                     pick_group=config.get("messaging.pickGroup", "PICK"),
+                                     amplitude_group=config.get("messaging.amplitudeGroup", "AMPLITUDE"))
+            self.enableTimer(1)
+            log.info("listening to origins (subscriptions: %s), re-picks to %s, records from %s",
+                     ", ".join(self.subscriptions()), self.sender.pick_group, self.recordStreamURL())
+            return True
+
+        def subscriptions(self) -> List[str]:
+            """The groups subscribed to: ``-S`` (repeatable), else ``connection.subscriptions``,
+            else ours (SeisComP applies them; this only names them in the log)."""
+            cl = self.commandline()
+            try:
+                if cl.hasOption("subscribe-group"):
+                    return list(cl.optionStrings("subscribe-group"))
+            except Exception:
+                pass
+            try:
+                return list(self.configGetStrings("connection.subscriptions"))
+            except Exception:
+                return list(SUBSCRIPTIONS)
+
+        # -- objects in ----------------------------------------------------------------------------
+        def addObject(self, parentID, obj):  # noqa: N802
+            """A pick goes into the cache; an origin waits for the next timer."""
+            try:
+                pick = datamodel.Pick.Cast(obj)
+                if pick is not None:
+                    self.picks.feed(pick)
+                    return
+                origin = datamodel.Origin.Cast(obj)
+                if origin is not None:
+                    self.pending[origin.publicID()] = origin
+            except Exception as exc:  # one bad object must not end the module
+                log.error("received object: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+
+        def handleTimeout(self):  # noqa: N802
+            if not self.pending:
+                return
+            origins = list(self.pending.values())
+            self.pending.clear()
+            for origin in origins:
+                if self.isExitRequested():
+                    return
+                try:
+                    self.repick(origin)
+                except Exception as exc:  # an origin that fails must not end the module
+                    log.error("origin %s: re-picking failed: %s: %s", origin.publicID(), type(exc).__name__,
+                              str(exc).splitlines()[0] if str(exc) else "")
+                    log.debug("traceback", exc_info=True)
+
+        # -- one origin ----------------------------------------------------------------------------
+        def repick(self, sc_origin) -> None:
+            """Re-pick one received origin and send the new re-picks (see the module doc)."""
+            from seqt_plugins.picker import amplitudes_of
+            from seqt_plugins.picks import EventParameters
+
+            oid = sc_origin.publicID()
+            if sc_origin.arrivalCount() == 0 and self.query() is not None:
+                self.query().loadArrivals(sc_origin)
+            if sc_origin.arrivalCount() == 0:
+                log.warning("origin %s has no arrivals: not re-picked", oid)
+                self.counts["skipped"] += 1
+                return
+            try:
+                origin = origin_from_datamodel(datamodel, sc_origin)
+            except ValueError as exc:
+                log.warning("origin %s: %s: not re-picked", oid, exc)
+                self.counts["skipped"] += 1
+                return
+            picks, missing = {}, []
+            for arrival in origin.arrivals:
+                pick = self.picks.get(datamodel.Pick, arrival.pick_id)
+                if pick is None:
+                    missing.append(arrival.pick_id)
+                    continue
+                if pick.commentCount() == 0 and self.query() is not None:
+                    self.query().loadComments(pick)  # a pick from the database: its probability
+                picks[arrival.pick_id] = pick_from_datamodel(datamodel, pick)
+            log.info("origin %s at %s: %d arrival(s), %d of their picks found", oid, origin.time,
+                     len(origin.arrivals), len(picks))
+            if not picks:
+                log.warning("origin %s: none of the picks of its %d arrival(s) was received or is in the "
+                            "database: not re-picked", oid, len(origin.arrivals))
+                self.counts["skipped"] += 1
+                return
+            if missing:
+                log.warning("origin %s: %d of its arrivals' picks not found (e.g. %s)", oid, len(missing), missing[0])
+            ep = EventParameters(picks=list(picks.values()), origins=[origin])
+            done = self.shell.repick_event_parameters(ep, waveforms=self.waveforms)
+            if done is None:
+                log.warning("origin %s: not re-picked", oid)
+                self.counts["skipped"] += 1
+                return
+            self.counts["origins"] += 1
+            _, repicks = done
+            self.shell.repicks.clear()  # a daemon keeps counts, not every re-pick
+            new = [p for p in repicks if p.public_id not in self.sent_set
+                   and datamodel.PublicObject.Find(p.public_id) is None]
+            for p in new:
+                phase = (p.phase_hint or "").upper()[:1]
+                if phase in ("P", "S"):
+                    self.counts[phase] += 1
+            self.stamp(new)
+            amplitudes = amplitudes_of(new)
+            self.stamp(amplitudes)
+            self.sender.send(new, amplitudes)
+            for p in new:
+                if len(self.sent) == self.sent.maxlen:
+                    self.sent_set.discard(self.sent[0])
+                self.sent.append(p.public_id)
+                self.sent_set.add(p.public_id)
+            log.info("origin %s: sent %d re-pick(s) to %s (%d found again, not resent)", oid, len(new),
+                     self.sender.pick_group, len(repicks) - len(new))
+
+        def waveforms(self, origins, t0, t1):
+            """The records of the stations the re-picker may search, from SeisComP's RecordStream."""
+            options = self.shell.repicker.options
+            picked = {(p.waveform_id.network, p.waveform_id.station) for p in self.shell.ep.picks}
+            streams = streams_near(self.inventory, origins, options.max_distance, t0, t1, extra=picked)
+            log.info("requesting %d stream(s) from %s to %s", len(streams), t0, t1)
+            return read_records(scio, core, self.recordStreamURL(), streams, t0, t1, timeout=RECORD_TIMEOUT_S)
+
+        def stamp(self, objects) -> None:
+            """SeisComP's agency and author, and the creation time, as its own modules set them."""
+            from obspy import UTCDateTime
+
+            from seqt_plugins.picks import CreationInfo
+
+            now = UTCDateTime()
+            for obj in objects:
+                ci = obj.creation_info or CreationInfo()
+                ci.agency_id = ci.agency_id or self.agencyID() or None
+                ci.author = ci.author or self.author() or None
+                ci.creation_time = ci.creation_time or now
+                obj.creation_info = ci
+
+        def done(self):
+            c = self.counts
+            if self.sender is not None:
+                self.shell.summary("re-picked %d P and %d S for %d origins (%d skipped)", c["P"], c["S"],
+                                   c["origins"], c["skipped"])
+            # SeisComP objects held here go before the application closes its database and
+            # connection (the cache refers to the database; 7.2.3 crashed at exit otherwise)
+            if self.picks is not None:
+                self.picks.clear()
+                self.picks = None
+            self.pending.clear()
+            self.sender = None
+            logging.getLogger().removeHandler(self.handler)
+            client.Application.done(self)
+
+    return SeqtRepickApp
+
+
+__all__ = ["OFFLINE_FLAGS", "run", "shell_class", "wanted"]
