@@ -9,11 +9,11 @@ missing), the origin is SeisComP's own scautoloc's, located offline from those p
 published as a picker and scautoloc would (tests/seiscomp_scripts/send_ep.py). Nothing is mocked:
 
 * an origin without arrivals (and none in the database) is a warning, and the module goes on;
-* the located origin is re-picked: its re-picks (method S-EqT) and their snr amplitudes reach
+* the located origins are re-picked: their re-picks (method S-EqT) and snr amplitudes reach
   scmaster's database, author SeisComP's ``seqtrepick@host``, and they are exactly those the
-  argparse shell (``--ep located.xml -o``) adds to the same event parameters: one schema, one
-  re-picking path;
-* which shell runs, and the SeisComP shell's one-line errors (exit 255 and 2).
+  argparse shell (``--ep FILE -o``) adds to each origin with its associated picks (what the
+  module gets from the messages): one schema, one re-picking path;
+* which shell runs, and the SeisComP shell's one-line errors (exit 255, 2 and 1).
 
 scautoloc taking the re-picks into its next origin: tests/test_seiscomp_playback.py.
 """
@@ -156,7 +156,7 @@ def test_application_repicks_received_origins(seiscomp_any, located, tmp_path, m
     from seqt_plugins.modules.seqtrepick import SeqtRepick
 
     offline = set()
-    for k, origin in enumerate(ep.origins):  # one origin at a time, with its picks, as the module gets it
+    for k, origin in enumerate(ep.origins):  # one origin at a time with its picks, as the module gets it
         ids = {a.pick_id for a in origin.arrivals}
         one, out = tmp_path / f"origin{k}.xml", tmp_path / f"offline{k}.xml"
         write_event_parameters(EventParameters(picks=[p for p in ep.picks if p.public_id in ids], origins=[origin]),
@@ -170,7 +170,8 @@ def test_application_repicks_received_origins(seiscomp_any, located, tmp_path, m
 
 def test_which_shell_and_its_errors(seiscomp, tmp_path):
     """The input and offline options select the argparse shell; inside SeisComP a bad key is
-    exit 255 and --inventory-xml exit 2, each one line, before anything is received."""
+    exit 255, --inventory-xml exit 2 and a database without inventory exit 1, each one line,
+    before anything is received."""
     script = ("import json, sys\nfrom seqt_plugins.modules.repick_app import wanted\n"
               "print(json.dumps([wanted(a) for a in json.loads(sys.argv[1])]))")
     cases = [["-I", "x.mseed"], ["--offline"], ["--ep", "e.xml"], ["--ep=-"], ["-o", "p.xml"], ["-op.xml"],
@@ -190,10 +191,13 @@ def test_which_shell_and_its_errors(seiscomp, tmp_path):
     from seqt_plugins.modules.repick_app import wanted
 
     assert wanted(["-I", "x.mseed"]) is False  # this process cannot import seiscomp: the argparse shell
-    for args, code, line in ((["--repicker.zThresold=4"], 255, "unknown configuration key 'repicker.zThresold'"),
-                             (["--inventory-xml", "stations.xml"], 2, "--inventory-xml: inside SeisComP the inventory")):
-        proc = subprocess.run([sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-I", "file:///x.mseed",
-                               *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL)
-        assert proc.returncode == code, proc.stderr[-2000:]
-        assert len([t for t in proc.stderr.splitlines() if line in t]) == 1, proc.stderr[-2000:]
+    cases = [(["--repicker.zThresold=4"], 255, "unknown configuration key 'repicker.zThresold'"),
+             (["--inventory-xml", "stations.xml"], 2, "--inventory-xml: inside SeisComP the inventory")]
+    with Scmaster(seiscomp, tmp_path / "system") as master:  # its database holds no inventory
+        cases.append((["-H", master.server, "--console", "1"], 1, "no inventory (-d, --inventory-db)"))
+        for args, code, line in cases:
+            proc = subprocess.run([sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-I", "file:///x.mseed",
+                                   *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+                                  stdin=subprocess.DEVNULL)
+            assert proc.returncode == code, proc.stderr[-2000:]
+            assert len([t for t in proc.stderr.splitlines() if line in t]) == 1, proc.stderr[-2000:]

@@ -12,7 +12,9 @@ which re-picks the event parameters of a file or stdin (as screpick). Here, as s
   origins arriving while one is re-picked are taken together;
 * an origin's picks come from SeisComP's object cache (the picks received on PICK), else from
   the database (``query()``); an origin received without arrivals gets them from the database,
-  and one that still has none, or none of whose picks is found, is skipped with a warning;
+  and one that still has none, or none of whose picks is found, is skipped with a warning. As in
+  scdlpicker, the re-picker gets the origin's associated picks only: a station whose pick the
+  locator left out is searched (its re-pick may give the locator a better one);
 * the records come from SeisComP's RecordStream (``-I``, ``--record-file``, ``recordstream``):
   the streams of the inventory's stations within ``repicker.maxDistance`` of the origin (and
   the picked ones), from 60 s before to 120 s after the origin time;
@@ -50,8 +52,9 @@ REFUSED = {"inventory-xml": "inside SeisComP the inventory comes from the databa
 #: Default messaging subscriptions: origins and the picks they refer to.
 SUBSCRIPTIONS = ("LOCATION", "PICK")
 
-#: How long received picks are kept for the origins that will refer to them (as scautoloc's 6 h).
-PICK_BUFFER_S = 6 * 3600
+#: How long received picks are kept for the origins that will refer to them (older ones come
+#: from the database); the re-picker searches within 200 km (``repicker.maxDistance``).
+PICK_BUFFER_S = 3600
 
 #: Seconds a RecordStream may wait for data (a real-time server) before the request ends.
 RECORD_TIMEOUT_S = 30
@@ -316,7 +319,7 @@ def _build():
                 return
             picks, missing = {}, []
             for arrival in origin.arrivals:
-                pick = self.picks.get(datamodel.Pick, arrival.pick_id)
+                pick = self.picks.get(datamodel.Pick, arrival.pick_id)  # received, else the database
                 if pick is None:
                     missing.append(arrival.pick_id)
                     continue
