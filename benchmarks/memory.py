@@ -11,7 +11,8 @@ separate process, and its peak resident memory (``ru_maxrss`` of that child) is 
 
 - ``seqtrepick --ep`` over every origin of the span (it reads the waveforms in groups of
   origins whose span fits ``seqtrepick.CHUNK``, not the whole span);
-- ``seqtpick`` on one station over the span (``--stations``, the picker reads in chunks);
+- ``seqtpick`` reprocessing one station over the span (``--stations``: station-days, each read
+  in chunks; station-day files under the work folder);
 - ``seqt-catalog`` over the span (all stations).
 
 The figure that matters is how peak memory grows with the span: run with two ``--hours``
@@ -127,8 +128,9 @@ def main(argv=None):
     common = ["-I", f"sdsarchive://{sds}", "--inventory-xml", str(hengill / "stations.xml")]
     runs = {
         "seqtrepick": [py, "-m", "seqt_plugins.modules.seqtrepick", "--ep", str(events), "-o", str(work / "repicked.xml")] + common,
-        "seqtpick": [py, "-m", "seqt_plugins.modules.seqtpick", "--offline", "--ep", "--playback", "--stations", "2C.BIT06",
-                     "--begin", str(t0), "--end", str(t1), "-o", str(work / "picks.xml")] + common,
+        "seqtpick": [py, "-m", "seqt_plugins.modules.seqtpick", "--offline", "--stations", "2C.BIT06",
+                     "--begin", str(t0), "--end", str(t1), "--output-dir", str(work / "reprocess"),
+                     "-o", str(work / "picks.xml")] + common,
         "seqt-catalog": [py, "-m", "seqt_plugins.modules.seqtcatalog", "--begin", str(t0), "--end", str(t1),
                          "-o", str(work / "catalog.xml")] + common,
     }
