@@ -157,9 +157,11 @@ def test_application_repicks_received_origins(seiscomp_any, located, tmp_path, m
     assert not {r[0] for r in repicks} & located_picks
     assert all(r[1].startswith("seqtrepick@") for r in repicks)
     assert {r[0] for r in repicks} <= amps
+    from seqt_plugins.plotbase import plural
+
     summary = [t for t in text.splitlines() if "[notice] re-picked " in t]
     n_p = sum("-P-" in r[0] for r in repicks)  # re-pick IDs name the phase (...-SEQTR-P-NET.STA...)
-    assert len(summary) == 1 and f"re-picked {n_p} P and {len(repicks) - n_p} S for {len(ep.origins)} origins " \
+    assert len(summary) == 1 and f"re-picked {n_p} P and {len(repicks) - n_p} S for {plural(len(ep.origins), 'origin')} " \
         "(1 skipped)" in summary[0], text[-3000:]
 
     # the argparse shell on the same event parameters and records adds the same re-picks

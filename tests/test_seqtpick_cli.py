@@ -129,7 +129,7 @@ def test_default_verbosity_is_one_summary_line(hengill, clean_env):
     n_p, n_s = (sum(p.phase_hint == phase for p in picks) for phase in "PS")
     assert n_p and n_s
     assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice/seqtpick\] "
-                        rf"picked {n_p} P and {n_s} S on 1 sensors in \d+\.\d s", err.strip()), err
+                        rf"picked {n_p} P and {n_s} S on 1 sensor in \d+\.\d s", err.strip()), err
 
 
 def test_short_options_mean_one_thing_in_all_tools(clean_env):

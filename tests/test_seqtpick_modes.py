@@ -97,4 +97,4 @@ def test_realtime_from_seedlink_writes_each_pick_once(tmp_path, capsys):
     assert all(UTCDateTime(BEGIN) <= p.time < UTCDateTime(END) for p in picks)
     assert {p.phase_hint for p in picks} == {"P", "S"}
     n_p, n_s = phase_counts(out)
-    assert re.fullmatch(rf"picked {n_p} P and {n_s} S on 1 stations in \d+\.\d s", summary_line(capsys.readouterr().err))
+    assert re.fullmatch(rf"picked {n_p} P and {n_s} S on 1 station in \d+\.\d s", summary_line(capsys.readouterr().err))

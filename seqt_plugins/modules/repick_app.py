@@ -39,6 +39,7 @@ from collections import OrderedDict, deque
 from typing import List, Optional, Sequence
 
 from seqt_plugins.modules.stream_app import _ToSeisComP
+from seqt_plugins.plotbase import plural
 
 #: Options that make seqtrepick read a file or write one: they select the argparse shell.
 OFFLINE_FLAGS = ("--offline", "--ep", "--output", "--dump-config")
@@ -387,8 +388,8 @@ def _build():
         def done(self):
             c = self.counts
             if self.sender is not None:
-                self.shell.summary("re-picked %d P and %d S for %d origins (%d skipped)", c["P"], c["S"],
-                                   c["origins"], c["skipped"])
+                self.shell.summary("re-picked %d P and %d S for %s (%d skipped)", c["P"], c["S"],
+                                   plural(c["origins"], "origin"), c["skipped"])
             # SeisComP objects held here go before the application closes its database and
             # connection (the cache refers to the database; 7.2.3 crashed at exit otherwise)
             if self.picks is not None:

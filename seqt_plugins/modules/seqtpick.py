@@ -38,6 +38,7 @@ from typing import Dict, List, Tuple
 from seqt_plugins.memory import release_freed_memory
 from seqt_plugins.modules.app import Application, run_application
 from seqt_plugins.modules.logs import options_text, phase_counts
+from seqt_plugins.plotbase import plural
 from seqt_plugins.progress import progress
 
 SensorKey = Tuple[str, str, str, str]  # network, station, location, channel prefix (2 letters)
@@ -238,8 +239,8 @@ class SeqtPick(Application):
             self.log.error("%s", exc)
             self.failure_code = EXIT_LOCKED
             return False
-        self.summary("picked %d P and %d S on %d station-days (%d done now, %d done before, %d without data, "
-                     "%d failed; ledger %s)", summary.p_picks, summary.s_picks, summary.tasks, summary.done,
+        self.summary("picked %d P and %d S on %s (%d done now, %d done before, %d without data, "
+                     "%d failed; ledger %s)", summary.p_picks, summary.s_picks, plural(summary.tasks, "station-day"), summary.done,
                      summary.skipped, summary.nodata, summary.failed, summary.ledger)
         for key, message in summary.failures:
             self.log.error("%s: %s", key, message)
@@ -286,7 +287,7 @@ class SeqtPick(Application):
             self.amplitudes = self.amplitudes_for(self.picks)
             self.stamp(self.amplitudes)
             self.write_output()
-        self.summary("picked %d P and %d S on %d stations", *phase_counts(self.picks), len(selectors))
+        self.summary("picked %d P and %d S on %s", *phase_counts(self.picks), plural(len(selectors), "station"))
         return True
 
     def run_playback(self) -> bool:
@@ -336,7 +337,7 @@ class SeqtPick(Application):
             return False
         if self.args.ep:
             self.write_output()
-        self.summary("picked %d P and %d S on %d sensors", *phase_counts(self.picks), len(sensors))
+        self.summary("picked %d P and %d S on %s", *phase_counts(self.picks), plural(len(sensors), "sensor"))
         self.skipped_inputs += bad_files + failed
         return True
 

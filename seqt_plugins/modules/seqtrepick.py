@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from seqt_plugins.modules.app import Application, run_application
+from seqt_plugins.plotbase import plural
 from seqt_plugins.modules.cli import stdin_has_data
 from seqt_plugins.modules.logs import options_text, phase_counts
 
@@ -102,7 +103,7 @@ class SeqtRepick(Application):
     def run(self) -> bool:
         done = self.process(self.ep)
         if done:
-            self.summary("re-picked %d P and %d S for %d origins", *phase_counts(self.repicks), self.origins_done)
+            self.summary("re-picked %d P and %d S for %s", *phase_counts(self.repicks), plural(self.origins_done, "origin"))
         return done
 
     def process(self, ep) -> bool:
