@@ -38,7 +38,7 @@ import sys
 from collections import OrderedDict, deque
 from typing import List, Optional, Sequence
 
-from seqt_plugins.modules.stream_app import _ToSeisComP
+from seqt_plugins.modules.stream_app import _ToSeisComP, add_schema_options, load_shell_configuration
 from seqt_plugins.plotbase import plural
 
 #: Options that make seqtrepick read a file or write one: they select the argparse shell.
@@ -113,7 +113,6 @@ def _build():
     from seqt_plugins.host.messaging import MessagingError, PickSender
     from seqt_plugins.host.received import (obspy_inventory, origin_from_datamodel, pick_from_datamodel,
                                             read_records, streams_near)
-    from seqt_plugins.modules.app import UsageError
     from seqt_plugins.modules.logs import NOTICE
 
     class _Handler(_ToSeisComP):
@@ -160,38 +159,14 @@ def _build():
         # -- command line and configuration: the one schema ------------------------------------
         def createCommandLineDescription(self):  # noqa: N802
             """The module's own options from the schema (SeisComP's standard ones it has)."""
-            cl = self.commandline()
-            groups = set()
-            for opt in self.shell.schema.options:
-                if opt.ref or "--" + opt.long_flag in OFFLINE_FLAGS:
-                    continue
-                if opt.group not in groups:
-                    cl.addGroup(opt.group)
-                    groups.add(opt.group)
-                name = opt.long_flag + (f",{opt.flag}" if opt.flag else "")
-                if opt.argument is None:
-                    cl.addOption(opt.group, name, opt.description)
-                else:
-                    cl.addStringOption(opt.group, name, opt.description)
+            add_schema_options(self.commandline(), self.shell.schema,
+                               lambda opt: "--" + opt.long_flag in OFFLINE_FLAGS)
 
         def initConfiguration(self):  # noqa: N802
             """SeisComP's configuration, then ours from the same files, ``--key=value`` and
             options, checked against the schema (a bad key or value: exit 255)."""
-            if not super().initConfiguration():
-                return False
-            shell = self.shell
-            try:
-                parser = shell.build_parser()
-                rest, shell.overrides = shell.split_overrides(parser, self.argv)
-                shell.args, _ = parser.parse_known_args(rest)  # the rest are SeisComP's options
-                shell.args.config_db = None  # no bindings: seqtrepick has none
-                shell.initConfiguration()
-            except (ConfigError, UsageError) as exc:
-                sclog.error(f"{exc}")
-                return False
-            if shell.args.debug:
-                logging.getLogger().setLevel(logging.DEBUG)
-            return True
+            # --config-db: no bindings, seqtrepick has none
+            return super().initConfiguration() and load_shell_configuration(self.shell, self.argv, sclog)
 
         def validateParameters(self):  # noqa: N802
             if not super().validateParameters():

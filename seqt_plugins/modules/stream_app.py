@@ -114,6 +114,44 @@ class _ToSeisComP(logging.Handler):
             self.sclog.debug(text)
 
 
+def add_schema_options(commandline, schema, skip) -> None:
+    """The module's own options from the schema, on SeisComP's command line (its standard
+    ones are SeisComP's already: ``opt.ref``); ``skip(opt)``: options this shell leaves out."""
+    groups = set()
+    for opt in schema.options:
+        if opt.ref or skip(opt):
+            continue
+        if opt.group not in groups:
+            commandline.addGroup(opt.group)
+            groups.add(opt.group)
+        name = opt.long_flag + (f",{opt.flag}" if opt.flag else "")
+        if opt.argument is None:
+            commandline.addOption(opt.group, name, opt.description)
+        else:
+            commandline.addStringOption(opt.group, name, opt.description)
+
+
+def load_shell_configuration(shell, argv, sclog) -> bool:
+    """Our configuration from SeisComP's files, ``--key=value`` and options, checked against the
+    schema by the argparse shell's own loader (a bad key or value: one error line, False).
+    ``--config-db`` stays SeisComP's (it reads the bindings itself, or there are none)."""
+    from seqt_plugins.config import ConfigError
+    from seqt_plugins.modules.app import UsageError
+
+    try:
+        parser = shell.build_parser()
+        rest, shell.overrides = shell.split_overrides(parser, argv)
+        shell.args, _ = parser.parse_known_args(rest)  # the rest are SeisComP's options
+        shell.args.config_db = None
+        shell.initConfiguration()
+    except (ConfigError, UsageError) as exc:
+        sclog.error(f"{exc}")
+        return False
+    if shell.args.debug:
+        logging.getLogger().setLevel(logging.DEBUG)
+    return True
+
+
 def _build():
     import seiscomp.client as client
     import seiscomp.core as core
@@ -121,7 +159,6 @@ def _build():
     import seiscomp.logging as sclog
 
     from seqt_plugins.config import ConfigError
-    from seqt_plugins.modules.app import UsageError
 
     from seqt_plugins.host.messaging import MessagingError, PickSender, sc_time
     from seqt_plugins.host.sources import (InventoryOrientations, bindings_from_config_module,
@@ -158,38 +195,14 @@ def _build():
         # -- command line and configuration: the one schema ------------------------------------
         def createCommandLineDescription(self):  # noqa: N802
             """The module's own options from the schema (SeisComP's standard ones it has)."""
-            cl = self.commandline()
-            groups = set()
-            for opt in self.shell.schema.options:
-                if opt.ref or "--" + opt.long_flag in OFFLINE_FLAGS or opt.long_flag == "output":
-                    continue
-                if opt.group not in groups:
-                    cl.addGroup(opt.group)
-                    groups.add(opt.group)
-                name = opt.long_flag + (f",{opt.flag}" if opt.flag else "")
-                if opt.argument is None:
-                    cl.addOption(opt.group, name, opt.description)
-                else:
-                    cl.addStringOption(opt.group, name, opt.description)
+            add_schema_options(self.commandline(), self.shell.schema,
+                               lambda opt: "--" + opt.long_flag in OFFLINE_FLAGS or opt.long_flag == "output")
 
         def initConfiguration(self):  # noqa: N802
             """SeisComP's configuration, then ours from the same files, ``--key=value`` and
             options, checked against the schema (a bad key or value: exit 255)."""
-            if not super().initConfiguration():
-                return False
-            shell = self.shell
-            try:
-                parser = shell.build_parser()
-                rest, shell.overrides = shell.split_overrides(parser, self.argv)
-                shell.args, _ = parser.parse_known_args(rest)  # the rest are SeisComP's options
-                shell.args.config_db = None  # SeisComP reads it: configModule() in init
-                shell.initConfiguration()
-            except (ConfigError, UsageError) as exc:
-                sclog.error(f"{exc}")
-                return False
-            if shell.args.debug:
-                logging.getLogger().setLevel(logging.DEBUG)
-            return True
+            # --config-db: SeisComP reads it (configModule() in init)
+            return super().initConfiguration() and load_shell_configuration(self.shell, self.argv, sclog)
 
         def validateParameters(self):  # noqa: N802
             if not super().validateParameters():
