@@ -322,3 +322,32 @@ def test_obspy_writes_scml_with_the_plugin(tmp_path, version):
     to_obspy(ep).write(str(out), format=FORMAT, version=version)
     validate(out, "scml", version)
     assert_same(ep, read_event_parameters(out), ordered=False)
+
+
+def test_picks_repeated_in_every_event_are_read_once(tmp_path):
+    """Catalogs written by other tools (here ObsPy) may repeat a pick in every event that uses
+    it: one pick is read once, so a re-picker's output of such a file keeps unique publicIDs;
+    two different picks under one publicID are a one-line input error naming the file."""
+    from obspy.core.event import Catalog
+
+    from seqt_plugins.io.xml import XMLInputError
+
+    ep = sample_event_parameters()
+    cat = to_obspy(ep)
+    second = cat[0].copy()
+    second.resource_id = obspy.core.event.ResourceIdentifier("smi:local/Event/second")
+    second.origins, second.preferred_origin_id, second.amplitudes = [], None, []
+    both = Catalog(list(cat) + [second])
+    path = tmp_path / "repeated.xml"
+    both.write(str(path), format="QUAKEML")
+    assert path.read_text().count(f'publicID="{cat[0].picks[0].resource_id.id}"') == 2
+    back = read_event_parameters(path)
+    assert sorted(p.public_id for p in back.picks) == sorted(p.public_id for p in ep.picks)
+    out = tmp_path / "out.xml"
+    write_event_parameters(back, out, format="quakeml")
+    validate(out, "quakeml", "1.2")
+
+    second.picks[0].time += 1.0
+    both.write(str(path), format="QUAKEML")
+    with pytest.raises(XMLInputError, match=r"repeated\.xml.*appears twice with different content"):
+        read_event_parameters(path)

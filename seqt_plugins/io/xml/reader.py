@@ -491,13 +491,22 @@ def read_event_parameters(source) -> EventParameters:
     without time or waveformID; ``OSError`` if the file cannot be opened.
     """
     ep = EventParameters()
+    seen = {}
     for kind, obj in _walk(source):
-        if kind == "pick":
-            ep.picks.append(obj)
-        elif kind == "amplitude":
-            ep.amplitudes.append(obj)
-        elif kind == "origin":
-            ep.origins.append(obj)
+        if kind in ("pick", "amplitude", "origin"):
+            # QuakeML keeps picks, amplitudes and origins inside events, and catalogs written
+            # by other tools (ObsPy among them) repeat a pick in every event that uses it: the
+            # same object twice is one object; two different ones under one publicID are an error
+            pid = obj.public_id
+            if pid and pid in seen:
+                if seen[pid] != obj:
+                    raise XMLInputError(source_name(source), None,
+                                        f"{kind} {pid!r} appears twice with different content; "
+                                        "publicIDs must be unique")
+                continue
+            if pid:
+                seen[pid] = obj
+            {"pick": ep.picks, "amplitude": ep.amplitudes, "origin": ep.origins}[kind].append(obj)
         elif kind == "event":
             ep.events.append(obj)
         elif kind == "ep":
