@@ -177,3 +177,51 @@ def labelled_sets(data: Path, names) -> Dict[str, List[Record]]:
                "single": lambda: single_station(data / "single_station"),
                "window": lambda: single_station(data / "single_station", one_window=True)}
     return {SETS[n]: loaders[n]() for n in SETS if n in names}
+
+
+# --------------------------------------------------------------------------- continuous records
+
+
+def score_arrivals(picks, arrivals) -> Dict[str, Dict[str, object]]:
+    """Per phase, against a list of reference arrivals ``(network, station, phase, time)`` that
+    may hold several arrivals of one station-phase (a continuous record): each arrival is found
+    when a pick of its station-phase lies within ``TOL``; a pick within ``WRONG_WITHIN`` of an
+    arrival of its station-phase but within ``TOL`` of none is wrong; other picks are not scored.
+    ``found`` holds the indices of the arrivals found."""
+    by_sp = defaultdict(list)
+    for i, (net, sta, ph, t) in enumerate(arrivals):
+        by_sp[(net, sta, ph)].append((t, i))
+    out = {ph: {"arrivals": sum(1 for a in arrivals if a[2] == ph), "found": set(), "wrong": 0, "unscored": 0}
+           for ph in "PS"}
+    for p in picks:
+        ph = (p.phase_hint or "")[:1].upper()
+        if ph not in "PS":
+            continue
+        refs = by_sp.get((p.waveform_id.network, p.waveform_id.station, ph), [])
+        hits = [i for t, i in refs if abs(p.time - t) <= TOL[ph]]
+        if hits:
+            out[ph]["found"].update(hits)
+        elif any(abs(p.time - t) <= WRONG_WITHIN for t, _ in refs):
+            out[ph]["wrong"] += 1
+        else:
+            out[ph]["unscored"] += 1
+    return out
+
+
+def origin_arrivals(event_parameters) -> List[Tuple[str, str, str, UTCDateTime]]:
+    """The picks of ``event_parameters``' origins as reference arrivals (one per origin and
+    station-phase, the first associated): the clean record's picks of the noise protocol."""
+    by_id = {p.public_id: p for p in event_parameters.picks}
+    out, seen = [], set()
+    for o in event_parameters.origins:
+        for a in o.arrivals:
+            p = by_id.get(a.pick_id)
+            ph = ((a.phase or (p.phase_hint if p else "")) or "")[:1].upper()
+            if p is None or ph not in "PS":
+                continue
+            key = (p.waveform_id.network, p.waveform_id.station, ph, p.time.ns)
+            if key in seen:  # one pick associated with two origins is one arrival
+                continue
+            seen.add(key)
+            out.append((p.waveform_id.network, p.waveform_id.station, ph, p.time))
+    return out

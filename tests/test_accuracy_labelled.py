@@ -186,3 +186,28 @@ def test_catalog_match_uses_the_published_hypocentre():
     t0 = UTCDateTime(2007, 11, 20)
     _, la, lo, _ = ref["IPOC_324_0051-PB05-03077_tr14"]
     assert match_origins([Origin("x", t0, la, lo + 0.05)], ref["IPOC_324_0051-PB05-03077_tr14"])[2] is None
+
+
+def test_continuous_reference_scoring_counts_each_arrival_once():
+    """The Hengill noise protocol's scorer: a station-phase with two arrivals (two events) is
+    two reference arrivals; a pick finds the one within the tolerance, a pick near an arrival
+    but beyond the tolerance is wrong, a pick far from all of them is not scored."""
+    from obspy import UTCDateTime
+
+    from seqt_plugins.evaluation import origin_arrivals, score_arrivals
+    from seqt_plugins.picks.model import Arrival, Origin, Pick, WaveformID
+
+    t = UTCDateTime(2018, 12, 30, 3)
+    wid = WaveformID("2C", "BIT06", "", "HHZ")
+    ref = [("2C", "BIT06", "P", t + 10), ("2C", "BIT06", "P", t + 40), ("2C", "BIT06", "S", t + 12)]
+    picks = [Pick(f"p{i}", t + dt, wid, phase_hint=ph) for i, (dt, ph) in
+             enumerate([(10.3, "P"), (43.0, "P"), (100.0, "P"), (12.9, "S"), (12.2, "S")])]
+    s = score_arrivals(picks, ref)
+    assert s["P"]["arrivals"] == 2 and s["P"]["found"] == {0}
+    assert s["P"]["wrong"] == 1 and s["P"]["unscored"] == 1
+    assert s["S"]["found"] == {2} and s["S"]["wrong"] == 0
+    # a pick associated with two origins is one reference arrival
+    o1 = Origin("o1", t, 64.0, -21.3, 3000.0, arrivals=[Arrival("p0", "P"), Arrival("p3", "S")])
+    o2 = Origin("o2", t + 1, 64.0, -21.3, 3000.0, arrivals=[Arrival("p0", "P")])
+    arrivals = origin_arrivals(EventParameters(picks=picks, origins=[o1, o2]))
+    assert sorted((a[2], a[3] - t) for a in arrivals) == [("P", 10.3), ("S", 12.9)]
