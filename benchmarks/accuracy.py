@@ -128,6 +128,7 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
     tot = {ph: {"recovered": 0, "wrong": 0, "unscored": 0, "searched_missed": 0} for ph in "PS"}
     n_origins = 0
     lines = []
+    funnel_in = ([], [])  # the misses and the searches of all records
     for r, picks in zip(records, picks_per_record):
         origins = locate_events(picks, r.coordinates, **locate_kwargs)
         n_origins += len(origins)
@@ -160,8 +161,14 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
                              f"{err:9s} ({was})")
         if diagnose:
             lines.extend(diagnose_misses(r, picks, base, repicker))
+            missed = [(net, sta, ph, t) for (net, sta, ph), t in r.labels.items() if (net, sta, ph) not in base[ph]["correct"]]
+            funnel_in[0].extend(missed)
+            funnel_in[1].extend(repicker.last_searches)
         if outcomes is not None:
             outcomes.extend(search_outcomes(r, base, repicker))
+    if diagnose:
+        lines.append("  where the misses were lost (all records):")
+        lines.extend(funnel(funnel_in[0], funnel_in[1], repicker.options.z_threshold))
     return tot, n_origins, lines
 
 
