@@ -162,6 +162,23 @@ def test_cache_merges_handed_over_and_missing_outputs_as_its_own_encoding():
     assert cache.offer(next(iter(windows)), {}, {model_key(tapped): None}) is False  # known windows are refused
 
 
+def test_cache_smaller_than_one_request_returns_every_window():
+    """A request with more misses than the cache holds must still return its hits (storing the
+    misses evicts them; a small repicker.cacheSize made seqt-catalog fail with a KeyError)."""
+    rng = np.random.default_rng(5)
+    model = _FakeEqT("tapped", 0.7)
+    windows = {("XX.A.", 3000 * k): rng.standard_normal((WINDOW, 3)).astype(np.float32) for k in range(6)}
+    requests = [(k, (lambda w=w: w)) for k, w in windows.items()]
+    cache = FeatureCache(model, ["a"], size=2, batch_size=4)
+    reference = FeatureCache(_FakeEqT("tapped", 0.7), ["a"], size=8, batch_size=4).get_many(requests)
+    cache.get_many(requests[4:])  # two hits for the next request, asked for after its four misses
+    got = cache.get_many(requests)
+    assert len(got) == 6 and model.windows == 6  # each window encoded once
+    for a, b in zip(got, reference):
+        assert np.array_equal(a.probabilities, b.probabilities) and np.array_equal(a.taps["a"], b.taps["a"])
+    assert sum(cache.has(k) for k in windows) == 2  # the cache keeps its size
+
+
 def test_catalog_repicks_equal_without_handover_and_encode_each_window_once(hengill, eqt_original, eqt_conservative,
                                                                            tmp_path):
     pytest.importorskip("pyocto")

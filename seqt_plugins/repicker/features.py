@@ -139,9 +139,12 @@ class FeatureCache:
         model has to run on it).
         """
         missing: "OrderedDict[WindowKey, np.ndarray]" = OrderedDict()
+        cached: Dict[WindowKey, WindowFeatures] = {}  # taken now: storing the misses may evict them
         for key, data in requests:
             if key in self._store:
                 self.hits += 1
+                cached[key] = self._store[key]
+                self._store.move_to_end(key)
             elif key not in missing:
                 self.misses += 1
                 missing[key] = data
@@ -171,8 +174,7 @@ class FeatureCache:
                 wf = fresh[key]
                 self._put(key, wf)
             else:
-                wf = self._store[key]
-                self._store.move_to_end(key)
+                wf = cached[key]
             out.append(wf)
         return out
 
