@@ -257,6 +257,40 @@ def test_cli(hengill, tmp_path, capsys):
                         r"and 0 re-picks in \d+\.\d s", summary[0]), summary
 
 
+def test_cli_in_pieces_writes_the_catalog_of_one_read(hengill, tmp_path, caplog):
+    """A span longer than picker.chunkLength is picked piece by piece and re-picked group by
+    group (bounded memory for days of data): the catalog equals that of reading it whole, and
+    the plots of a run in pieces read each group's records themselves."""
+    import logging
+
+    from seqt_plugins.io.xml import read_event_parameters
+    from seqt_plugins.modules.seqtcatalog import main
+
+    root, _, _ = hengill
+    common = ["-I", f"file://{root / 'mseed'}", "--inventory-xml", str(root / "stations.xml"),
+              "--velocity-model", str(root / "velocity_model.txt"), "--picker.model=conservative",
+              "--repicker.model=conservative", "--repicker.eqtModel=conservative",
+              f"--associator.cacheDir={tmp_path / 'tt'}"]
+    whole, pieces = tmp_path / "whole.xml", tmp_path / "pieces.xml"
+    assert main(common + ["-o", str(whole), "--picker.chunkLength=0"]) == 0
+    caplog.set_level(logging.INFO, logger="seqt-catalog")
+    assert main(common + ["-o", str(pieces), "--picker.chunkLength=100", "--plot", str(tmp_path / "plots"),
+                          "--debug"]) == 0
+    assert "reading the records in 3 pieces" in caplog.text
+
+    def content(path):
+        ep = read_event_parameters(path)
+        return ({(p.public_id, p.time.ns, p.probability) for p in ep.picks},
+                {(o.public_id, o.time.ns, round(o.latitude, 6), round(o.longitude, 6),
+                  frozenset(a.pick_id for a in o.arrivals)) for o in ep.origins},
+                {(e.public_id, e.preferred_origin_id) for e in ep.events})
+
+    a, b = content(whole), content(pieces)
+    assert a[2] and any("-SEQTR-" in p[0] for p in a[0]), "no event or no re-pick to compare"
+    assert a == b
+    assert _is_png(tmp_path / "plots" / "map.png") and len(list((tmp_path / "plots").glob("*.png"))) == 1 + len(a[2])
+
+
 def test_cli_errors(tmp_path):
     from seqt_plugins.modules.seqtcatalog import main
 

@@ -29,7 +29,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from ..picks.model import Event, EventParameters, Origin, Pick
 from .associate import Associator, Coordinates, event_id_for, phase_of
@@ -112,6 +112,40 @@ class CatalogPipeline:
                 self.picker.hand_over(None)
         st.seconds["pick"] = time.perf_counter() - t0
         log.info("EqT: %d pick(s)", len(st.picks))
+        return self._associate_repick_associate(coords, lambda: self._repick_whole(stream, inventory, coords))
+
+    def run_in_pieces(self, read, pieces, inventory=None, coordinates: Optional[Coordinates] = None) -> EventParameters:
+        """``run`` for spans too long to hold in memory: the same catalog, read piece by piece.
+
+        ``read(t0, t1)``: every channel's records in [t0, t1] (an ObsPy Stream); ``pieces``:
+        the [start, end) spans to pick, e.g. ``picker.pieces(data_spans, begin, end)``. Each
+        piece is read with the picker's margin on both sides (its picks equal those of one
+        whole run), the picks of all pieces are associated together, and the re-picker reads
+        the waveforms of one group of origins at a time (``origin_groups``), as seqtrepick
+        does. No features are handed over between the stages here (the picks and re-picks are
+        the same; the re-picker encodes its windows itself).
+        """
+        from ..memory import release_freed_memory
+
+        coords = station_coordinates(inventory, coordinates)
+        st = self.stages = CatalogStages()
+        self.last_handover = None
+        t0 = time.perf_counter()
+        for a, b in pieces:
+            lo, hi = self.picker.read_span(a, b)
+            stream = read(lo, hi)
+            if len(stream):
+                st.picks += self.picker.pick(stream, inventory=inventory, starttime=a, endtime=b)
+            del stream
+            release_freed_memory()
+        st.picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint or ""))
+        st.seconds["pick"] = time.perf_counter() - t0
+        log.info("EqT: %d pick(s) in %d piece(s)", len(st.picks), len(pieces))
+        return self._associate_repick_associate(coords, lambda: self._repick_groups(read, inventory, coords))
+
+    def _associate_repick_associate(self, coords, repick) -> EventParameters:
+        """Steps 2–4 of the module doc on ``self.stages.picks``; ``repick()`` re-picks the first pass."""
+        st = self.stages
         st.first = self.associator.associate(st.picks, coords, tag=FIRST_TAG)
         log.info("first association: %d event(s)", len(st.first.events))
         if self.repicker is None or not st.first.origins:
@@ -120,24 +154,52 @@ class CatalogPipeline:
             st.repicked, st.repick_results, st.second = st.first, [], None
             st.catalog = merge_passes(st.first, None)
             return st.catalog
-        cache = self.repicker.cache
-        used0, encoded0 = cache.handover_used, cache.encoded
         t0 = time.perf_counter()
-        try:
-            st.repicked = self.repicker.repick(st.first, stream, inventory=inventory, coordinates=coords)
-        finally:
-            unused = cache.drop_handover()
+        st.repicked, st.repick_results = repick()
         st.seconds["repick"] = time.perf_counter() - t0
-        if self.last_handover is not None:
-            log.info("EqT features of %d window(s) handed from the picker to the re-picker: %d used, %d not; "
-                     "%d window(s) encoded by the re-picker", self.last_handover.stats.accepted,
-                     cache.handover_used - used0, unused, cache.encoded - encoded0)
-        st.repick_results = list(self.repicker.last_results)
         log.info("re-picking: %d new pick(s)", len(st.repick_results))
         st.second = self.associator.associate(st.repicked.picks, coords, tag=SECOND_TAG, keep_picks=False)
         log.info("second association: %d event(s)", len(st.second.events))
         st.catalog = merge_passes(st.repicked, st.second)
         return st.catalog
+
+    def _repick_whole(self, stream, inventory, coords):
+        cache = self.repicker.cache
+        used0, encoded0 = cache.handover_used, cache.encoded
+        try:
+            repicked = self.repicker.repick(self.stages.first, stream, inventory=inventory, coordinates=coords)
+        finally:
+            unused = cache.drop_handover()
+        if self.last_handover is not None:
+            log.info("EqT features of %d window(s) handed from the picker to the re-picker: %d used, %d not; "
+                     "%d window(s) encoded by the re-picker", self.last_handover.stats.accepted,
+                     cache.handover_used - used0, unused, cache.encoded - encoded0)
+        return repicked, list(self.repicker.last_results)
+
+    def _repick_groups(self, read, inventory, coords):
+        """The first pass re-picked one group of origins at a time (their waveforms read each)."""
+        import dataclasses
+
+        from ..memory import release_freed_memory
+        from ..repicker.engine import READ_AFTER, READ_BEFORE, origin_groups
+
+        first = self.stages.first
+        current = dataclasses.replace(first, origins=list(first.origins), events=[])
+        done, results = {}, []
+        for group in origin_groups(self.repicker.origins_to_process(first)):
+            stream = read(min(o.time for o in group) - READ_BEFORE, max(o.time for o in group) + READ_AFTER)
+            if not len(stream):
+                continue
+            ids = {o.public_id for o in group}
+            part = self.repicker.repick(dataclasses.replace(current, origins=list(group)), stream,
+                                        inventory=inventory, coordinates=coords)
+            current = dataclasses.replace(current, picks=part.picks)  # later groups see these re-picks
+            done.update({o.public_id: o for o in part.origins if o.public_id in ids})
+            results += self.repicker.last_results
+            del stream, part
+            release_freed_memory()
+        return dataclasses.replace(first, picks=current.picks,
+                                   origins=[done.get(o.public_id, o) for o in first.origins]), results
 
 
 def build_catalog(stream, inventory, velocity_model=None, picker_options=None, repicker_options=None,

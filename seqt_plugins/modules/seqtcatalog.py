@@ -91,16 +91,32 @@ class SeqtCatalog(Application):
             _ = self.pipeline.repicker.head  # siamese mode: fail here, before any work
         return True
 
-    def read_stream(self):
+    def read_stream(self, t0=None, t1=None):
+        """Every stream the record stream has in [t0, t1] (default: --begin/--end, else all)."""
         from obspy import Stream, UTCDateTime
 
-        t0 = self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN)
-        t1 = self.end if self.end is not None else UTCDateTime(_ALL_END)
+        t0 = t0 if t0 is not None else (self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN))
+        t1 = t1 if t1 is not None else (self.end if self.end is not None else UTCDateTime(_ALL_END))
         stream = Stream()
         available = self.record_stream.available_streams(self.begin, self.end)
         for net, sta, loc, cha in sorted(set(available)):
             stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
         return stream
+
+    def plan_pieces(self):
+        """The [start, end) pieces the picker reads one at a time (``picker.chunkLength`` of
+        data each; None: the record stream cannot say where its data are, read it whole)."""
+        from obspy import UTCDateTime
+
+        t0 = self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN)
+        t1 = self.end if self.end is not None else UTCDateTime(_ALL_END)
+        spans = []
+        for net, sta, loc, cha in sorted(set(self.record_stream.available_streams(self.begin, self.end))):
+            found = self.record_stream.data_spans(net, sta, loc, cha, t0, t1)
+            if found is None:
+                return None
+            spans += found
+        return self.pipeline.picker.pieces(spans, self.begin, self.end) if spans else None
 
     def run(self) -> bool:
         from seqt_plugins.catalog import summarize, write_csv_summary
@@ -108,17 +124,26 @@ class SeqtCatalog(Application):
         from seqt_plugins.io.records import RecordStreamError
         from seqt_plugins.picks import EventParameters
 
+        stream = None
         try:
-            stream = self.read_stream()
+            pieces = self.plan_pieces()
+            if pieces is not None and len(pieces) > 1:
+                # a long span: picked piece by piece and re-picked group by group (bounded memory)
+                self.log.info("reading the records in %d pieces", len(pieces))
+                ep = self.pipeline.run_in_pieces(self.read_stream, pieces, self.inventory)
+            else:
+                stream = self.read_stream()
+                ep = None
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return False
         picked = repicked = 0
-        if not len(stream):
+        if ep is None and not len(stream):
             self.log.warning("no waveforms in %s: writing an empty catalog", self.config.get("recordstream"))
             ep = EventParameters()
         else:
-            ep = self.pipeline.run(stream, self.inventory, starttime=self.begin, endtime=self.end)
+            if ep is None:
+                ep = self.pipeline.run(stream, self.inventory, starttime=self.begin, endtime=self.end)
             st = self.pipeline.stages
             picked, repicked = len(st.picks), len(st.repick_results)
             self.log.info("%d EqT pick(s), %d first-pass event(s), %d re-pick(s), %d event(s)", picked,
@@ -131,7 +156,7 @@ class SeqtCatalog(Application):
         if self.args.csv:
             write_csv_summary(ep, self.args.csv)
             self.log.info("wrote %d event(s) to %s", len(ep.events), self.args.csv)
-        if self.args.plot and len(stream):
+        if self.args.plot and (stream is None or len(stream)):
             self.plot(ep, stream, station_coordinates(self.inventory))
         events = summarize(ep)
         self.summary("catalog: %d events located with %d P and %d S arrivals (%d of them re-picks), from %d EqT "
@@ -140,10 +165,27 @@ class SeqtCatalog(Application):
         return True
 
     def plot(self, ep, stream, coordinates) -> None:
+        """The map and a record section per event; without ``stream`` (a run in pieces) each
+        group of events gets its own read of the records."""
         try:
-            from seqt_plugins.catalog.plot import plot_catalog
+            from seqt_plugins.catalog.plot import plot_catalog, plot_event_sections, plot_map
 
-            paths = plot_catalog(ep, stream, self.args.plot, coordinates)
+            if stream is not None:
+                paths = plot_catalog(ep, stream, self.args.plot, coordinates)
+            else:
+                import dataclasses
+                from pathlib import Path
+
+                from seqt_plugins.repicker.engine import READ_AFTER, READ_BEFORE, origin_groups
+
+                paths = [plot_map(ep, coordinates, Path(self.args.plot) / "map.png")]
+                preferred = {e.preferred_origin_id: e for e in ep.events}
+                for group in origin_groups([o for o in ep.origins if o.public_id in preferred]):
+                    part = self.read_stream(min(o.time for o in group) - READ_BEFORE,
+                                            max(o.time for o in group) + READ_AFTER)
+                    events = [preferred[o.public_id] for o in group]
+                    paths += plot_event_sections(dataclasses.replace(ep, events=events), part, self.args.plot,
+                                                 coordinates)
             self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
         except Exception as exc:
             self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)

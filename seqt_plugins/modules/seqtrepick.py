@@ -30,9 +30,7 @@ from seqt_plugins.plotbase import plural
 from seqt_plugins.modules.cli import stdin_has_data
 from seqt_plugins.modules.logs import options_text, phase_counts
 
-#: Data fetched before the earliest and after the latest origin time.
-PRE, POST = 60.0, 120.0
-CHUNK = 900.0  # seconds of waveforms read at a time (origins grouped so their spans fit; benchmarks/memory.py)
+from seqt_plugins.repicker.engine import READ_AFTER as POST, READ_BEFORE as PRE, READ_CHUNK as CHUNK, origin_groups
 
 
 class SeqtRepick(Application):
@@ -232,19 +230,6 @@ class SeqtRepick(Application):
             self.log.info("%d plot(s) in %s", len(paths), self.args.plot)
         except Exception as exc:
             self.log.warning("plotting failed: %s: %s", type(exc).__name__, exc)
-
-
-def origin_groups(origins, pre: float, post: float, chunk: float):
-    """Origins sorted by time, in consecutive groups whose span [first − pre, last + post]
-    stays within ``chunk`` seconds (an origin alone may exceed it)."""
-    group = []
-    for o in sorted(origins, key=lambda o: (o.time, o.public_id)):
-        if group and (o.time + post) - (group[0].time - pre) > chunk:
-            yield group
-            group = []
-        group.append(o)
-    if group:
-        yield group
 
 
 def origin_problem(origin) -> str:

@@ -66,6 +66,10 @@ log = logging.getLogger("seqt_plugins.repicker")
 
 METHOD_ID = "S-EqT"
 ID_TAG = "SEQTR"
+# Waveforms a shell reads for a group of origins: from READ_BEFORE s before the first origin
+# time to READ_AFTER s after the last, groups spanning at most READ_CHUNK s (benchmarks/memory.py)
+READ_BEFORE, READ_AFTER = 60.0, 120.0
+READ_CHUNK = 900.0
 
 
 class RepickerError(RuntimeError):
@@ -716,3 +720,17 @@ def _nsl_key(wid: WaveformID, stations: Dict[str, _Station]) -> str:
         if st.data.network == wid.network and st.data.station == wid.station:
             return k
     raise KeyError(key)
+
+
+def origin_groups(origins, pre: float = READ_BEFORE, post: float = READ_AFTER, chunk: float = READ_CHUNK):
+    """Origins sorted by time, in consecutive groups whose span [first − pre, last + post]
+    stays within ``chunk`` seconds (an origin alone may exceed it): a shell reads one group's
+    waveforms at a time, so a day of origins never loads a day of every channel."""
+    group = []
+    for o in sorted(origins, key=lambda o: (o.time, o.public_id)):
+        if group and (o.time + post) - (group[0].time - pre) > chunk:
+            yield group
+            group = []
+        group.append(o)
+    if group:
+        yield group
