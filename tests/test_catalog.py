@@ -258,7 +258,7 @@ def test_cli(hengill, tmp_path, capsys):
 
 
 def test_cli_in_pieces_writes_the_catalog_of_one_read(hengill, tmp_path, caplog):
-    """A span longer than picker.chunkLength is picked piece by piece and re-picked group by
+    """A span longer than catalog.pieceLength is picked piece by piece and re-picked group by
     group (bounded memory for days of data): the catalog equals that of reading it whole, and
     the plots of a run in pieces read each group's records themselves."""
     import logging
@@ -272,9 +272,9 @@ def test_cli_in_pieces_writes_the_catalog_of_one_read(hengill, tmp_path, caplog)
               "--repicker.model=conservative", "--repicker.eqtModel=conservative",
               f"--associator.cacheDir={tmp_path / 'tt'}"]
     whole, pieces = tmp_path / "whole.xml", tmp_path / "pieces.xml"
-    assert main(common + ["-o", str(whole), "--picker.chunkLength=0"]) == 0
+    assert main(common + ["-o", str(whole), "--catalog.pieceLength=0"]) == 0
     caplog.set_level(logging.INFO, logger="seqt-catalog")
-    assert main(common + ["-o", str(pieces), "--picker.chunkLength=100", "--plot", str(tmp_path / "plots"),
+    assert main(common + ["-o", str(pieces), "--catalog.pieceLength=100", "--plot", str(tmp_path / "plots"),
                           "--debug"]) == 0
     assert "reading the records in 3 pieces" in caplog.text
 

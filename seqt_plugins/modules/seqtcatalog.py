@@ -104,7 +104,7 @@ class SeqtCatalog(Application):
         return stream
 
     def plan_pieces(self):
-        """The [start, end) pieces the picker reads one at a time (``picker.chunkLength`` of
+        """The [start, end) pieces the picker reads one at a time (``catalog.pieceLength`` of
         data each; None: the record stream cannot say where its data are, read it whole)."""
         from obspy import UTCDateTime
 
@@ -116,7 +116,8 @@ class SeqtCatalog(Application):
             if found is None:
                 return None
             spans += found
-        return self.pipeline.picker.pieces(spans, self.begin, self.end) if spans else None
+        length = self.config.get("catalog.pieceLength")
+        return self.pipeline.picker.pieces(spans, self.begin, self.end, length) if spans and length > 0 else None
 
     def run(self) -> bool:
         from seqt_plugins.catalog import summarize, write_csv_summary

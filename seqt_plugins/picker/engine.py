@@ -323,8 +323,10 @@ class Picker:
         return (UTCDateTime(start) - margin if start is not None else None,
                 UTCDateTime(end) + margin if end is not None else None)
 
-    def pieces(self, spans, starttime=None, endtime=None) -> List[Tuple[Optional[UTCDateTime], Optional[UTCDateTime]]]:
-        """Cut [starttime, endtime) into pieces of at most ``chunk_length`` s of covered time.
+    def pieces(self, spans, starttime=None, endtime=None,
+               length: Optional[float] = None) -> List[Tuple[Optional[UTCDateTime], Optional[UTCDateTime]]]:
+        """Cut [starttime, endtime) into pieces of at most ``length`` (default ``chunk_length``)
+        s of covered time.
 
         ``spans`` are (start, end) of the data (traces, or a record stream's index). Cuts fall
         every ``chunk_length`` seconds inside a long span, and otherwise at the start of the
@@ -340,7 +342,7 @@ class Picker:
             a, b = max(a, lo) if lo is not None else a, min(b, hi) if hi is not None else b
             if a < b:
                 clipped.append((a, b))
-        limit = int(round(self.options.chunk_length * 1e9))
+        limit = int(round((self.options.chunk_length if length is None else length) * 1e9))
         if limit <= 0 or not clipped:
             return [(starttime, endtime)]
         cuts, filled = [], 0

@@ -166,7 +166,8 @@ class FeatureCache:
             for k, key in enumerate(encode):
                 fresh[key] = WindowFeatures(
                     np.stack([det[k], p[k], s[k]]).astype(np.float32),
-                    {n: np.asarray(maps[n][k], dtype=np.float32) for n in self.names},
+                    # copies: views would keep the whole batch's maps alive while one window is cached
+                    {n: np.array(maps[n][k], dtype=np.float32) for n in self.names},
                 )
         out = []
         for key, _ in requests:

@@ -74,8 +74,9 @@ class RepickerOptions:
         "windows and cached features.", unit="s", range="0.01:60")
     edge: float = opt(2.0, "Re-picks closer than this to a window edge are rejected (tutorial: 2 s).", unit="s", range="0:")
     cache_size: int = opt(
-        256, "Windows whose latent features are kept (LRU; about 1.4 MB each; windows no later origin of the "
-        "run needs leave at once).", range="0:")
+        128, "Windows whose latent features are kept (LRU; about 1.4 MB each; windows no later origin of the "
+        "run needs leave at once). 128 keeps seqt-catalog and seqtrepick under 1.5 GB on a 20-station array "
+        "(benchmarks/memory.py); 64 to 256 gave the same re-picks there.", range="0:")
     batch_size: int = opt(32, "Windows per EqT call.", range="1:1024")
     divide_by_length: bool = opt(
         True, "Divide the enhanced template by its length (S-EqT training); false as tutorial_02.")
