@@ -134,6 +134,10 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
         n_origins += len(origins)
         if not origins:
             lines.append(f"  {r.name}: no origin located from {len(picks)} picks")
+            if diagnose:  # its misses count as not searched
+                base = score(picks, r.labels)
+                funnel_in[0].extend((net, sta, ph, t) for (net, sta, ph), t in r.labels.items()
+                                    if (net, sta, ph) not in base[ph]["correct"])
             continue
         ep = EventParameters(picks=list(picks), origins=origins,
                              events=[Event(public_id=f"E{i}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
