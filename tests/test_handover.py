@@ -16,9 +16,9 @@ import pytest
 from conftest import require_shared
 from seqt_plugins.picker import Picker
 from seqt_plugins.picker.handover import EDGE_MARGIN, model_key
-from seqt_plugins.picker.prepare import FS, WINDOW, prepare_stream
+from seqt_plugins.picker.prepare import WINDOW, prepare_stream
 from seqt_plugins.picker.windows import global_index, plan_windows, step_samples
-from seqt_plugins.repicker.features import FeatureCache, StreamWindows, hand_over, tap_names, window_key
+from seqt_plugins.repicker.features import FeatureCache, StreamWindows, tap_names, window_key
 
 
 def _signature(p):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
-import io
 import math
 import warnings
 from pathlib import Path

@@ -33,7 +33,7 @@ from ..progress import progress
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, iter_prepared, prepare_stream
 from .handover import FeatureHandover, model_key
-from .stack import STACKING, Stack, effective_blind
+from .stack import Stack, effective_blind
 from .triggers import SNR_WINDOW, find_picks
 from .windows import WindowRef, batches, fill_batch, merge_spans, plan_windows, step_samples, window_starts
 
