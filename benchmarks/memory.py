@@ -10,7 +10,7 @@ make on the 5-minute record (IDs and times shifted per repetition). Then each to
 separate process, and its peak resident memory (``ru_maxrss`` of that child) is printed:
 
 - ``seqtrepick --ep`` over every origin of the span (it reads the waveforms in groups of
-  origins whose span fits ``seqtrepick.CHUNK``, not the whole span);
+  origins whose span fits ``repicker.engine.READ_CHUNK``, not the whole span);
 - ``seqtpick`` reprocessing one station over the span (``--stations``: station-days, each read
   in chunks; station-day files under the work folder);
 - ``seqt-catalog`` over the span (all stations).

@@ -118,7 +118,6 @@ def test_origins_read_in_groups_give_the_same_repicks(eqt_conservative, tmp_path
     """Bounded memory: origins are re-picked in groups whose waveforms span at most CHUNK
     seconds (each group reads only its stretch); the result equals one read of everything."""
     from seqt_plugins.io.xml import read_event_parameters, write_event_parameters
-    from seqt_plugins.modules import seqtrepick
     from seqt_plugins.repick_case import hengill_case
 
     root = require_shared("data", "hengill")
@@ -127,19 +126,21 @@ def test_origins_read_in_groups_give_the_same_repicks(eqt_conservative, tmp_path
     write_event_parameters(ep, events, format="scml", version="0.13")
     argv = ["--ep", str(events), "-I", f"file://{root}/mseed/*.mseed", "--inventory-xml", str(root / "stations.xml")]
     reads = []
-    real_groups = seqtrepick.origin_groups
+    from seqt_plugins.repicker import engine
+
+    real_groups = engine.origin_groups
 
     def counting(*a):
         for g in real_groups(*a):
             reads.append(len(g))
             yield g
 
-    monkeypatch.setattr(seqtrepick, "origin_groups", counting)
+    monkeypatch.setattr(engine, "origin_groups", counting)
     rc, cap = _run(argv + ["-o", str(tmp_path / "whole.xml")], capsys)
     assert rc == 0, cap.err
     assert reads == [len(ep.origins)]  # all within one hour: one read
     reads.clear()
-    monkeypatch.setattr(seqtrepick, "CHUNK", 1.0)  # every origin its own read
+    monkeypatch.setattr(engine, "READ_CHUNK", 1.0)  # every origin its own read
     rc, cap = _run(argv + ["-o", str(tmp_path / "groups.xml")], capsys)
     assert rc == 0, cap.err
     assert reads == [1] * len(ep.origins)

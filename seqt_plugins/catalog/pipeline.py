@@ -178,28 +178,13 @@ class CatalogPipeline:
 
     def _repick_groups(self, read, inventory, coords):
         """The first pass re-picked one group of origins at a time (their waveforms read each)."""
-        import dataclasses
-
-        from ..memory import release_freed_memory
-        from ..repicker.engine import READ_AFTER, READ_BEFORE, origin_groups
+        from ..repicker.engine import repick_in_groups
 
         first = self.stages.first
-        current = dataclasses.replace(first, origins=list(first.origins), events=[])
-        done, results = {}, []
-        for group in origin_groups(self.repicker.origins_to_process(first)):
-            stream = read(min(o.time for o in group) - READ_BEFORE, max(o.time for o in group) + READ_AFTER)
-            if not len(stream):
-                continue
-            ids = {o.public_id for o in group}
-            part = self.repicker.repick(dataclasses.replace(current, origins=list(group)), stream,
-                                        inventory=inventory, coordinates=coords)
-            current = dataclasses.replace(current, picks=part.picks)  # later groups see these re-picks
-            done.update({o.public_id: o for o in part.origins if o.public_id in ids})
-            results += self.repicker.last_results
-            del stream, part
-            release_freed_memory()
-        return dataclasses.replace(first, picks=current.picks,
-                                   origins=[done.get(o.public_id, o) for o in first.origins]), results
+        out, results, _ = repick_in_groups(self.repicker, first, self.repicker.origins_to_process(first),
+                                           lambda group, t0, t1: read(t0, t1), inventory=inventory,
+                                           coordinates=coords)
+        return out, results
 
 
 def build_catalog(stream, inventory, velocity_model=None, picker_options=None, repicker_options=None,

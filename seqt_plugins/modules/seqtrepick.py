@@ -30,7 +30,7 @@ from seqt_plugins.plotbase import plural
 from seqt_plugins.modules.cli import stdin_has_data
 from seqt_plugins.modules.logs import options_text, phase_counts
 
-from seqt_plugins.repicker.engine import READ_AFTER as POST, READ_BEFORE as PRE, READ_CHUNK as CHUNK, origin_groups
+from seqt_plugins.repicker.engine import repick_in_groups
 
 
 class SeqtRepick(Application):
@@ -126,7 +126,6 @@ class SeqtRepick(Application):
         :meth:`read_waveforms`. Used by both shells: the SeisComP application passes its
         RecordStream's."""
         from seqt_plugins.io.records import RecordStreamError
-        from seqt_plugins.memory import release_freed_memory
 
         self.ep = ep
         out = self.ep
@@ -151,42 +150,38 @@ class SeqtRepick(Application):
         # origins in groups whose waveforms span at most CHUNK: a day of origins never loads a
         # day of every channel (memory stays that of one group's stretch)
         current = dataclasses.replace(self.ep, origins=[o for o in self.ep.origins if o.public_id not in bad])
-        done_origins = {}
-        any_data = False
-        for group in origin_groups(origins, PRE, POST, CHUNK):
-            times = [o.time for o in group]
-            t0, t1 = min(times) - PRE, max(times) + POST
-            try:
-                stream = (waveforms or self.read_waveforms)(group, t0, t1)
-            except RecordStreamError as exc:
-                self.log.error("%s", exc)
-                return None
+        read = waveforms or self.read_waveforms
+
+        def read_group(group, t0, t1):
+            stream = read(group, t0, t1)
             if not len(stream):
                 self.log.warning("no waveforms between %s and %s in %s: %d origin(s) left unchanged", t0, t1,
                                  self.config.get("recordstream"), len(group))
-                continue
-            any_data = True
-            ids = {o.public_id for o in group}
-            # the group's origins alone (no events: they were chosen from the events above)
-            part = self.repicker.repick(dataclasses.replace(current, origins=list(group), events=[]), stream,
-                                       inventory=self.inventory)
-            current = dataclasses.replace(current, picks=part.picks)  # later groups see these re-picks
-            done_origins.update({o.public_id: o for o in part.origins if o.public_id in ids})
-            group_repicks = [r.pick for r in self.repicker.last_results]
-            repicks += group_repicks
+            return stream
+
+        def after_group(group, stream, part, results):
+            group_repicks = [r.pick for r in results]
+            repicks.extend(group_repicks)
             self.repicks += group_repicks
             self.origins_done += len(group)
             self.measure_snr(stream, group_repicks)
-            for r in self.repicker.last_results:
+            for r in results:
                 p = r.pick
                 self.log.info("re-pick %s %s %s p=%.2f (%s, origin %s)", p.waveform_id.nslc, p.phase_hint,
                               p.time, p.probability, r.path, r.origin_id)
             if self.args.plot:
+                ids = {o.public_id for o in group}
                 self.plot(dataclasses.replace(part, origins=[o for o in part.origins if o.public_id in ids]), stream)
-            del stream, part
-            release_freed_memory()  # this group's arrays go back to the system before the next read
+
+        try:
+            done, _results, any_data = repick_in_groups(self.repicker, current, origins, read_group,
+                                                        inventory=self.inventory, on_group=after_group)
+        except RecordStreamError as exc:
+            self.log.error("%s", exc)
+            return None
         if any_data:  # every origin where it was: the re-picked ones replaced, bad ones unchanged
-            out = dataclasses.replace(current, origins=[done_origins.get(o.public_id, o) for o in self.ep.origins])
+            by_id = {o.public_id: o for o in done.origins}
+            out = dataclasses.replace(done, origins=[by_id.get(o.public_id, o) for o in self.ep.origins])
         return out, repicks
 
     def read_waveforms(self, origins, t0, t1):

@@ -722,10 +722,14 @@ def _nsl_key(wid: WaveformID, stations: Dict[str, _Station]) -> str:
     raise KeyError(key)
 
 
-def origin_groups(origins, pre: float = READ_BEFORE, post: float = READ_AFTER, chunk: float = READ_CHUNK):
+def origin_groups(origins, pre: Optional[float] = None, post: Optional[float] = None, chunk: Optional[float] = None):
     """Origins sorted by time, in consecutive groups whose span [first − pre, last + post]
     stays within ``chunk`` seconds (an origin alone may exceed it): a shell reads one group's
-    waveforms at a time, so a day of origins never loads a day of every channel."""
+    waveforms at a time, so a day of origins never loads a day of every channel. Defaults:
+    READ_BEFORE, READ_AFTER, READ_CHUNK."""
+    pre = READ_BEFORE if pre is None else pre
+    post = READ_AFTER if post is None else post
+    chunk = READ_CHUNK if chunk is None else chunk
     group = []
     for o in sorted(origins, key=lambda o: (o.time, o.public_id)):
         if group and (o.time + post) - (group[0].time - pre) > chunk:
@@ -734,3 +738,50 @@ def origin_groups(origins, pre: float = READ_BEFORE, post: float = READ_AFTER, c
         group.append(o)
     if group:
         yield group
+
+
+def repick_in_groups(repicker, event_parameters: EventParameters, origins, read, inventory=None, coordinates=None,
+                     on_group=None):
+    """Re-pick ``origins`` of ``event_parameters`` one group at a time (``origin_groups``).
+
+    ``read(group, t0, t1)`` gives the group's waveforms (an ObsPy Stream; empty: the group is
+    left as it is). Each call gets the group's origins and only the picks it can use (those of
+    their arrivals and every pick within the group's waveform span), not the whole input: the
+    engine copies its input, and a day of an array's picks copied per group cost memory and
+    time. Later groups see earlier groups' re-picks. ``on_group(group, stream, part, results)``
+    is called after each group. Returns (the input with the re-picks added as picks and
+    arrivals, every ``RepickResult``, whether any group had waveforms); the re-picks are those
+    of one call on all origins with each group's waveforms.
+    """
+    import dataclasses
+
+    from ..memory import release_freed_memory
+
+    picks = list(event_parameters.picks)
+    done: Dict[str, Origin] = {}
+    results: List[RepickResult] = []
+    any_data = False
+    for group in origin_groups(origins):
+        t0, t1 = min(o.time for o in group) - READ_BEFORE, max(o.time for o in group) + READ_AFTER
+        stream = read(group, t0, t1)
+        if not len(stream):
+            continue
+        any_data = True
+        wanted = {a.pick_id for o in group for a in o.arrivals}
+        subset = [p for p in picks if p.public_id in wanted or t0 <= p.time <= t1]
+        known = {p.public_id for p in subset}
+        part = repicker.repick(dataclasses.replace(event_parameters, picks=subset, origins=list(group), events=[],
+                                                   amplitudes=[]),
+                               stream, inventory=inventory, coordinates=coordinates)
+        picks += [p for p in part.picks if p.public_id not in known]
+        ids = {o.public_id for o in group}
+        done.update({o.public_id: o for o in part.origins if o.public_id in ids})
+        group_results = list(repicker.last_results)
+        results += group_results
+        if on_group is not None:
+            on_group(group, stream, part, group_results)
+        del stream, part
+        release_freed_memory()  # this group's arrays go back to the system before the next read
+    out = dataclasses.replace(event_parameters, picks=picks,
+                              origins=[done.get(o.public_id, o) for o in event_parameters.origins])
+    return out, results, any_data
