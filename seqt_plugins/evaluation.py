@@ -149,22 +149,10 @@ def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
 
 def score(picks, labels) -> Dict[str, Dict[str, object]]:
     """Per phase: correct station-phases, wrong picks, unscored picks (see the module doc)."""
-    out = {ph: {"arrivals": sum(1 for k in labels if k[2] == ph), "correct": set(), "wrong": 0, "unscored": 0}
-           for ph in "PS"}
-    for p in picks:
-        ph = (p.phase_hint or "")[:1].upper()
-        if ph not in "PS":
-            continue
-        key = (p.waveform_id.network, p.waveform_id.station, ph)
-        lab = labels.get(key)
-        if lab is None:
-            out[ph]["unscored"] += 1
-        elif abs(p.time - lab) <= TOL[ph]:
-            out[ph]["correct"].add(key)
-        elif abs(p.time - lab) <= WRONG_WITHIN:
-            out[ph]["wrong"] += 1
-        else:
-            out[ph]["unscored"] += 1
+    arrivals = [(net, sta, ph, t) for (net, sta, ph), t in labels.items()]
+    out = score_arrivals(picks, arrivals)
+    for ph in "PS":
+        out[ph]["correct"] = {arrivals[i][:3] for i in out[ph].pop("found")}
     return out
 
 
