@@ -38,17 +38,16 @@ import sys
 from collections import OrderedDict, deque
 from typing import List, Optional, Sequence
 
-from seqt_plugins.modules.stream_app import _ToSeisComP, add_schema_options, load_shell_configuration
+from seqt_plugins.modules.stream_app import (_ToSeisComP, add_schema_options, check_shell_flags,
+                                             load_shell_configuration, offline_requested)
 from seqt_plugins.plotbase import plural
 
 #: Options that make seqtrepick read a file or write one: they select the argparse shell.
 OFFLINE_FLAGS = ("--offline", "--ep", "--output", "--dump-config")
 
-#: Options of the schema that only shape files: accepted here, then ignored with a warning; and
-#: those that are an error here, with the reason.
+#: Options of the schema that only shape files: accepted here, then ignored with a warning (the
+#: refused ones are seqtpick's: ``stream_app.REFUSED``).
 FILE_ONLY = ("format", "scml-version", "formatted")
-REFUSED = {"inventory-xml": "inside SeisComP the inventory comes from the database or --inventory-db "
-                            "(an SCML file; fdsnxml2inv converts StationXML)"}
 
 #: Default messaging subscriptions: origins and the picks they refer to.
 SUBSCRIPTIONS = ("LOCATION", "PICK")
@@ -68,11 +67,8 @@ log = logging.getLogger("seqt_plugins.modules.seqtrepick")
 
 def wanted(argv: Sequence[str]) -> bool:
     """Whether ``seqtrepick argv`` runs as a SeisComP Application (see the module doc)."""
-    for arg in argv:
-        if arg == "--":
-            break
-        if arg.split("=", 1)[0] in OFFLINE_FLAGS or (arg.startswith("-o") and not arg.startswith("--")):
-            return False
+    if offline_requested(argv, OFFLINE_FLAGS):
+        return False
     from seqt_plugins.modules.cli import stdin_has_data
 
     if stdin_has_data():  # as screpick: event parameters on stdin are the input
@@ -171,15 +167,8 @@ def _build():
         def validateParameters(self):  # noqa: N802
             if not super().validateParameters():
                 return False
-            args = self.shell.args
-            for flag, reason in REFUSED.items():
-                if getattr(args, flag.replace("-", "_"), None):
-                    sclog.error(f"--{flag}: {reason}")
-                    return False
-            for flag in FILE_ONLY:
-                if getattr(args, flag.replace("-", "_"), None):
-                    sclog.warning(f"--{flag} only shapes files (--ep, -o): ignored here")
-            return self.shell.check_output_dir("--plot", args.plot)
+            return (check_shell_flags(self.shell.args, FILE_ONLY, "--ep, -o", sclog)
+                    and self.shell.check_output_dir("--plot", self.shell.args.plot))
 
         def printVersion(self):  # noqa: N802
             from seqt_plugins.modules.app import _version

@@ -52,13 +52,21 @@ log = logging.getLogger("seqt_plugins.modules.seqtpick")
 PLAYBACK_STEPS = 10
 
 
-def wanted(argv: Sequence[str]) -> bool:
-    """Whether ``seqtpick argv`` runs as a SeisComP StreamApplication (see the module doc)."""
+def offline_requested(argv: Sequence[str], offline_flags: Sequence[str]) -> bool:
+    """Whether ``argv`` (before ``--``) holds one of ``offline_flags`` or ``-o``: the options that
+    make a module read or write files, so its argparse shell runs instead of SeisComP's."""
     for arg in argv:
         if arg == "--":
             break
-        if arg.split("=", 1)[0] in OFFLINE_FLAGS or (arg.startswith("-o") and not arg.startswith("--")):
-            return False
+        if arg.split("=", 1)[0] in offline_flags or (arg.startswith("-o") and not arg.startswith("--")):
+            return True
+    return False
+
+
+def wanted(argv: Sequence[str]) -> bool:
+    """Whether ``seqtpick argv`` runs as a SeisComP StreamApplication (see the module doc)."""
+    if offline_requested(argv, OFFLINE_FLAGS):
+        return False
     from seqt_plugins.host.messaging import messaging_available
 
     return messaging_available()
@@ -129,6 +137,19 @@ def add_schema_options(commandline, schema, skip) -> None:
             commandline.addOption(opt.group, name, opt.description)
         else:
             commandline.addStringOption(opt.group, name, opt.description)
+
+
+def check_shell_flags(args, file_only: Sequence[str], files: str, sclog) -> bool:
+    """Options of the schema a SeisComP shell cannot honour: ``REFUSED`` ones are an error
+    (False), ``file_only`` ones are ignored with a warning (``files``: what they shape)."""
+    for flag, reason in REFUSED.items():
+        if getattr(args, flag.replace("-", "_"), None):
+            sclog.error(f"--{flag}: {reason}")
+            return False
+    for flag in file_only:
+        if getattr(args, flag.replace("-", "_"), None):
+            sclog.warning(f"--{flag} only shapes files ({files}): ignored here")
+    return True
 
 
 def load_shell_configuration(shell, argv, sclog) -> bool:
@@ -207,15 +228,8 @@ def _build():
         def validateParameters(self):  # noqa: N802
             if not super().validateParameters():
                 return False
-            args = self.shell.args
-            for flag, reason in REFUSED.items():
-                if getattr(args, flag.replace("-", "_"), None):
-                    sclog.error(f"--{flag}: {reason}")
-                    return False
-            for flag in FILE_ONLY:
-                if getattr(args, flag.replace("-", "_"), None):
-                    sclog.warning(f"--{flag} only shapes files (--ep, -o, --stations): ignored here")
-            return self.shell.check_time_span()
+            return (check_shell_flags(self.shell.args, FILE_ONLY, "--ep, -o, --stations", sclog)
+                    and self.shell.check_time_span())
 
         def printVersion(self):  # noqa: N802
             from seqt_plugins.modules.app import _version
