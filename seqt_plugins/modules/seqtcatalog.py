@@ -34,6 +34,7 @@ class SeqtCatalog(Application):
         self.pipeline = None
         self.begin = None
         self.end = None
+        self._streams = None  # the record stream's channel list (see streams)
 
     def validateParameters(self) -> bool:  # noqa: N802
         if not super().validateParameters():
@@ -91,27 +92,37 @@ class SeqtCatalog(Application):
             _ = self.pipeline.repicker.head  # siamese mode: fail here, before any work
         return True
 
+    def span(self):
+        """[--begin, --end], open ends as far as any record goes."""
+        from obspy import UTCDateTime
+
+        return (self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN),
+                self.end if self.end is not None else UTCDateTime(_ALL_END))
+
+    def streams(self):
+        """The record stream's channels within --begin/--end, listed once per run (every piece,
+        group and plot reads the same ones)."""
+        if self._streams is None:
+            self._streams = sorted(set(self.record_stream.available_streams(self.begin, self.end)))
+        return self._streams
+
     def read_stream(self, t0=None, t1=None):
         """Every stream the record stream has in [t0, t1] (default: --begin/--end, else all)."""
-        from obspy import Stream, UTCDateTime
+        from obspy import Stream
 
-        t0 = t0 if t0 is not None else (self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN))
-        t1 = t1 if t1 is not None else (self.end if self.end is not None else UTCDateTime(_ALL_END))
+        a, b = self.span()
+        t0, t1 = (a if t0 is None else t0), (b if t1 is None else t1)
         stream = Stream()
-        available = self.record_stream.available_streams(self.begin, self.end)
-        for net, sta, loc, cha in sorted(set(available)):
+        for net, sta, loc, cha in self.streams():
             stream += self.record_stream.get_waveforms(net, sta, loc, cha, t0, t1)
         return stream
 
     def plan_pieces(self):
         """The [start, end) pieces the picker reads one at a time (``catalog.pieceLength`` of
         data each; None: the record stream cannot say where its data are, read it whole)."""
-        from obspy import UTCDateTime
-
-        t0 = self.begin if self.begin is not None else UTCDateTime(_ALL_BEGIN)
-        t1 = self.end if self.end is not None else UTCDateTime(_ALL_END)
+        t0, t1 = self.span()
         spans = []
-        for net, sta, loc, cha in sorted(set(self.record_stream.available_streams(self.begin, self.end))):
+        for net, sta, loc, cha in self.streams():
             found = self.record_stream.data_spans(net, sta, loc, cha, t0, t1)
             if found is None:
                 return None
