@@ -43,13 +43,17 @@ def test_picker_recall_and_precision_on_labelled_arrays(arrays, picker):
     tot = _totals(arrays, picks)
     (pc, pw, pn), (sc, sw, sn) = tot["P"], tot["S"]
     print(f"P {pc}/{pn} wrong {pw}; S {sc}/{sn} wrong {sw}")
-    # measured: P 47/52 (wrong 1), S 35/36 (wrong 2)
+    # measured: P 47/52 (wrong 1), S 36/36 (wrong 1)
     assert pn == 52 and sn == 36
     assert pc / pn >= 0.85 and pc / (pc + pw) >= 0.95
     assert sc / sn >= 0.90 and sc / (sc + sw) >= 0.90
     # the CRL station without a vertical (KOU) is picked on its horizontals
     kou = [p for r, ps in zip(arrays, picks) for p in ps if p.waveform_id.station == "KOU"]
     assert kou and all(p.waveform_id.channel[-1] in "NE" for p in kou)
+    # ISNet's stations carry a seismometer (EH/HH) and an accelerometer (HN) at the same rate:
+    # picked on the seismometer, which records this small event far above its noise
+    isnet = [p for r, ps in zip(arrays, picks) for p in ps if r.name.startswith("ISNet")]
+    assert isnet and all(p.waveform_id.channel[:2] in ("EH", "HH") for p in isnet)
 
 
 def test_two_earthquakes_in_one_record_both_picked(arrays, picker):

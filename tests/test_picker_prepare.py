@@ -100,6 +100,19 @@ def test_40hz_upsampled():
         assert _dominant(seg.data[300:-300, col]) == pytest.approx(FREQS[code], abs=0.05)
 
 
+@pytest.mark.parametrize("present, chosen", [
+    ((("HN", 100.0), ("EH", 100.0)), "EH"),  # seismometer before accelerometer at one rate
+    ((("HN", 200.0), ("HH", 100.0)), "HH"),  # ... even when the accelerometer samples faster
+    ((("BH", 20.0), ("HH", 100.0)), "HH"),
+    ((("BH", 40.0), ("HN", 100.0)), "HN"),  # a 40 Hz channel lacks most of EqT's band
+    ((("EL", 100.0), ("EP", 100.0)), "EL"),
+])
+def test_instrument_choice_prefers_a_full_band_seismometer(present, chosen):
+    st = Stream([_trace(c, sr=sr, chan=prefix) for prefix, sr in present for c in "ZNE"])
+    [sta] = prepare_stream(st)
+    assert sta.channels == tuple(chosen + c for c in "ENZ")
+
+
 def test_missing_horizontal_zero_filled_with_warning(caplog):
     caplog.set_level(logging.WARNING, logger="seqt_plugins.picker")
     [sta] = prepare_stream(_stream("ZN"))

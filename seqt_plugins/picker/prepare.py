@@ -2,8 +2,9 @@
 
 Steps, per station (network, station, location):
 
-1. choose one instrument (band + instrument code) that has a vertical channel; a station
-   without Z is skipped with a warning;
+1. choose one instrument (band + instrument code) that has a vertical channel (``instrument_rank``:
+   one that covers EqT's band, a seismometer before a geophone before an accelerometer); a
+   station without Z is picked on its horizontals, one with neither is skipped, both with a warning;
 2. map components: Z/N/E, Z/1/2 (1 → N, 2 → E), Z/2/3 (2 → N, 3 → E); with an inventory,
    non-nominal orientations are rotated to Z/N/E (``obspy.signal.rotate.rotate2zne``);
 3. per component: merge traces on one sample grid (later data win on overlaps); NaN/inf and
@@ -360,6 +361,26 @@ def group_by_instrument(stream: Stream) -> Dict[Tuple[str, str, str], Dict[str, 
     return groups
 
 
+# SEED instrument codes (a channel's second letter), best first for picking: seismometers (high,
+# then low gain), geophones, then accelerometers. A strong-motion sensor beside a seismometer
+# records a small event's P far below its own noise: on the labelled ISNet record, picking the
+# HN accelerometers instead of the EH/HH seismometers of the same stations lost P arrivals with an
+# SNR of 15-30 on the seismometer (benchmarks/accuracy.py --degrade).
+INSTRUMENT_PREFERENCE = {"H": 0, "L": 1, "P": 2, "N": 3}
+# Below this rate a sensor lacks much of EqT's 1-45 Hz band (a 20 Hz BH channel holds 10 Hz at
+# most), so any instrument recording at least this fast comes first.
+FULL_BAND_RATE = 80.0
+
+
+def instrument_rank(item) -> tuple:
+    """Sort key (larger is better) of one station's instruments ``(prefix, traces)``: full EqT
+    band first, then the instrument's kind (``INSTRUMENT_PREFERENCE``), sampling rate, samples."""
+    prefix, traces = item
+    rate = max(tr.stats.sampling_rate for tr in traces)
+    kind = INSTRUMENT_PREFERENCE.get(prefix[1:2].upper(), len(INSTRUMENT_PREFERENCE))
+    return (rate >= FULL_BAND_RATE, -kind, rate, sum(tr.stats.npts for tr in traces), prefix)
+
+
 def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> List[StationData]:
     """Group a Stream of any number of stations into prepared ``StationData`` (see module doc)."""
     return list(iter_prepared(stream, max_gap, inventory, min_length))
@@ -385,11 +406,7 @@ def iter_prepared(stream: Stream, max_gap: float = 5.0, inventory=None, min_leng
                         label, ",".join(chans))
             with_z = with_h
 
-        def rank(item):
-            prefix, trs = item
-            return (max(tr.stats.sampling_rate for tr in trs), sum(tr.stats.npts for tr in trs), prefix)
-
-        prefix, traces = max(with_z.items(), key=rank)
+        prefix, traces = max(with_z.items(), key=instrument_rank)
         if len(with_z) > 1:
             log.info("%s: several instruments %s; using %s", label, sorted(with_z), prefix)
         station = _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length)
