@@ -177,8 +177,9 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
 
 
 def leave_one_out(records, picks_per_record, make_repicker, locate_kwargs):
-    """Each located event's stations hidden one at a time (all its picks removed from the input),
-    re-picked from the others, the re-picks scored against the analyst picks of that station.
+    """Each located station hidden in turn (all its picks removed from the input and from every
+    origin's arrivals), every origin re-picked from the others, the re-picks at that station
+    scored against its analyst picks.
 
     The hidden arrivals are ones the picker found, so this measures the template path where the
     latent features do see the arrival (what S-EqT's correlation can do at best), not recall of
@@ -194,35 +195,101 @@ def leave_one_out(records, picks_per_record, make_repicker, locate_kwargs):
         origins = locate_events(picks, r.coordinates, **locate_kwargs)
         if not origins:
             continue
-        o = max(origins, key=lambda o: len(o.arrivals))  # the record's main event
         by_id = {p.public_id: p for p in picks}
-        stations = sorted({(by_id[a.pick_id].waveform_id.network, by_id[a.pick_id].waveform_id.station)
-                           for a in o.arrivals})
+        associated = {a.pick_id for o in origins for a in o.arrivals}
+        stations = sorted({(by_id[i].waveform_id.network, by_id[i].waveform_id.station) for i in associated})
         rp = make_repicker()
         for ns in stations:
             keep = [p for p in picks if (p.waveform_id.network, p.waveform_id.station) != ns]
             kept = {p.public_id for p in keep}
-            hidden = {(ns[0], ns[1], p.phase_hint) for p in picks
-                      if (p.waveform_id.network, p.waveform_id.station) == ns and p.public_id in {a.pick_id for a in o.arrivals}}
-            o2 = copy.deepcopy(o)
-            o2.arrivals = [a for a in o2.arrivals if a.pick_id in kept]
-            ep = EventParameters(picks=keep, origins=[o2], events=[Event("E", o2.public_id, [o2.public_id])])
+            hidden = {(ns[0], ns[1], by_id[i].phase_hint) for i in associated if i not in kept}
+            trimmed = []
+            for o in origins:
+                o2 = copy.deepcopy(o)
+                o2.arrivals = [a for a in o2.arrivals if a.pick_id in kept]
+                if o2.arrivals:
+                    trimmed.append(o2)
+            ep = EventParameters(picks=keep, origins=trimmed,
+                                 events=[Event(f"E{j}", o.public_id, [o.public_id]) for j, o in enumerate(trimmed)])
             rp.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
-            for res in rp.last_results:
+            best = {}
+            for res in rp.last_results:  # the re-pick nearest the analyst pick of each station-phase
                 p = res.pick
                 key = (p.waveform_id.network, p.waveform_id.station, p.phase_hint)
-                if key not in hidden or key not in r.labels:
-                    continue
-                err = abs(p.time - r.labels[key])
+                if key in hidden and key in r.labels:
+                    err = abs(p.time - r.labels[key])
+                    if key not in best or err < best[key][0]:
+                        best[key] = (err, res.path)
+            for key, (err, path) in best.items():
                 if err > WRONG_WITHIN:
                     continue  # another arrival (an unlabelled event): not scored, as above
-                ok = err <= TOL[p.phase_hint]
-                tot[p.phase_hint]["correct" if ok else "wrong"] += 1
-                by_path[res.path][0 if ok else 1] += 1
+                ok = err <= TOL[key[2]]
+                tot[key[2]]["correct" if ok else "wrong"] += 1
+                by_path[path][0 if ok else 1] += 1
             for key in hidden:
                 if key in r.labels:
                     tot[key[2]]["hidden"] += 1
     return tot, dict(by_path)
+
+
+def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
+    """One station at a time made noisier (its own pre-event noise, SNR / k), the others as
+    recorded: the case S-EqT was made for, a weak station beside well-picked ones.
+
+    Per case: the picker runs on the degraded station; events are located from all stations'
+    picks (the degraded one's included, never analyst origins); the re-picker searches; the
+    degraded station's labelled arrivals the picker missed are scored. Returns, per factor, the
+    totals per phase and the search outcomes (for ``print_repick_curve``) and the re-picks by
+    path: {path: [correct, wrong]}.
+    """
+    from obspy import Stream
+
+    from seqt_plugins.catalog.locate import locate_events
+
+    out = {}
+    for k in factors:
+        tot = {ph: {"missed": 0, "searched": 0, "recovered": 0, "wrong": 0} for ph in "PS"}
+        outcomes, by_path = [], defaultdict(lambda: [0, 0])
+        for i, r in enumerate(records):
+            picks0 = picker.pick(r.stream, r.inventory)
+            for ns in sorted({key[:2] for key in r.labels}):
+                alone = Record(r.name, r.stream.select(network=ns[0], station=ns[1]), r.labels, r.inventory, r.coordinates)
+                weak = add_noise(alone, k, seed=i + 1)
+                own = picker.pick(weak.stream, r.inventory)
+                labels = {key: t for key, t in r.labels.items() if key[:2] == ns}
+                base = score(own, labels)
+                missed = [key for key in labels if key not in base[key[2]]["correct"]]
+                if not missed:
+                    continue
+                for key in missed:
+                    tot[key[2]]["missed"] += 1
+                picks = [p for p in picks0 if (p.waveform_id.network, p.waveform_id.station) != ns] + own
+                origins = locate_events(picks, r.coordinates, **locate_kwargs)
+                if not origins:
+                    continue
+                stream = Stream([tr for tr in r.stream if (tr.stats.network, tr.stats.station) != ns]) + weak.stream
+                ep = EventParameters(picks=list(picks), origins=origins,
+                                     events=[Event(f"E{j}", o.public_id, [o.public_id]) for j, o in enumerate(origins)])
+                rp = make_repicker()
+                rp.keep_searches = True
+                rp.repick(ep, stream, inventory=r.inventory, coordinates=r.coordinates)
+                case = Record(r.name, stream, labels, r.inventory, r.coordinates)
+                found = search_outcomes(case, base, rp)
+                outcomes.extend(found)
+                for key in {o[1] for o in found}:
+                    tot[key[2]]["searched"] += 1
+                s = score([x.pick for x in rp.last_results], labels)
+                for ph in "PS":
+                    tot[ph]["recovered"] += len(s[ph]["correct"] - base[ph]["correct"])
+                    tot[ph]["wrong"] += s[ph]["wrong"]
+                for x in rp.last_results:
+                    key = (x.pick.waveform_id.network, x.pick.waveform_id.station, x.pick.phase_hint)
+                    if key in missed:
+                        err = abs(x.pick.time - labels[key])
+                        if err <= WRONG_WITHIN:
+                            by_path[x.path][0 if err <= TOL[key[2]] else 1] += 1
+        out[k] = (tot, outcomes, dict(by_path))
+    return out
 
 
 def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
@@ -427,6 +494,8 @@ def main(argv=None):
     ap.add_argument("--leave-one-out", action="store_true",
                     help="also hide each located event's stations one at a time (SNR 1 and 3)")
     ap.add_argument("--diagnose", action="store_true", help="stage by stage, where each missed arrival was lost")
+    ap.add_argument("--degrade", default="", metavar="K,K",
+                    help="labelled arrays: one station at a time with SNR / K, the others as recorded (e.g. 3,10,30)")
     ap.add_argument("--repick-curve", action="store_true",
                     help="re-picker recall of the picker's misses and wrong re-picks per threshold, per path")
     args = ap.parse_args(argv)
@@ -450,6 +519,18 @@ def main(argv=None):
     if "hengill" in args.sets.split(","):
         hengill_noise(data / "hengill", picker, fresh_repicker, factors, diagnose=args.diagnose)
     thresholds = [(d, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
+    if args.degrade:
+        records = sets.get("labelled_arrays") or labelled_sets(data, ["arrays"])["labelled_arrays"]
+        for k, (tot, outcomes, by_path) in degrade_stations(records, picker, fresh_repicker,
+                                                            [float(x) for x in args.degrade.split(",")], {}).items():
+            print(f"\n== labelled_arrays, one station at a time at SNR / {k:g} (the others as recorded): "
+                  "its arrivals the picker missed")
+            for ph in "PS":
+                t = tot[ph]
+                print(f"  {ph}: missed {t['missed']}, searched {t['searched']}, re-picker recovered {t['recovered']}, "
+                      f"wrong {t['wrong']}, precision of added {fmt_ratio(t['recovered'], t['recovered'] + t['wrong'])}")
+            print("  re-picks by path (correct/wrong): " + (", ".join(f"{p} {v[0]}/{v[1]}" for p, v in sorted(by_path.items())) or "none"))
+            print_repick_curve(outcomes, {ph: tot[ph]["missed"] for ph in "PS"})
     o = picker.options
     print(f"picker defaults: model={o.model} detection={o.detection_threshold} P={o.p_threshold} S={o.s_threshold}; "
           f"tolerance P {TOL['P']} s, S {TOL['S']} s; wrong = same station-phase within {WRONG_WITHIN} s")

@@ -100,10 +100,49 @@ def test_repicker_on_events_located_from_the_picks(arrays, picker):
             recovered += len(s[ph]["correct"] - base[ph]["correct"])
             wrong += s[ph]["wrong"]
     print(f"recovered {recovered}, wrong {wrong}")
-    # measured: recovered 1 (DIM P, 0.07 s from the analyst pick), wrong 2 (both on a 149 km deep
-    # mislocated origin of CRL 2010-01-18); README: what this says about real recall
-    assert recovered >= 1
-    assert wrong <= 2
+    # measured: recovered 3 (CRL 2010-01-18 AIO, DIM, ALI P), wrong 0; README: what this says
+    # about real recall
+    assert recovered >= 2
+    assert wrong == 0
+
+
+def test_repicker_adds_no_wrong_pick_at_a_station_made_noisier(arrays, picker):
+    """One station at a time with its SNR / 10 (its own pre-event noise), the others as recorded:
+    a weak station beside well-picked ones, the case S-EqT is for. Events located from the
+    picks; the re-picks at the weak station are scored against its analyst picks. The defaults
+    favour precision: before eqtThreshold went from 0.2 to 0.3 and the prominence rule was
+    switched off, 2 of 3 such re-picks were wrong here (benchmarks/accuracy.py --degrade 10)."""
+    from obspy import Stream
+
+    from seqt_plugins.evaluation import Record
+    from seqt_plugins.repicker import Repicker
+
+    wrong = misses = searched = 0
+    for i, r in enumerate(arrays):
+        if not r.name.startswith(("CRL_2010.01.18", "ISNet")):
+            continue
+        all_picks = picker.pick(r.stream, r.inventory)
+        for ns in sorted({key[:2] for key in r.labels}):
+            weak = add_noise(Record(r.name, r.stream.select(network=ns[0], station=ns[1]), r.labels), 10.0, seed=i + 1)
+            own = picker.pick(weak.stream, r.inventory)
+            labels = {key: t for key, t in r.labels.items() if key[:2] == ns}
+            base = score(own, labels)
+            missed = [key for key in labels if key not in base[key[2]]["correct"]]
+            if not missed:
+                continue
+            misses += len(missed)
+            picks = [p for p in all_picks if (p.waveform_id.network, p.waveform_id.station) != ns] + own
+            ep = _located(r, picks)
+            stream = Stream([tr for tr in r.stream if (tr.stats.network, tr.stats.station) != ns]) + weak.stream
+            rp = Repicker()
+            rp.keep_searches = True
+            rp.repick(ep, stream, inventory=r.inventory, coordinates=r.coordinates)
+            searched += sum(1 for s in rp.last_searches if (s.network, s.station, s.phase) in missed)
+            s = score([x.pick for x in rp.last_results], labels)
+            wrong += s["P"]["wrong"] + s["S"]["wrong"]
+    print(f"missed {misses}, searches of them {searched}, wrong re-picks {wrong}")
+    assert misses >= 10 and searched >= 10  # the protocol does produce searched misses
+    assert wrong == 0
 
 
 def test_origin_that_does_not_explain_its_picks_is_not_searched(arrays, picker, caplog):

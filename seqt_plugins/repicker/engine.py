@@ -630,7 +630,7 @@ class Repicker:
                 if o.mode == "siamese" and v > o.siamese_threshold:
                     found = (j, v, v, "siamese")
                 elif o.mode == "correlation" and (v >= o.z_threshold or (
-                        v >= o.z_prominent and v - _best_elsewhere(tr, i0, i1, j, tol[ph]) >= o.prominence)):
+                        0 < o.z_prominent <= v and v - _best_elsewhere(tr, i0, i1, j, tol[ph]) >= o.prominence)):
                     found = (j, probability_from_z(v, o.z_threshold), v, "correlation")
             if i1 > i0 and found is None and o.eqt_max:
                 pr = feats[st.key].probabilities[1 if ph == "P" else 2]

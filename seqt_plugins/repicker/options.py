@@ -34,14 +34,16 @@ class RepickerOptions:
         "EqT weights whose probabilities the complementary path reads: 'both' (the picker's default "
         "ensemble, mean of the two published models), 'original', 'conservative' or an .h5 path.")
     eqt_threshold: float = opt(
-        0.2, "Minimum EqT probability of the complementary path (at 0.1 it added 6 wrong picks for 1 right "
-        "on the labelled arrays' real misses; see benchmarks/accuracy.py).", range="0:1")
+        0.3, "Minimum EqT probability of the complementary path. Below the picker's own P threshold it "
+        "mostly adds wrong picks: at 0.2 it added 1 right and 7 wrong on the labelled arrays with one "
+        "station at a time made noisier (benchmarks/accuracy.py --degrade 3,10,30).", range="0:1")
     z_threshold: float = opt(5.0, "Minimum z-score of the correlation peak for a re-pick (correlation mode).", range="0:")
     z_prominent: float = opt(
-        3.5,
-        "A correlation peak below zThreshold is still a re-pick when it reaches this z-score and stands "
-        "'prominence' above the best score elsewhere in the search interval (correlation mode).", range="0:")
-    prominence: float = opt(1.5, "See zProminent: how far the peak must stand above the rest of the interval.", range="0:")
+        0.0,
+        "When above 0 and below zThreshold: a correlation peak that reaches this z-score and stands "
+        "'prominence' above the best score elsewhere in the search interval is a re-pick too "
+        "(correlation mode). Off by default: at 3.5 it added 1 right and 3 wrong re-picks on the "
+        "labelled arrays (benchmarks/accuracy.py).", range="0:")
     siamese_threshold: float = opt(0.1, "Minimum fused probability of the Siamese head (siamese mode).", range="0:1")
     siamese_p: str = opt("", "Weights of the Siamese head's P branch (siamese mode).")
     siamese_s: str = opt("", "Weights of the Siamese head's S branch (siamese mode).")
