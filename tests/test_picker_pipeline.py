@@ -63,7 +63,7 @@ def _reference(picker, stream):
     o = picker.options
     stations = prepare_stream(stream, max_gap=o.max_gap)
     segments = [s.segments for s in stations]
-    stacks = [[Stack(seg.npts, o.stacking, picker.blind) for seg in segs] for segs in segments]
+    stacks = [[Stack(seg.npts, o.stacking, picker.blind, picker.blind_start) for seg in segs] for segs in segments]
     refs = plan_windows(segments, picker.step, int(round(o.edge_padding * FS)))
     for x, chunk in batches(segments, refs, o.batch_size):
         out = picker._predict(x[: len(chunk)])

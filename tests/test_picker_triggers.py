@@ -187,6 +187,33 @@ def test_stack_blinding_covers_every_sample(method):
     assert effective_blind(500, step_samples(0.0)) == 0
 
 
+@pytest.mark.parametrize("overlap", [0.3, 0.5, 0.75, 0.9])
+def test_start_blinding_keeps_every_sample_covered(overlap):
+    """The longer blinding at a window's start (the original model's spurious P peaks at whole
+    seconds 4-11 s into a window) shrinks where the overlap is too small, never leaving a hole."""
+    from seqt_plugins.picker.stack import effective_blinds
+
+    n = 40000
+    seg = Segment(UTCDateTime(0), np.zeros((n, 3), np.float32))
+    step = step_samples(overlap)
+    start, end = effective_blinds(1100, 500, step)
+    assert start >= end and start + end <= WINDOW - step
+    if overlap >= 0.5:
+        assert (start, end) == (1100, 500)
+    st = Stack(n, "max", end, start)
+    ones = np.ones(WINDOW, np.float32)
+    for s in window_starts(seg, step):
+        st.add(int(s), ones, ones, ones)
+    assert np.all(st.result() == 1.0)
+    # the first window keeps its start, later ones are blinded there
+    st = Stack(n, "max", end, start)
+    st.add(0, ones, ones, ones)
+    st.add(step, ones * 0.5, ones * 0.5, ones * 0.5)
+    out = st.result()[1]
+    assert out[0] == 1.0 and out[step + start - 1] == (1.0 if step + start - 1 < WINDOW - end else 0.0)
+    assert out[step + start] == 0.5 or step + start < WINDOW - end
+
+
 def test_stack_blinds_interior_edges_only():
     st = Stack(12000, "max", 500)
     w = np.ones(WINDOW, np.float32)

@@ -136,7 +136,7 @@ def test_each_window_encoded_once_stations_batched_together_picks_equal_offline(
     assert early, "no pick was emitted before the end of the stream"
     match_offline(early + rest, offline)
     # a pick waits at least for the end window a gap could still add, and the look-ahead
-    assert min(rt.latencies[: len(early)]) >= (WINDOW - picker.blind) / FS + rt.lookahead
+    assert min(rt.latencies[: len(early)]) >= (WINDOW - picker.blind_start) / FS + rt.lookahead
     assert widest["span"] <= rt.buffer_seconds + 5  # + one packet of a few s
 
 

@@ -33,7 +33,7 @@ from ..progress import progress
 from .options import PickerOptions
 from .prepare import FS, WINDOW, StationData, iter_prepared, prepare_stream
 from .handover import FeatureHandover, model_key
-from .stack import Stack, effective_blind
+from .stack import Stack, effective_blinds
 from .triggers import SNR_WINDOW, find_picks
 from .windows import WindowRef, batches, fill_batch, merge_spans, plan_windows, step_samples, window_starts
 
@@ -85,11 +85,13 @@ class Picker:
         if o.precision == "int8" and o.mc_passes > 0:
             raise ValueError("mc_passes needs precision float32 or bfloat16 (the int8 model is deterministic)")
         self.step = step_samples(o.overlap)
-        self.blind = effective_blind(int(round(o.blinding * FS)), self.step)
-        if self.blind < int(round(o.blinding * FS)):
+        asked = (int(round(max(o.start_blinding, o.blinding) * FS)), int(round(o.blinding * FS)))
+        self.blind_start, self.blind = effective_blinds(asked[0], asked[1], self.step)
+        if (self.blind_start, self.blind) != asked:
             log.warning(
-                "blinding reduced from %.2f s to %.2f s so that overlap %.2f still covers every sample",
-                o.blinding, self.blind / FS, o.overlap,
+                "blinding reduced from %.2f/%.2f s to %.2f/%.2f s (window start/end) so that overlap %.2f "
+                "still covers every sample", asked[0] / FS, asked[1] / FS, self.blind_start / FS, self.blind / FS,
+                o.overlap,
             )
 
     @property
@@ -192,7 +194,7 @@ class Picker:
             handover.finish()
         bar.close()
         log.info("%d station(s), %d window(s) of %d samples", len(stations), windows, WINDOW)
-        return [(st, [(stacks.get((i, j)) or Stack(seg.npts, o.stacking, self.blind)).result()
+        return [(st, [(stacks.get((i, j)) or Stack(seg.npts, o.stacking, self.blind, self.blind_start)).result()
                       for j, seg in enumerate(st.segments)]) for i, st in enumerate(stations)]
 
     #: Prepare stations and fill batches in a background thread while EqT runs (see probabilities).
@@ -203,7 +205,7 @@ class Picker:
             stack = stacks.get((r.station, r.segment))
             if stack is None:
                 npts = stations[r.station].segments[r.segment].npts
-                stack = stacks[(r.station, r.segment)] = Stack(npts, self.options.stacking, self.blind)
+                stack = stacks[(r.station, r.segment)] = Stack(npts, self.options.stacking, self.blind, self.blind_start)
             stack.add(r.start, out[0, k], out[1, k], out[2, k])
 
     def _station_batches(self, stream, inventory, stations: List[StationData]):

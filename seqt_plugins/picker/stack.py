@@ -1,11 +1,14 @@
 """Stacking overlapping window outputs into continuous probability traces.
 
-Each window's outputs are blinded over ``blind`` samples at every edge that lies inside the
-segment (the segment's own first and last samples keep their only window's values), then
-combined sample by sample with ``max`` or ``mean`` over the windows that cover the sample.
+Each window's outputs are blinded over ``blind_start`` samples at its start and ``blind``
+samples at its end wherever that edge lies inside the segment (the segment's own first and last
+samples keep their only window's values), then combined sample by sample with ``max`` or
+``mean`` over the windows that cover the sample.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import numpy as np
 
@@ -19,22 +22,33 @@ def effective_blind(blind: int, step: int) -> int:
     return int(max(0, min(blind, (WINDOW - step) // 2)))
 
 
+def effective_blinds(blind_start: int, blind_end: int, step: int):
+    """(start, end) blinding, each ≤ the one asked for, that still leave every sample covered:
+    a window's end must reach past the next window's blinded start (start + end ≤ WINDOW − step);
+    the end keeps at most half of that room, the start takes the rest."""
+    room = max(0, WINDOW - step)
+    end = int(max(0, min(blind_end, room // 2)))
+    start = int(max(0, min(max(blind_start, end), room - end)))
+    return start, end
+
+
 class Stack:
     """Stacked detection, P and S probabilities of one segment (float32 arrays of length n)."""
 
-    def __init__(self, npts: int, method: str = "max", blind: int = 500):
+    def __init__(self, npts: int, method: str = "max", blind: int = 500, blind_start: Optional[int] = None):
         if method not in STACKING:
             raise ValueError(f"stacking must be one of {STACKING}, not {method!r}")
         self.npts = int(npts)
         self.method = method
         self.blind = int(blind)
+        self.blind_start = self.blind if blind_start is None else int(blind_start)
         self.values = np.zeros((3, self.npts), dtype=np.float32)
         self.count = np.zeros(self.npts, dtype=np.uint16) if method == "mean" else None
         self._done = False
 
     def add(self, start: int, det: np.ndarray, p: np.ndarray, s: np.ndarray) -> None:
         """Add one window's outputs (each length 6000) starting at sample ``start``."""
-        lo = self.blind if start > 0 else 0
+        lo = self.blind_start if start > 0 else 0
         hi = WINDOW - (self.blind if start + WINDOW < self.npts else 0)
         # a window reaching beyond the segment's end (edge padding) adds only its samples inside it
         lo, hi = max(lo, -start), min(hi, self.npts - start)

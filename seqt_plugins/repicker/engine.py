@@ -53,6 +53,7 @@ import numpy as np
 from obspy import UTCDateTime
 
 from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData
+from ..picker.options import PickerOptions
 from ..picker.windows import global_index
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
 from .features import FeatureCache, StreamWindows, tap_names, window_key
@@ -632,13 +633,16 @@ class Repicker:
                 elif o.mode == "correlation" and (v >= o.z_threshold or (
                         0 < o.z_prominent <= v and v - _best_elsewhere(tr, i0, i1, j, tol[ph]) >= o.prominence)):
                     found = (j, probability_from_z(v, o.z_threshold), v, "correlation")
-            if i1 > i0 and found is None and o.eqt_max:
+            # the EqT path skips a window's start where the picker blinds it (the original
+            # model's spurious P peaks), unless the window starts its data segment
+            e0 = max(i0, EQT_START_BLINDING) if st.start > 0 else i0
+            if i1 > e0 and found is None and o.eqt_max:
                 pr = feats[st.key].probabilities[1 if ph == "P" else 2]
-                j = i0 + int(np.argmax(pr[i0:i1]))
+                j = e0 + int(np.argmax(pr[e0:i1]))
                 v = float(pr[j])
                 # a maximum on the interval's edge that still rises outside it is the flank of a
                 # peak outside the interval (another arrival), not an arrival inside it
-                flank = (j == i0 and j > 0 and pr[j - 1] > v) or (j == i1 - 1 and j + 1 < WINDOW and pr[j + 1] > v)
+                flank = (j == e0 and j > 0 and pr[j - 1] > v) or (j == i1 - 1 and j + 1 < WINDOW and pr[j + 1] > v)
                 if v >= o.eqt_threshold and not flank:
                     found = (j, v, v, "eqtmax")
             if self.keep_searches:
@@ -695,6 +699,11 @@ class _SiameseAdapter:
                                                      divide=self.divide)
         return out
 
+
+# Samples at a window's start that the EqT path does not read: the picker's default start
+# blinding (PickerOptions.start_blinding: the original model's spurious P peaks at whole seconds
+# 4-11 s into a window).
+EQT_START_BLINDING = int(round(PickerOptions().start_blinding * FS))
 
 # Half-width around a candidate peak that is not "elsewhere" when its prominence is measured: the
 # spread of one arrival's score peak (the pick tolerances of benchmarks/accuracy.py).

@@ -31,8 +31,8 @@ arrive, so nothing is computed twice:
   most a few seconds around them: peaks, merging, SNR, amplitude), so each pick is emitted
   once and equals the offline pick.
 
-Latency (the clock at emission minus the pick time): at least one window minus the blinding
-(55 s, the end window a gap could still add) plus ``lookahead``, plus up to ``step``, the wait
+Latency (the clock at emission minus the pick time): at least one window minus the start
+blinding (49 s, the end window a gap could still add) plus ``lookahead``, plus up to ``step``, the wait
 for other stations (at most ``batch_wait``), the data's own delay and the computing time.
 
 Late packets: a hole in a channel's data (a packet missing, the next one there) holds the
@@ -67,12 +67,13 @@ class _Segment:
     increasing start order, as offline (the sums of mean stacking add up in the same order).
     """
 
-    def __init__(self, start: UTCDateTime, step: int, blind: int, mean: bool):
+    def __init__(self, start: UTCDateTime, step: int, blind: int, mean: bool, blind_start: Optional[int] = None):
         from ..picker.windows import global_index
 
         self.start = start
         self.step = step
         self.blind = blind
+        self.blind_start = blind if blind_start is None else blind_start
         self.first_grid = (-global_index(start)) % step  # first window start on the absolute grid
         self.base = 0
         self.data = np.zeros((0, 3), dtype=np.float32)
@@ -149,7 +150,7 @@ class _Segment:
         blinded at each edge that lies inside the segment."""
         from ..picker.prepare import WINDOW
 
-        lo = self.blind if k > 0 else 0
+        lo = self.blind_start if k > 0 else 0
         at_end = self.npts is not None and k + WINDOW >= self.npts
         hi = WINDOW if at_end else WINDOW - self.blind
         if self.npts is not None:
@@ -170,11 +171,11 @@ class _Segment:
 
         if self.npts is not None:
             return self.npts if not self.queued else 0
-        bound = [self.final_end, self.next_grid + self.blind]
+        bound = [self.final_end, self.next_grid + self.blind_start]
         if not self.window0:
             bound.append(0)
         end_window = self.known_end - WINDOW  # the end window if a gap ended the segment now
-        bound.append(end_window + self.blind if end_window > 0 else 0)
+        bound.append(end_window + self.blind_start if end_window > 0 else 0)
         return max(0, min(bound))
 
     def probabilities(self, a: int, b: int) -> np.ndarray:
@@ -550,7 +551,8 @@ class RealtimePicker:
                     log.debug("%s: segment from %s ended at its prepared data", st.key, current.start)
                     self._close(st, current, current.final_end)
                     current = None
-                seg = _Segment(piece.start, self.picker.step, self.picker.blind, o.stacking == "mean")
+                seg = _Segment(piece.start, self.picker.step, self.picker.blind, o.stacking == "mean",
+                               self.picker.blind_start)
             offset = int(round((piece.start.ns - seg.start.ns) / NS_PER_SAMPLE))
             n = offset + piece.npts
             if closed:
