@@ -242,32 +242,22 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
     totals per phase and the search outcomes (for ``print_repick_curve``) and the re-picks by
     path: {path: [correct, wrong]}.
     """
-    from obspy import Stream
-
     from seqt_plugins.catalog.locate import locate_events
+    from seqt_plugins.evaluation import weaken_stations
 
     out = {}
     for k in factors:
         tot = {ph: {"missed": 0, "searched": 0, "recovered": 0, "wrong": 0} for ph in "PS"}
         outcomes, by_path = [], defaultdict(lambda: [0, 0])
         for i, r in enumerate(records):
-            picks0 = picker.pick(r.stream, r.inventory)
-            for ns in sorted({key[:2] for key in r.labels}):
-                alone = Record(r.name, r.stream.select(network=ns[0], station=ns[1]), r.labels, r.inventory, r.coordinates)
-                weak = add_noise(alone, k, seed=i + 1)
-                own = picker.pick(weak.stream, r.inventory)
-                labels = {key: t for key, t in r.labels.items() if key[:2] == ns}
-                base = score(own, labels)
-                missed = [key for key in labels if key not in base[key[2]]["correct"]]
-                if not missed:
-                    continue
+            for weak in weaken_stations(r, picker, k, seed=i + 1):
+                labels, missed, picks, stream = weak.labels, weak.missed, weak.all_picks, weak.stream
+                base = score(weak.picks, labels)
                 for key in missed:
                     tot[key[2]]["missed"] += 1
-                picks = [p for p in picks0 if (p.waveform_id.network, p.waveform_id.station) != ns] + own
                 origins = locate_events(picks, r.coordinates, **locate_kwargs)
                 if not origins:
                     continue
-                stream = Stream([tr for tr in r.stream if (tr.stats.network, tr.stats.station) != ns]) + weak.stream
                 ep = EventParameters(picks=list(picks), origins=origins,
                                      events=[Event(f"E{j}", o.public_id, [o.public_id]) for j, o in enumerate(origins)])
                 rp = make_repicker()

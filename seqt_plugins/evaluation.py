@@ -144,6 +144,39 @@ def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
     return Record(rec.name, st, rec.labels, rec.inventory, rec.coordinates)
 
 
+@dataclass
+class WeakStation:
+    """One labelled station of a record made noisier, the others as recorded (``weaken_stations``)."""
+
+    station: Tuple[str, str]  # (network, station)
+    labels: Dict[Tuple[str, str, str], UTCDateTime]  # its analyst picks
+    picks: list  # the picker's picks of the weak station
+    missed: List[Tuple[str, str, str]]  # its labelled station-phases the picker missed
+    all_picks: list  # every station's picks, the weak one's replaced
+    stream: Stream  # the record with the weak station's traces replaced
+
+
+def weaken_stations(rec: Record, picker, factor: float, seed: int = 1, record_picks=None):
+    """Each labelled station of ``rec`` in turn with its SNR / ``factor`` (``add_noise``), the
+    others as recorded: a weak station beside well-picked ones, the case S-EqT was made for.
+    Yields a ``WeakStation`` for each station where the picker then misses a labelled arrival.
+    ``record_picks``: the picker's picks of the whole record, if already made."""
+    all_picks = picker.pick(rec.stream, rec.inventory) if record_picks is None else record_picks
+    for ns in sorted({key[:2] for key in rec.labels}):
+        alone = Record(rec.name, rec.stream.select(network=ns[0], station=ns[1]), rec.labels, rec.inventory,
+                       rec.coordinates)
+        weak = add_noise(alone, factor, seed=seed)
+        own = picker.pick(weak.stream, rec.inventory)
+        labels = {key: t for key, t in rec.labels.items() if key[:2] == ns}
+        found = score(own, labels)
+        missed = [key for key in labels if key not in found[key[2]]["correct"]]
+        if not missed:
+            continue
+        others = [p for p in all_picks if (p.waveform_id.network, p.waveform_id.station) != ns]
+        stream = Stream([tr for tr in rec.stream if (tr.stats.network, tr.stats.station) != ns]) + weak.stream
+        yield WeakStation(ns, labels, own, missed, others + own, stream)
+
+
 # --------------------------------------------------------------------------- scoring
 
 
