@@ -1,10 +1,13 @@
 """Picker and re-picker accuracy against analyst picks (never against this project's own picks).
 
     PYTHONPATH=. python benchmarks/accuracy.py [--shared ../shared] [--noise 1,3,10] [--curve]
-                                               [--detail] [--sets arrays,single]
+                                               [--detail] [--sets arrays,arrays90,single,window,hengill]
+                                               [--degrade 3,10,30] [--repick-curve] [--leave-one-out]
 
 Data (../shared/data):
-- ``labelled_arrays``: five earthquakes on four real networks with analyst P and S picks;
+- ``labelled_arrays``: five earthquakes on four real networks with analyst P and S picks; also
+  cut to 90-s event files whose first analyst arrival is 5 s after the file start (``arrays90``),
+  and with one station at a time made noisier while the others stay as recorded (``--degrade``);
 - ``single_station``: 154 labelled 90-s records, each cut to a seeded random start 0–20 s after the
   file start (P is at 30 s in every file), and the same records cut to exactly one 60-s window
   (6,000 samples) around the arrivals, as STEAD-format files are.
@@ -468,7 +471,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
     ap.add_argument("--noise", default="1,3,10", help="SNR reduction factors (1: as recorded)")
-    ap.add_argument("--sets", default="arrays,single,window", help="arrays, single (90-s records), window (60-s cuts), hengill (noise protocol, "
+    ap.add_argument("--sets", default="arrays,arrays90,single,window", help="arrays, arrays90 (the arrays cut to 90-s event files, "
+                         "first P 5 s in), single (90-s records), window (60-s cuts), hengill (noise protocol, "
                          "the clean record's picks as reference)")
     ap.add_argument("--curve", action="store_true", help="picker recall/precision per threshold")
     ap.add_argument("--detail", action="store_true", help="per re-pick lines (labelled arrays)")
@@ -555,7 +559,7 @@ def main(argv=None):
                     print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} | {fmt_ratio(tot['P'][0], tot['P'][2])} "
                           f"{fmt_ratio(tot['P'][0], tot['P'][0] + tot['P'][1])} | {fmt_ratio(tot['S'][0], tot['S'][2])} "
                           f"{fmt_ratio(tot['S'][0], tot['S'][0] + tot['S'][1])}")
-            if name != "labelled_arrays" or args.no_repick:
+            if not name.startswith("labelled_arrays") or args.no_repick:
                 continue
             t0 = time.perf_counter()
             outcomes = [] if args.repick_curve else None

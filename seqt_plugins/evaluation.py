@@ -189,12 +189,26 @@ def score(picks, labels) -> Dict[str, Dict[str, object]]:
     return out
 
 
-SETS = {"arrays": "labelled_arrays", "single": "single_station 90 s", "window": "single_station 60 s"}
+SETS = {"arrays": "labelled_arrays", "arrays90": "labelled_arrays 90 s", "single": "single_station 90 s",
+        "window": "single_station 60 s"}
+
+
+def event_files(records: List[Record], length: float = 90.0, lead: float = 5.0) -> List[Record]:
+    """Each record cut to an event file of ``length`` s starting ``lead`` s before its first
+    analyst arrival, as event archives cut records around a catalogue time (60–120-s files
+    are common): arrivals then sit in the first seconds of a file and of its only windows."""
+    out = []
+    for r in records:
+        t0 = min(r.labels.values()) - lead
+        labels = {key: t for key, t in r.labels.items() if t0 <= t <= t0 + length}
+        out.append(Record(r.name, r.stream.slice(t0, t0 + length), labels, r.inventory, r.coordinates))
+    return out
 
 
 def labelled_sets(data: Path, names) -> Dict[str, List[Record]]:
     """The labelled sets named in ``names`` (keys of ``SETS``), read from the data folder."""
     loaders = {"arrays": lambda: labelled_arrays(data / "labelled_arrays"),
+               "arrays90": lambda: event_files(labelled_arrays(data / "labelled_arrays")),
                "single": lambda: single_station(data / "single_station"),
                "window": lambda: single_station(data / "single_station", one_window=True)}
     return {SETS[n]: loaders[n]() for n in SETS if n in names}
