@@ -6,7 +6,7 @@ from obspy import UTCDateTime
 
 from seqt_plugins.picker import Picker, PickerOptions
 from seqt_plugins.picker.prepare import WINDOW, Segment
-from seqt_plugins.picker.stack import Stack, effective_blind
+from seqt_plugins.picker.stack import Stack, effective_blinds
 from seqt_plugins.picker.triggers import (
     associate, find_picks, local_peaks, peak_uncertainty, percentile_rows, snr_db, snr_many, suppress, trigger_runs,
 )
@@ -176,23 +176,21 @@ def test_stack_blinding_covers_every_sample(method):
     n = 20000
     seg = Segment(UTCDateTime(0), np.zeros((n, 3), np.float32))
     step = step_samples(0.5)
-    blind = effective_blind(500, step)
-    st = Stack(n, method, blind)
+    start, blind = effective_blinds(500, 500, step)
+    st = Stack(n, method, blind, start)
     ones = np.ones(WINDOW, np.float32)
     for s in window_starts(seg, step):
         st.add(int(s), ones, ones * 0.5, ones * 0.25)
     out = st.result()
     assert np.allclose(out[0], 1.0) and np.allclose(out[1], 0.5) and np.allclose(out[2], 0.25)
-    assert effective_blind(3000, step_samples(0.9)) == 2700
-    assert effective_blind(500, step_samples(0.0)) == 0
+    assert effective_blinds(3000, 3000, step_samples(0.9)) == (2700, 2700)
+    assert effective_blinds(500, 500, step_samples(0.0)) == (0, 0)
 
 
 @pytest.mark.parametrize("overlap", [0.3, 0.5, 0.75, 0.9])
 def test_start_blinding_keeps_every_sample_covered(overlap):
     """The longer blinding at a window's start (the original model's spurious P peaks at whole
     seconds 4-11 s into a window) shrinks where the overlap is too small, never leaving a hole."""
-    from seqt_plugins.picker.stack import effective_blinds
-
     n = 40000
     seg = Segment(UTCDateTime(0), np.zeros((n, 3), np.float32))
     step = step_samples(overlap)

@@ -17,11 +17,6 @@ from .prepare import WINDOW
 STACKING = ("max", "mean")
 
 
-def effective_blind(blind: int, step: int) -> int:
-    """Largest blinding ≤ ``blind`` that still leaves every sample covered by some window."""
-    return int(max(0, min(blind, (WINDOW - step) // 2)))
-
-
 def effective_blinds(blind_start: int, blind_end: int, step: int):
     """(start, end) blinding, each ≤ the one asked for, that still leave every sample covered:
     a window's end must reach past the next window's blinded start (start + end ≤ WINDOW − step);
