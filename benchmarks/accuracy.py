@@ -249,11 +249,12 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
     from seqt_plugins.evaluation import weaken_stations
 
     out = {}
+    record_picks = [picker.pick(r.stream, r.inventory) for r in records]  # the same at every factor
     for k in factors:
         tot = {ph: {"missed": 0, "searched": 0, "recovered": 0, "wrong": 0} for ph in "PS"}
         outcomes, by_path = [], defaultdict(lambda: [0, 0])
         for i, r in enumerate(records):
-            for weak in weaken_stations(r, picker, k, seed=i + 1):
+            for weak in weaken_stations(r, picker, k, seed=i + 1, record_picks=record_picks[i]):
                 labels, missed, picks, stream = weak.labels, weak.missed, weak.all_picks, weak.stream
                 base = score(weak.picks, labels)
                 for key in missed:
