@@ -256,3 +256,49 @@ def test_merge_streams_day_by_day_and_equals_sorting_everything(tmp_path):
     assert [p.public_id for p in merged.picks] == [p.public_id for p in expected]
     rank = {p.public_id: i for i, p in enumerate(expected)}
     assert [a.public_id for a in merged.amplitudes] == sorted(every_amp, key=lambda i: (rank[every_amp[i].pick_id], i))
+
+
+def test_station_day_is_fetched_piece_by_piece_with_the_picks_of_one_fetch(url, eqt_conservative):
+    """A task over an archive that indexes its data is fetched one piece (chunkLength plus the
+    margins) at a time, so a station-day's raw samples are never all in memory, and its picks
+    equal those of the whole span fetched and picked at once."""
+    from obspy import UTCDateTime
+
+    from seqt_plugins.io.records import open_record_stream
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.picker.perstation import StationPicker
+    from seqt_plugins.scale.ledger import StationDay
+    from seqt_plugins.scale.tasks import TaskSpec, process_task, task_pieces
+
+    class CountingStream:
+        """The real SDS record stream; each request's span is recorded."""
+
+        def __init__(self, inner):
+            self.inner, self.requests = inner, []
+
+        def get_waveforms(self, net, sta, loc, cha, t0, t1):
+            self.requests.append((t0, t1))
+            return self.inner.get_waveforms(net, sta, loc, cha, t0, t1)
+
+        def data_spans(self, *args):
+            return self.inner.data_spans(*args)
+
+    task = StationDay("2C.BIT06", "2018-12-30", BEGIN, END)
+    picker = Picker(model=eqt_conservative, chunk_length=60.0)
+    margin = picker.options.margin
+    stream = CountingStream(open_record_stream(url))
+    spec = TaskSpec(record_url=url, amplitudes=False)
+    pieces = task_pieces(task, spec, picker, stream)
+    assert len(pieces) == 5 and pieces[0][0] == UTCDateTime(BEGIN) and pieces[-1][1] == UTCDateTime(END)
+
+    result = process_task(task, spec, picker, stream)
+    assert result.status == "done" and len(stream.requests) == 5
+    assert all(t1 - t0 <= 60.0 + 2 * margin for t0, t1 in stream.requests)
+
+    whole = open_record_stream(url).get_waveforms("2C", "BIT06", "*", "*", UTCDateTime(BEGIN) - margin,
+                                                     UTCDateTime(END) + margin)
+    expected = StationPicker(Picker(model=eqt_conservative, chunk_length=0.0), {}).pick(
+        whole, None, UTCDateTime(BEGIN), UTCDateTime(END))
+    assert len(expected) >= 4
+    assert [(p.time, p.phase_hint, p.waveform_id.nslc) for p in result.picks] == \
+        [(p.time, p.phase_hint, p.waveform_id.nslc) for p in expected]

@@ -113,19 +113,17 @@ class Worker:
         return process_task(task, self.spec, self.picker, self.record_stream, worker=self.name)
 
 
-def _fetch(task: StationDay, spec: TaskSpec, record_stream, margin: float):
-    """The task's data plus ``margin`` on each side; retried here unless the stream retries."""
+def _fetch(task: StationDay, spec: TaskSpec, record_stream, lo, hi):
+    """The task's data in [lo, hi]; retried here unless the stream retries."""
     from ..io.records import RecordStreamError
 
-    t0, t1 = task.window
     loc = task.location_code
     attempts = 1 if spec.retries_in_stream else spec.retries + 1
     delay = spec.backoff
     for attempt in range(1, attempts + 1):
         try:
             st = record_stream.get_waveforms(task.network_code, task.station_code,
-                                             "*" if loc is None else loc, spec.channel,
-                                             t0 - margin, t1 + margin)
+                                             "*" if loc is None else loc, spec.channel, lo, hi)
             return st, attempt
         except RecordStreamError as exc:
             if attempt == attempts:
@@ -136,38 +134,67 @@ def _fetch(task: StationDay, spec: TaskSpec, record_stream, margin: float):
     raise AssertionError("unreachable")
 
 
+def task_pieces(task: StationDay, spec: TaskSpec, picker, record_stream):
+    """The pieces [start, end) of the task's window to fetch and pick one after the other.
+
+    Where the record stream's index says where its data are (SDS, files), a station-day is
+    fetched piece by piece (``picker.chunkLength`` plus ``picker.margin`` on both sides), so
+    that the day's raw samples (200 MB at 200 Hz) are never in memory at once; the pieces' picks
+    equal those of one whole run (shard property). Elsewhere (FDSN) the day is one fetch.
+    """
+    t0, t1 = task.window
+    margin = float(picker.options.margin)
+    loc = task.location_code
+    spans = record_stream.data_spans(task.network_code, task.station_code, "*" if loc is None else loc,
+                                     spec.channel, t0 - margin, t1 + margin)
+    if not spans:
+        return [(t0, t1)]
+    return [(t0 if a is None else a, t1 if b is None else b) for a, b in picker.pieces(spans, t0, t1)]
+
+
 def process_task(task: StationDay, spec: TaskSpec, picker, record_stream,
                  worker: str = "local") -> TaskResult:
     """Fetch and pick one task. Never raises for bad input: the result says what went wrong."""
     from ..io.records import RecordStreamError
+    from ..memory import release_freed_memory
+    from ..picker.perstation import StationPicker
 
-    margin = float(picker.options.margin)
-    t0, t1 = task.window
-    start = time.perf_counter()
-    try:
-        stream, attempts = _fetch(task, spec, record_stream, margin)
-    except RecordStreamError as exc:
-        return TaskResult(task, "failed", message=str(exc), attempts=spec.retries + 1,
-                          fetch_s=time.perf_counter() - start, worker=worker)
-    fetched = time.perf_counter()
-    # data of the task's own window (the margins alone are not data of this task)
-    if not any(tr.stats.endtime >= t0 and tr.stats.starttime < t1 for tr in stream):
+    core = StationPicker(picker, spec.station_settings)
+    picks, samples, attempts, found = [], 0, 1, False
+    fetch_s = pick_s = 0.0
+    for a, b in task_pieces(task, spec, picker, record_stream):
+        start = time.perf_counter()
+        try:
+            stream, tries = _fetch(task, spec, record_stream, *picker.read_span(a, b))
+        except RecordStreamError as exc:
+            return TaskResult(task, "failed", message=str(exc), attempts=spec.retries + 1,
+                              fetch_s=fetch_s + time.perf_counter() - start, pick_s=pick_s, worker=worker)
+        fetched = time.perf_counter()
+        fetch_s += fetched - start
+        attempts = max(attempts, tries)
+        # data of the piece's own span (the margins alone are not data of this piece)
+        if not any(tr.stats.endtime >= a and tr.stats.starttime < b for tr in stream):
+            continue
+        found = True
+        try:
+            picks += core.pick(stream, spec.inventory, a, b)
+        except Exception as exc:  # one bad station-day must not end the run
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return TaskResult(task, "failed", message=f"picking failed: {type(exc).__name__}: {first}",
+                              attempts=attempts, fetch_s=fetch_s,
+                              pick_s=pick_s + time.perf_counter() - fetched, worker=worker)
+        pick_s += time.perf_counter() - fetched
+        samples += sum(tr.stats.npts for tr in stream)
+        del stream
+        release_freed_memory()
+    if not found:
         return TaskResult(task, "nodata", message=f"no data in {spec.record_url} for {task}",
-                          attempts=attempts, fetch_s=fetched - start, worker=worker)
-    try:
-        from ..picker.perstation import StationPicker
-
-        picks = StationPicker(picker, spec.station_settings).pick(stream, spec.inventory, t0, t1)
-    except Exception as exc:  # one bad station-day must not end the run
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return TaskResult(task, "failed", message=f"picking failed: {type(exc).__name__}: {first}",
-                          attempts=attempts, fetch_s=fetched - start,
-                          pick_s=time.perf_counter() - fetched, worker=worker)
+                          attempts=attempts, fetch_s=fetch_s, worker=worker)
+    picks.sort(key=lambda p: (p.time, p.waveform_id.nslc, p.phase_hint))
     amplitudes = []
     if spec.amplitudes:
         from ..picker import amplitudes_of
 
         amplitudes = amplitudes_of(picks)
-    return TaskResult(task, "done", picks=list(picks), amplitudes=amplitudes, attempts=attempts,
-                      fetch_s=fetched - start, pick_s=time.perf_counter() - fetched,
-                      samples=sum(tr.stats.npts for tr in stream), worker=worker)
+    return TaskResult(task, "done", picks=picks, amplitudes=amplitudes, attempts=attempts,
+                      fetch_s=fetch_s, pick_s=pick_s, samples=samples, worker=worker)
