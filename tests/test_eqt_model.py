@@ -109,3 +109,23 @@ def test_upsampled_conv_equals_upsampling_then_conv(kernel_size, length, crop):
     assert np.abs(got - want).max() < 1e-5
     folded.freeze()  # kernels folded once, as loaded models run
     assert np.abs(np.asarray(folded(x)) - want).max() < 1e-5
+
+
+def test_importing_the_model_leaves_out_kerass_optional_pandas_and_pyplot():
+    """Keras imports pandas and matplotlib.pyplot when installed; EqT needs neither (~30 MB of
+    resident memory per picker process). Both still import normally afterwards (plots, PyOcto)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.util, sys\n"
+        "import seqt_plugins.eqt, keras\n"
+        "assert 'matplotlib.pyplot' not in sys.modules and 'pandas' not in sys.modules, sorted(sys.modules)\n"
+        "import matplotlib.pyplot\n"
+        "if importlib.util.find_spec('pandas'):\n"
+        "    import pandas; pandas.DataFrame({'a': [1]})\n"
+        "print(keras.ops.convert_to_numpy(keras.ops.ones(2)).sum())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("2.0")
