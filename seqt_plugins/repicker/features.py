@@ -157,18 +157,24 @@ class FeatureCache:
                 raise ValueError(f"windows must be ({WINDOW}, 3), not {x.shape[1:]}")
             normalize(x)
             bs = min(self.batch_size, len(x))
-            (det, p, s), maps = self.model.taps(self.names, x, batch_size=bs)
-            if self.probability_models != [self.model]:
-                outs = [(det, p, s) if m is self.model else m.predict(x, batch_size=bs) for m in self.probability_models]
-                det, p, s = (np.mean([o[k] for o in outs], axis=0) for k in range(3))
+            # one batch at a time (the batches model.taps would form): only one batch's maps
+            # (45 MB at 32 windows) exist besides the per-window copies, not every batch's
+            for b0 in range(0, len(x), bs):
+                xb = x[b0: b0 + bs]
+                (det, p, s), maps = self.model.taps(self.names, xb, batch_size=bs)
+                if self.probability_models != [self.model]:
+                    outs = [(det, p, s) if m is self.model else m.predict(xb, batch_size=bs)
+                            for m in self.probability_models]
+                    det, p, s = (np.mean([o[k] for o in outs], axis=0) for k in range(3))
+                for k, key in enumerate(encode[b0: b0 + bs]):
+                    fresh[key] = WindowFeatures(
+                        np.stack([det[k], p[k], s[k]]).astype(np.float32),
+                        # copies: views would keep the whole batch's maps alive while one window is cached
+                        {n: np.array(maps[n][k], dtype=np.float32) for n in self.names},
+                    )
+                del maps
             self.encoded += len(x)
             self.encodes.update(encode)
-            for k, key in enumerate(encode):
-                fresh[key] = WindowFeatures(
-                    np.stack([det[k], p[k], s[k]]).astype(np.float32),
-                    # copies: views would keep the whole batch's maps alive while one window is cached
-                    {n: np.array(maps[n][k], dtype=np.float32) for n in self.names},
-                )
         out = []
         for key, _ in requests:
             if key in fresh:
