@@ -91,7 +91,7 @@ class TaskResult:
     attempts: int = 1
     fetch_s: float = 0.0
     pick_s: float = 0.0
-    samples: int = 0
+    samples: int = 0  # samples read; a piece's margins count again in the piece next to it
     worker: str = ""
 
 
