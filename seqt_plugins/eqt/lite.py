@@ -194,5 +194,7 @@ class LiteEqTModel:
     def taps(self, *args, **kwargs):
         raise NotImplementedError("S-EqT taps need precision float32 or bfloat16, not int8")
 
+    taps_batch = taps
+
     def __repr__(self) -> str:
         return f"LiteEqTModel({self.name!r}, {self.spec.n_bilstm} BiLSTM, {self.precision}, batch {self.batch})"

@@ -158,10 +158,11 @@ class FeatureCache:
             normalize(x)
             bs = min(self.batch_size, len(x))
             # one batch at a time (the batches model.taps would form): only one batch's maps
-            # (45 MB at 32 windows) exist besides the per-window copies, not every batch's
+            # (45 MB at 32 windows) exist besides the per-window copies, not every batch's;
+            # taps_batch leaves them as TensorFlow's outputs, copied once below per window
             for b0 in range(0, len(x), bs):
                 xb = x[b0: b0 + bs]
-                (det, p, s), maps = self.model.taps(self.names, xb, batch_size=bs)
+                (det, p, s), maps = self.model.taps_batch(self.names, xb)
                 if self.probability_models != [self.model]:
                     outs = [(det, p, s) if m is self.model else m.predict(xb, batch_size=bs)
                             for m in self.probability_models]
