@@ -30,6 +30,7 @@ from obspy import UTCDateTime, read_inventory
 from seiscomp_host import SHARED, Scmaster
 
 DAY = "2018-12-30T"
+PICKER_TIMEOUT_S = 900  # 5 min of the array takes about a minute to pick on 2 cores
 
 SCAUTOLOC_CFG = """\
 autoloc.amplTypeSNR = snr
@@ -133,7 +134,12 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
                        str(cfg), "-v"]
             t = time.perf_counter()
             with open(run / f"{picker}.log", "w") as out:
-                rc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+                try:  # a picker that never exits is a failure to report, not a hung run
+                    rc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                        timeout=PICKER_TIMEOUT_S).returncode
+                except subprocess.TimeoutExpired:
+                    raise SystemExit(f"{picker} did not exit within {PICKER_TIMEOUT_S} s: see "
+                                     f"{run / (picker + '.log')}") from None
             pick_s = time.perf_counter() - t
             if rc != 0:
                 raise SystemExit(f"{picker} exited {rc}: see {run / (picker + '.log')}")

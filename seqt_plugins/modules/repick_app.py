@@ -109,6 +109,7 @@ def _build():
     from seqt_plugins.host.messaging import MessagingError, PickSender
     from seqt_plugins.host.received import (obspy_inventory, origin_from_datamodel, pick_from_datamodel,
                                             read_records, streams_near)
+    from seqt_plugins.host.shutdown import released_after
     from seqt_plugins.modules.logs import NOTICE
 
     class _Handler(_ToSeisComP):
@@ -362,7 +363,8 @@ def _build():
             self.pending.clear()
             self.sender = None
             logging.getLogger().removeHandler(self.handler)
-            client.Application.done(self)
+            with released_after():  # SeisComP's join of its message thread can hang (host.shutdown)
+                client.Application.done(self)
 
     return SeqtRepickApp
 

@@ -182,6 +182,7 @@ def _build():
     from seqt_plugins.config import ConfigError
 
     from seqt_plugins.host.messaging import MessagingError, PickSender, sc_time
+    from seqt_plugins.host.shutdown import released_after
     from seqt_plugins.host.sources import (InventoryOrientations, bindings_from_config_module,
                                            inventory_streams, record_to_trace)
 
@@ -361,7 +362,8 @@ def _build():
 
         def done(self):
             logging.getLogger().removeHandler(self.handler)
-            client.StreamApplication.done(self)
+            with released_after():  # SeisComP's join of its message thread can hang (host.shutdown)
+                client.StreamApplication.done(self)
 
     return SeqtPickStream
 
