@@ -93,17 +93,18 @@ def search_outcomes(r: Record, base, repicker) -> List[tuple]:
         t = r.labels.get(key)
         if t is None or key in base[s.phase]["correct"]:
             continue
-        i0, i1 = s.searched
-        if i1 <= i0:
+        if s.searched[1] <= s.searched[0] and s.eqt_searched[1] <= s.eqt_searched[0]:
             continue
 
-        def verdict(trace):
+        def verdict(trace, span):  # each path over the samples it searched
+            i0, i1 = span
+            if trace is None or i1 <= i0:
+                return float("-inf"), "other"
             j = i0 + int(np.argmax(trace[i0:i1]))
             err = abs(s.window_start + j / 100.0 - t)
             return float(trace[j]), "correct" if err <= TOL[s.phase] else "wrong" if err <= WRONG_WITHIN else "other"
 
-        z = verdict(s.template_trace) if s.template_trace is not None else (float("-inf"), "other")
-        out.append((s.phase, key, z, verdict(s.eqt_trace)))
+        out.append((s.phase, key, verdict(s.template_trace, s.searched), verdict(s.eqt_trace, s.eqt_searched)))
     return out
 
 
@@ -314,7 +315,9 @@ def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
                 at = float(s.template_trace[a:b].max())
                 rest = np.concatenate([s.template_trace[s.searched[0]:a], s.template_trace[b:s.searched[1]]])
                 desc.append(f"z at truth {at:.1f}, best elsewhere {float(rest.max()) if len(rest) else float('nan'):.1f}")
-            desc.append(f"EqT p at truth {float(s.eqt_trace[a:b].max()):.3f}")
+            e0, e1 = s.eqt_searched
+            desc.append(f"EqT p at truth {float(s.eqt_trace[a:b].max()):.3f}"
+                        + ("" if e0 <= j < e1 else " (in the start zone: not searched by the EqT path)"))
         desc.append(f"kept: {s.result or 'nothing'}")
         out.append(f"    MISS {key[1]:6s} {ph}: " + "; ".join(desc))
     return out
@@ -358,10 +361,14 @@ def funnel(missed, searches, z_threshold: float) -> List[str]:
                 c["template z highest at the arrival"] += 1
                 if at >= z_threshold:
                     c[f"... and z >= {z_threshold:g}"] += 1
-        p = float(s.eqt_trace[a:b].max())
-        for thr in (0.02, 0.1, 0.2):
-            if p >= thr:
-                c[f"EqT p at the arrival >= {thr:g}"] += 1
+        e0, e1 = s.eqt_searched
+        if e0 <= j < e1:  # the EqT path does not read a window's start zone
+            p = float(s.eqt_trace[max(e0, j - tol):min(e1, j + tol + 1)].max())
+            for thr in (0.02, 0.1, 0.2):
+                if p >= thr:
+                    c[f"EqT p at the arrival >= {thr:g}"] += 1
+        else:
+            c["arrival in the EqT path's start zone"] += 1
         if s.result:
             c[f"re-picked ({s.result})"] += 1
     out = []
