@@ -143,10 +143,9 @@ def test_application_repicks_received_origins(seiscomp_any, located, tmp_path, m
             repicks = db.execute("SELECT po.publicID, p.creationInfo_author FROM Pick p JOIN PublicObject po "
                                  "ON po._oid = p._oid WHERE p.methodID = 'S-EqT' ORDER BY 1").fetchall()
             amps = {r[0] for r in db.execute("SELECT a.pickID FROM Amplitude a WHERE a.type = 'snr'")}
-    # SIGTERM: a clean exit, or (rarely) SeisComP's own shutdown stuck joining its message
-    # thread after ours finished, as scautopick has been seen to be too
-    assert rc == 0 or (rc is None and text.rstrip().endswith("Waiting for message thread")
-                       and "[notice] re-picked" in text), text[-3000:]
+    # SIGTERM: a clean exit (SeisComP's own shutdown can get stuck joining its message thread;
+    # seqt_plugins.host.shutdown releases it)
+    assert rc == 0, text[-3000:]
     # SeisComP's application did the work: its messaging, database and inventory
     assert "Received database service parameters" in text and "Loading complete inventory" in text, text[-3000:]
     assert "origin Origin/no-arrivals has no arrivals: not re-picked" in text, text[-3000:]
