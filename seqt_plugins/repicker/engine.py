@@ -104,7 +104,7 @@ class SearchRecord:
     template_trace: Optional[np.ndarray]  # (6000,) combined template score, None without templates
     eqt_trace: np.ndarray  # (6000,) EqT probability of the phase
     result: Optional[str] = None  # path of the re-pick made, if any
-    eqt_searched: Tuple[int, int] = (0, 0)  # [e0, i1) samples the EqT path searched (no start zone)
+    eqt_searched: Tuple[int, int] = (0, 0)  # [e0, i1) samples the EqT path searched (no start zone; none when off)
 
 
 @dataclass
@@ -654,7 +654,7 @@ class Repicker:
                     [f"{t.station}:{'full' if t.full else 'phase-only'}" for t in tmpl],
                     None if tpl_trace is None else np.array(tpl_trace[k]),
                     np.array(feats[st.key].probabilities[1 if ph == "P" else 2]),
-                    None if found is None else found[3], (e0, max(e0, i1))))
+                    None if found is None else found[3], (e0, max(e0, i1)) if o.eqt_max else (0, 0)))
             if found is None:
                 continue
             j, prob, score, path = found
