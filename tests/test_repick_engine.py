@@ -180,3 +180,37 @@ def test_windows_leave_the_cache_after_their_last_origin(eqt_conservative, monke
     keeping.repick(ep, stream, inventory=inv)
     assert len(keeping.cache) == keeping.cache.misses > len(cached.cache)
     assert got == [(r.pick.public_id, r.pick.probability) for r in keeping.last_results]
+
+
+def test_the_log_says_why_station_phases_were_not_searched(eqt_conservative, caplog):
+    """Per origin and per run, the re-picker counts the station-phases it searched and why the
+    others were not searched (an operator's first question when a re-pick is missing); the
+    searched count is that of the searches made, and a smaller maxDistance moves stations from
+    searched to 'beyond maxDistance'."""
+    import logging
+
+    from conftest import require_shared
+
+    from seqt_plugins.geo import station_geometry
+    from seqt_plugins.repick_case import hengill_case
+    from seqt_plugins.repicker import Repicker, RepickerOptions
+
+    stream, inv, coords, ref, conf, ep, hidden = hengill_case(require_shared("data", "hengill"), eqt_conservative)
+    counts = {}
+    for km in (200.0, 8.0):
+        rp = Repicker(model=eqt_conservative, options=RepickerOptions(max_distance=km))
+        rp.keep_searches = True
+        with caplog.at_level(logging.INFO, logger="seqt_plugins.repicker"):
+            caplog.clear()
+            rp.repick(ep, stream, inventory=inv)
+        c = dict(rp.search_counts)
+        assert c["searched P"] + c["searched S"] == len(rp.last_searches) > 0
+        summary = [r.getMessage() for r in caplog.records if "station-phases" in r.getMessage()]
+        assert len(summary) == 1 and f"searched {c['searched P']} P and {c['searched S']} S" in summary[0]
+        counts[km] = c
+    assert counts[200.0].get("P beyond maxDistance", 0) == 0
+    far = sum(1 for o in ep.origins for key, xyz in coords.items()
+              if station_geometry(o, xyz).epicentral_km > 8.0)
+    assert 0 < counts[8.0]["P beyond maxDistance"] <= far
+    assert counts[8.0]["searched P"] < counts[200.0]["searched P"]
+    assert f"not searched: P {counts[8.0]['P beyond maxDistance']} beyond maxDistance" in summary[0]

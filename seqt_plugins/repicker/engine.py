@@ -142,6 +142,8 @@ class _Plan:
     stations: Dict[str, _Station]
     search: Dict[str, List[_Station]]
     templates: Dict[str, List[Tuple[_Station, bool]]]
+    # station-phases not searched, per phase and reason (NOT_SEARCHED), for the log
+    skipped: Dict[str, Dict[str, int]] = field(default_factory=lambda: {"P": defaultdict(int), "S": defaultdict(int)})
 
     def needed(self) -> Dict[str, _Station]:
         """Stations that need a window: searched ones and template ones."""
@@ -176,6 +178,7 @@ class Repicker:
         self.timings: Dict[str, float] = {}
         self.stretches_prepared = 0  # stretches of the stream prepared by the last repick
         self.keep_searches = False  # keep a SearchRecord per station-phase search (diagnostics)
+        self.search_counts: Dict[str, int] = defaultdict(int)  # of the last repick(): searched, and why not
         self.last_searches: List[SearchRecord] = []
 
     # -- lazily loaded parts ---------------------------------------------------------------
@@ -249,6 +252,7 @@ class Repicker:
         self.timings = {"prepare": source.seconds, "events": 0.0, "eqt": 0.0}
         self.last_results = []
         self.last_searches = []
+        self.search_counts = defaultdict(int)
         origins = self.origins_to_process(out)
         if not origins:
             log.warning("no origin in the event parameters: nothing to re-pick")
@@ -275,7 +279,12 @@ class Repicker:
         self.timings["prepare"] = source.seconds
         self.stretches_prepared = source.stretches_prepared
         self._source = None  # the prepared stretches are not kept
-        log.info("%d re-pick(s) for %d origin(s)", len(self.last_results), len(origins))
+        c = self.search_counts
+        skipped = {ph: {r: c[f"{ph} {r}"] for r in NOT_SEARCHED} for ph in "PS"}
+        log.info("%d re-pick(s) for %d origin(s); searched %d P and %d S station-phases%s%s", len(self.last_results),
+                 len(origins), c["searched P"], c["searched S"],
+                 f" ({c['origins not searched']} origin(s) not searched at all)" if c["origins not searched"] else "",
+                 _not_searched(skipped))
         return out
 
     def _plan_windows(self, origins, picks_by_id, stations, coords, all_picks) -> List[List[tuple]]:
@@ -361,6 +370,7 @@ class Repicker:
         """Re-picks of one origin; the origin's arrivals are extended in place."""
         plan = self._plan(origin, picks_by_id, prepared, coords, all_picks)
         if plan is None:
+            self.search_counts["origins not searched"] += 1
             return []
         stations, search, templates = plan.stations, plan.search, plan.templates
         usable = {}
@@ -371,6 +381,11 @@ class Repicker:
         results: List[RepickResult] = []
         for ph in "PS":
             srch = [st for st in search[ph] if st.key in usable]
+            plan.skipped[ph]["no data window"] += len(search[ph]) - len(srch)
+            self.search_counts[f"searched {ph}"] += len(srch)
+            for reason, n in plan.skipped[ph].items():
+                if reason != "picked":  # a station-phase with its own pick was never a candidate
+                    self.search_counts[f"{ph} {reason}"] += n
             if not srch:
                 continue
             tmpl = []
@@ -391,8 +406,9 @@ class Repicker:
                 time_residual=(r.pick.time - st.predicted[r.pick.phase_hint]) if r.pick.phase_hint in st.predicted else None,
                 time_weight=0.0,
             ))
-        log.info("origin %s: %d template(s) P, %d S; searched %d P, %d S; %d re-pick(s)", origin.public_id,
-                 len(templates["P"]), len(templates["S"]), len(search["P"]), len(search["S"]), len(results))
+        log.info("origin %s: %d template(s) P, %d S; searched %d P, %d S%s; %d re-pick(s)", origin.public_id,
+                 len(templates["P"]), len(templates["S"]), len(search["P"]) - plan.skipped["P"]["no data window"],
+                 len(search["S"]) - plan.skipped["S"]["no data window"], _not_searched(plan.skipped), len(results))
         return results
 
     def _plan(self, origin: Origin, picks_by_id: Dict[str, Pick], prepared: Sequence[StationData],
@@ -453,6 +469,7 @@ class Repicker:
         for p in all_picks:
             all_by_station[(p.waveform_id.network, p.waveform_id.station)].append(p)
         search: Dict[str, List[_Station]] = {"P": [], "S": []}
+        skipped = {"P": defaultdict(int), "S": defaultdict(int)}
         for st in stations.values():
             if st.coords is not None:
                 st.geometry = station_geometry(origin, st.coords)
@@ -475,6 +492,8 @@ class Repicker:
             return None
         for st in stations.values():
             if st.geometry is not None and st.geometry.epicentral_km > o.max_distance:
+                for ph in "PS":
+                    skipped[ph]["picked" if ph in st.picks else "beyond maxDistance"] += 1
                 continue
             for ph in "PS":
                 if st.geometry is not None:
@@ -486,12 +505,15 @@ class Repicker:
                     lo, hi = min(ref_times[ph]) - ranges[ph], max(ref_times[ph]) + ranges[ph]
                     exist = (min(ref_times[ph]) - o.exist_range, max(ref_times[ph]) + o.exist_range)
                 else:
+                    skipped[ph]["picked" if ph in st.picks else "no coordinates"] += 1
                     continue
                 st.intervals[ph] = (lo, hi)
                 if ph in st.picks:
+                    skipped[ph]["picked"] += 1
                     continue
                 if any(phase_of(p.phase_hint) == ph and exist[0] <= p.time <= exist[1]
                        for p in all_by_station[(st.data.network, st.data.station)]):
+                    skipped[ph]["already picked"] += 1
                     continue
                 search[ph].append(st)
 
@@ -523,7 +545,7 @@ class Repicker:
         if not search["P"] and not search["S"]:
             info("origin %s: every station with waveforms has its P and S: nothing to search", origin.public_id)
             return None
-        return _Plan(stations, search, templates)
+        return _Plan(stations, search, templates, skipped)
 
     # -- steps -----------------------------------------------------------------------------
     def _place_window(self, st: _Station, search, has=None) -> bool:
@@ -713,6 +735,19 @@ class _SiameseAdapter:
 # P on the whole records for 1 wrong fewer (benchmarks/accuracy.py --sets arrays,arrays90
 # --leave-one-out).
 START_ZONE = int(round(PickerOptions().start_blinding * FS))
+
+# Why a station-phase without a pick of the origin was not searched, in log order: a pick of the
+# phase the origin does not use already lies in its predicted interval, it is farther than
+# maxDistance, it has no coordinates and the origin no pick of the phase to search around, or no
+# window of its data holds the interval.
+NOT_SEARCHED = ("already picked", "beyond maxDistance", "no coordinates", "no data window")
+
+
+def _not_searched(skipped: Dict[str, Dict[str, int]]) -> str:
+    """'; not searched: P 3 picked for another origin, ...' (empty when every candidate was searched)."""
+    parts = [f"{ph} {skipped[ph][r]} {r}" for ph in "PS" for r in NOT_SEARCHED if skipped[ph].get(r)]
+    return "; not searched: " + ", ".join(parts) if parts else ""
+
 
 # Half-width around a candidate peak that is not "elsewhere" when its prominence is measured: the
 # spread of one arrival's score peak (the pick tolerances of benchmarks/accuracy.py).
