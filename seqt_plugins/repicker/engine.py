@@ -142,8 +142,7 @@ class _Plan:
     stations: Dict[str, _Station]
     search: Dict[str, List[_Station]]
     templates: Dict[str, List[Tuple[_Station, bool]]]
-    # station-phases not searched, per phase and reason (NOT_SEARCHED), for the log
-    skipped: Dict[str, Dict[str, int]] = field(default_factory=lambda: {"P": defaultdict(int), "S": defaultdict(int)})
+    skipped: Dict[str, Dict[str, int]]  # station-phases not searched, per phase and reason (NOT_SEARCHED)
 
     def needed(self) -> Dict[str, _Station]:
         """Stations that need a window: searched ones and template ones."""
@@ -379,13 +378,14 @@ class Repicker:
                 usable[key] = st
         feats = self._features(list(usable.values()), batched)
         results: List[RepickResult] = []
+        searched = {}
         for ph in "PS":
             srch = [st for st in search[ph] if st.key in usable]
             plan.skipped[ph]["no data window"] += len(search[ph]) - len(srch)
+            searched[ph] = len(srch)
             self.search_counts[f"searched {ph}"] += len(srch)
             for reason, n in plan.skipped[ph].items():
-                if reason != "picked":  # a station-phase with its own pick was never a candidate
-                    self.search_counts[f"{ph} {reason}"] += n
+                self.search_counts[f"{ph} {reason}"] += n
             if not srch:
                 continue
             tmpl = []
@@ -407,8 +407,8 @@ class Repicker:
                 time_weight=0.0,
             ))
         log.info("origin %s: %d template(s) P, %d S; searched %d P, %d S%s; %d re-pick(s)", origin.public_id,
-                 len(templates["P"]), len(templates["S"]), len(search["P"]) - plan.skipped["P"]["no data window"],
-                 len(search["S"]) - plan.skipped["S"]["no data window"], _not_searched(plan.skipped), len(results))
+                 len(templates["P"]), len(templates["S"]), searched["P"], searched["S"], _not_searched(plan.skipped),
+                 len(results))
         return results
 
     def _plan(self, origin: Origin, picks_by_id: Dict[str, Pick], prepared: Sequence[StationData],
@@ -493,7 +493,8 @@ class Repicker:
         for st in stations.values():
             if st.geometry is not None and st.geometry.epicentral_km > o.max_distance:
                 for ph in "PS":
-                    skipped[ph]["picked" if ph in st.picks else "beyond maxDistance"] += 1
+                    if ph not in st.picks:
+                        skipped[ph]["beyond maxDistance"] += 1
                 continue
             for ph in "PS":
                 if st.geometry is not None:
@@ -505,11 +506,11 @@ class Repicker:
                     lo, hi = min(ref_times[ph]) - ranges[ph], max(ref_times[ph]) + ranges[ph]
                     exist = (min(ref_times[ph]) - o.exist_range, max(ref_times[ph]) + o.exist_range)
                 else:
-                    skipped[ph]["picked" if ph in st.picks else "no coordinates"] += 1
+                    if ph not in st.picks:
+                        skipped[ph]["no coordinates"] += 1
                     continue
                 st.intervals[ph] = (lo, hi)
                 if ph in st.picks:
-                    skipped[ph]["picked"] += 1
                     continue
                 if any(phase_of(p.phase_hint) == ph and exist[0] <= p.time <= exist[1]
                        for p in all_by_station[(st.data.network, st.data.station)]):
@@ -744,7 +745,7 @@ NOT_SEARCHED = ("already picked", "beyond maxDistance", "no coordinates", "no da
 
 
 def _not_searched(skipped: Dict[str, Dict[str, int]]) -> str:
-    """'; not searched: P 3 picked for another origin, ...' (empty when every candidate was searched)."""
+    """'; not searched: P 3 already picked, ...' (empty when every candidate was searched)."""
     parts = [f"{ph} {skipped[ph][r]} {r}" for ph in "PS" for r in NOT_SEARCHED if skipped[ph].get(r)]
     return "; not searched: " + ", ".join(parts) if parts else ""
 
