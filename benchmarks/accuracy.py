@@ -125,11 +125,15 @@ def print_repick_curve(outcomes, arrivals_missed) -> None:
             print(f"    {ph} (missed {arrivals_missed[ph]}, searched {len(best)}): " + ", ".join(cells))
 
 
-def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=False, diagnose=False, outcomes=None):
-    """Locate each record's events from the picker's picks, re-pick, score the added picks."""
+def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=False, diagnose=False, outcomes=None,
+                   coordinates=True):
+    """Locate each record's events from the picker's picks, re-pick, score the added picks.
+    ``coordinates=False``: the re-picker gets no station coordinates (an operator who passes
+    no inventory to seqtrepick); the origins are still located with them."""
     from seqt_plugins.catalog.locate import locate_events
 
     tot = {ph: {"recovered": 0, "wrong": 0, "unscored": 0, "searched_missed": 0} for ph in "PS"}
+    searched_total = defaultdict(int)  # the re-picker's own counts: searched, and why not
     n_origins = 0
     lines = []
     funnel_in = ([], [])  # the misses and the searches of all records
@@ -146,8 +150,13 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
         ep = EventParameters(picks=list(picks), origins=origins,
                              events=[Event(public_id=f"E{i}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
                                      for i, o in enumerate(origins)])
-        repicker.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+        if coordinates:
+            repicker.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+        else:
+            repicker.repick(ep, r.stream)
         new = [res.pick for res in repicker.last_results]
+        for key, n in repicker.search_counts.items():
+            searched_total[key] += n
         base = score(picks, r.labels)
         s = score(new, r.labels)
         for ph in "PS":
@@ -177,6 +186,8 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
     if diagnose:
         lines.append("  where the misses were lost (all records):")
         lines.extend(funnel(funnel_in[0], funnel_in[1], repicker.options.z_threshold))
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(searched_total.items()) if v)
+    lines.insert(0, f"  station-phases (the re-picker's log, all records): {reasons or 'none'}")
     return tot, n_origins, lines
 
 
@@ -498,6 +509,8 @@ def main(argv=None):
     ap.add_argument("--diagnose", action="store_true", help="stage by stage, where each missed arrival was lost")
     ap.add_argument("--degrade", default="", metavar="K,K",
                     help="labelled arrays: one station at a time with SNR / K, the others as recorded (e.g. 3,10,30)")
+    ap.add_argument("--no-coordinates", action="store_true",
+                    help="the re-picker without station coordinates (seqtrepick run without an inventory)")
     ap.add_argument("--repick-curve", action="store_true",
                     help="re-picker recall of the picker's misses and wrong re-picks per threshold, per path")
     args = ap.parse_args(argv)
@@ -572,7 +585,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             outcomes = [] if args.repick_curve else None
             tot, n_origins, lines = repick_records(recs, picks, fresh_repicker(), {}, detail=args.detail or args.diagnose,
-                                                   diagnose=args.diagnose, outcomes=outcomes)
+                                                   diagnose=args.diagnose, outcomes=outcomes,
+                                                   coordinates=not args.no_coordinates)
             print(f"re-picker ({time.perf_counter() - t0:.1f} s), {n_origins} origin(s) located from the picker's picks:")
             for ph in "PS":
                 cor = sum(len(s[ph]["correct"]) for s in sc)

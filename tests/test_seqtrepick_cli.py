@@ -150,3 +150,39 @@ def test_origins_read_in_groups_give_the_same_repicks(eqt_conservative, tmp_path
     assert len(groups.picks) > len(ep.picks)  # re-picks were made
     assert [sorted(a.pick_id for a in o.arrivals) for o in groups.origins] == \
         [sorted(a.pick_id for a in o.arrivals) for o in whole.origins]
+
+
+def _repicks(path):
+    from seqt_plugins.io.xml import read_event_parameters
+
+    return sorted((p.waveform_id.nslc, p.phase_hint, str(p.time)) for p in read_event_parameters(path).picks
+                  if p.method_id == "S-EqT")
+
+
+def test_station_coordinates_from_the_fdsn_station_service(case, capsys, tmp_path):
+    """Without --inventory-xml, an fdsnws:// source's station service gives the coordinates
+    (ObsPy's FDSN client against a dataselect and a station service on loopback; the loopback
+    dataselect serves the SDS archive, since portable-fdsnws-dataselect 2.0.2 ships nothing
+    for windows ending inside its data): the same re-picks as with the StationXML file. A source without one searches by the templates' times, and says
+    so in one warning."""
+    from servers import FaultyDataselect, StationService, build_sds
+
+    root, d, events, _small = case
+    reference = d / "with-inventory.xml"
+    rc, cap = _run(["--ep", str(events), "-I", f"file://{root}/mseed/*.mseed", "--inventory-xml",
+                    str(root / "stations.xml"), "-o", str(reference)], capsys)
+    assert rc == 0, cap.err
+    assert "no station coordinates" not in cap.err
+    sds = build_sds(root / "mseed", tmp_path / "sds")
+    with FaultyDataselect(sds) as ws, StationService(root / "stations.xml") as station:
+        out = tmp_path / "fdsn.xml"
+        rc, cap = _run(["--ep", str(events), "-I", f"fdsnws://{ws.address}?station={station.address}&retries=0",
+                        "-o", str(out)], capsys)
+    assert rc == 0, cap.err
+    assert "no station coordinates" not in cap.err
+    assert _repicks(out) == _repicks(reference) and _repicks(out)
+    out = tmp_path / "file.xml"
+    rc, cap = _run(["--ep", str(events), "-I", f"file://{root}/mseed/*.mseed", "-o", str(out)], capsys)
+    assert rc == 0, cap.err
+    warnings = [line for line in cap.err.splitlines() if "no station coordinates (--inventory-xml)" in line]
+    assert len(warnings) == 1 and "[warning/seqtrepick]" in warnings[0], cap.err

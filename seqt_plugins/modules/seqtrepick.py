@@ -42,6 +42,7 @@ class SeqtRepick(Application):
         self.ep = None
         self.record_stream = None
         self.inventory = None
+        self._coordinates = None  # {} once looked up without result (station_coordinates)
         self.repicker = None
         self.repicks: list = []  # all re-picks of this run (the summary line)
         self.origins_done = 0
@@ -173,9 +174,11 @@ class SeqtRepick(Application):
                 ids = {o.public_id for o in group}
                 self.plot(dataclasses.replace(part, origins=[o for o in part.origins if o.public_id in ids]), stream)
 
+        coordinates = self.station_coordinates(origins) if self.inventory is None else None
         try:
             done, _results, any_data = repick_in_groups(self.repicker, current, origins, read_group,
-                                                        inventory=self.inventory, on_group=after_group)
+                                                        inventory=self.inventory, coordinates=coordinates,
+                                                        on_group=after_group)
         except RecordStreamError as exc:
             self.log.error("%s", exc)
             return None
@@ -183,6 +186,38 @@ class SeqtRepick(Application):
             by_id = {o.public_id: o for o in done.origins}
             out = dataclasses.replace(done, origins=[by_id.get(o.public_id, o) for o in self.ep.origins])
         return out, repicks
+
+    def station_coordinates(self, origins):
+        """Station coordinates where no inventory was given: from the record source's station
+        service (``fdsnws://``) when it has one, else None, with a warning, since the search
+        then falls back to the templates' times (S-EqT's original rule): geometry is what lets
+        the re-picker look where each station's arrival is predicted."""
+        from seqt_plugins.geo import coordinates_from_inventory
+        from seqt_plugins.io.records import RecordStreamError
+        from seqt_plugins.repicker.engine import READ_AFTER, READ_BEFORE
+
+        if self._coordinates is not None:
+            return self._coordinates or None
+        self._coordinates = {}
+        get_inventory = getattr(self.record_stream, "get_inventory", None)
+        if get_inventory is not None and origins:
+            t0 = min(o.time for o in origins) - READ_BEFORE
+            t1 = max(o.time for o in origins) + READ_AFTER
+            try:
+                self._coordinates = coordinates_from_inventory(get_inventory(starttime=t0, endtime=t1,
+                                                                             level="station"))
+            except RecordStreamError as exc:
+                self.log.warning("no station coordinates from %s: %s", self.config.get("recordstream"),
+                                 str(exc).splitlines()[0])
+            if self._coordinates:
+                self.log.info("coordinates of %s from the station service of %s",
+                              plural(len(self._coordinates), "station"), self.config.get("recordstream"))
+                return self._coordinates
+        o = self.repicker.options
+        self.log.warning("no station coordinates (--inventory-xml): stations are searched within %g s (P) and "
+                         "%g s (S) of the templates' picks instead of at their predicted arrivals, and not where "
+                         "they hold a pick of the phase within %g s of them", o.p_range, o.s_range, o.exist_range)
+        return None
 
     def read_waveforms(self, origins, t0, t1):
         """Every stream the record stream (``-I``) has between ``t0`` and ``t1``."""
