@@ -68,8 +68,8 @@ def picker_curve(picker, records, probs, thresholds):
     rows = []
     for thr in thresholds:
         o = picker.options
-        saved = (o.detection_threshold, o.p_threshold, o.s_threshold)
-        o.detection_threshold, o.p_threshold, o.s_threshold = thr
+        saved = (o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold)
+        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = thr
         tot = {ph: [0, 0, 0] for ph in "PS"}
         for r, pr in zip(records, probs):
             s = score(picker.picks_from_probabilities(pr)[0], r.labels)
@@ -77,7 +77,7 @@ def picker_curve(picker, records, probs, thresholds):
                 tot[ph][0] += len(s[ph]["correct"])
                 tot[ph][1] += s[ph]["wrong"]
                 tot[ph][2] += s[ph]["arrivals"]
-        o.detection_threshold, o.p_threshold, o.s_threshold = saved
+        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = saved
         rows.append((thr, tot))
     return rows
 
@@ -533,7 +533,9 @@ def main(argv=None):
     factors = [float(x) for x in args.noise.split(",")]
     if "hengill" in args.sets.split(","):
         hengill_noise(data / "hengill", picker, fresh_repicker, factors, diagnose=args.diagnose)
-    thresholds = [(d, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
+    # (detection, P pick's detection (picker.pDetectionThreshold; 0: off), P, S)
+    thresholds = [(d, 0.0, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
+    thresholds += [(0.3, pd, p, 0.1) for pd in (0.4, 0.5, 0.7) for p in (0.15, 0.2, 0.3)]
     if args.degrade:
         records = sets.get("labelled_arrays") or labelled_sets(data, ["arrays"])["labelled_arrays"]
         for k, (tot, outcomes, by_path) in degrade_stations(records, picker, fresh_repicker,
@@ -575,9 +577,9 @@ def main(argv=None):
                     cor = sum(len(s[ph]["correct"]) for s in sc)
                     print(f"  {ph}: other {ph} picks anywhere in the records {extra}, strict precision {fmt_ratio(cor, cor + extra)}")
             if args.curve:
-                print("  curve: det    P    S |  P recall prec |  S recall prec")
+                print("  curve: det  Pdet    P    S |  P recall prec |  S recall prec")
                 for thr, tot in picker_curve(picker, recs, probs, thresholds):
-                    print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} | {fmt_ratio(tot['P'][0], tot['P'][2])} "
+                    print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} {thr[3]:4.2f} | {fmt_ratio(tot['P'][0], tot['P'][2])} "
                           f"{fmt_ratio(tot['P'][0], tot['P'][0] + tot['P'][1])} | {fmt_ratio(tot['S'][0], tot['S'][2])} "
                           f"{fmt_ratio(tot['S'][0], tot['S'][0] + tot['S'][1])}")
             if not name.startswith("labelled_arrays") or args.no_repick:

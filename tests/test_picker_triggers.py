@@ -111,6 +111,27 @@ def test_two_earthquakes_in_one_detection_both_picked():
     assert picks[1].probability == pytest.approx(0.41, abs=1e-3) and picks[1].amplitude is not None
 
 
+def test_p_picks_need_a_confident_detection():
+    """With pDetectionThreshold a P peak is a pick only where its event's detection reaches it:
+    a weak P in a confident event (IPOC PB02: original 0.5, conservative 0.0, mean 0.25,
+    detection 1.0) is picked, a stronger one in a weak event is not; S picks are unchanged."""
+    n = 12000
+    data = np.random.default_rng(3).standard_normal((n, 3)).astype(np.float32)
+    d = np.zeros(n, np.float32)
+    d[2300:4000] = 0.9  # a confident event
+    d[7300:9000] = 0.4  # a weak one
+    p = _gauss(n, 2350, 0.25, width=10) + _gauss(n, 7350, 0.35, width=10)
+    s = _gauss(n, 3300, 0.3, width=30) + _gauss(n, 8300, 0.3, width=30)
+    probs = np.stack([d, p, s])
+    _dets, picks = find_picks(probs, data, 0.3, 0.2, 0.1, 200, 0.5)
+    assert [(pk.phase, pk.index) for pk in picks] == [("P", 2350), ("S", 3300), ("S", 8300)]
+    assert picks[0].probability == pytest.approx(0.25, abs=1e-3)
+    # without the gate (0, or at the detection threshold) the weak event's P is a pick too
+    for gate in (0.0, 0.3):
+        _dets, picks = find_picks(probs, data, 0.3, 0.2, 0.1, 200, gate)
+        assert [(pk.phase, pk.index) for pk in picks] == [("P", 2350), ("S", 3300), ("P", 7350), ("S", 8300)]
+
+
 def test_short_runs_and_unpicked_events_are_dropped():
     n = 3000
     d = np.zeros(n, np.float32)

@@ -257,7 +257,8 @@ class Picker:
         if self._handover is None or not refs:
             return None
         o = self.options
-        return self._handover.start(stations, refs, o.batch_size, pad, (o.detection_threshold, o.p_threshold), self._span)
+        return self._handover.start(stations, refs, o.batch_size, pad, (max(o.detection_threshold, o.p_detection_threshold), o.p_threshold),
+                                     self._span)  # where a P pick can be
 
     # -- public API ----------------------------------------------------------------------------
     def annotate(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Stream:
@@ -377,7 +378,7 @@ class Picker:
             for seg, pr in zip(st.segments, probs):
                 dets, phase_picks = find_picks(
                     pr, seg.data, o.detection_threshold, o.p_threshold, o.s_threshold,
-                    int(round(o.min_separation * FS)),
+                    int(round(o.min_separation * FS)), o.p_detection_threshold,
                 )
                 ids = {}
                 for pp in phase_picks:

@@ -223,13 +223,23 @@ def find_picks(
     p_threshold: float,
     s_threshold: float,
     min_separation: int,
+    p_detection_threshold: float = 0.0,
 ) -> Tuple[List[Detection], List[PhasePick]]:
-    """Detections and picks of one segment. ``probs`` (3, n): D, P, S; ``data`` (n, 3) filtered."""
+    """Detections and picks of one segment. ``probs`` (3, n): D, P, S; ``data`` (n, 3) filtered.
+    ``p_detection_threshold``: a P peak is kept only where the detection trace reaches this in
+    its event too (rules 1 and 3 with this threshold; no effect at or below
+    ``detection_threshold``): a P pick needs EqT to be sure an earthquake is there."""
     d, p, s = probs
     runs = trigger_runs(d, detection_threshold)
     if not runs:
         return [], []
     p_peaks = suppress(local_peaks(p, p_threshold), p, min_separation)
+    if p_detection_threshold > detection_threshold and len(p_peaks):
+        keep = np.zeros(len(p_peaks), dtype=bool)
+        for on, off in trigger_runs(d, p_detection_threshold):
+            if off - on >= MIN_EVENT_SAMPLES:
+                keep[np.searchsorted(p_peaks, on - P_LEAD + 1):np.searchsorted(p_peaks, off)] = True
+        p_peaks = p_peaks[keep]
     s_peaks = suppress(local_peaks(s, s_threshold), s, min_separation)
     dets = associate(runs, d, p, s, p_peaks, s_peaks)
     picks = {}
