@@ -22,7 +22,10 @@ class PickerOptions:
     )
     detection_threshold: float = opt(0.3, "Detection probability that opens an event.", range="0:1")
     p_threshold: float = opt(
-        0.2, "Minimum P probability of a pick (in an event whose detection reaches pDetectionThreshold).",
+        0.2,
+        "Minimum P probability of a pick (in an event whose detection reaches pDetectionThreshold). 0.2 is "
+        "chosen for the default model, the mean of the two published ones; with model = original alone "
+        "use 0.3: its spurious P peaks at whole seconds in a window's first seconds reach 0.2-0.5.",
         range="0:1")
     p_detection_threshold: float = opt(
         0.5,
