@@ -47,10 +47,7 @@ def test_int8_picks_on_a_real_record_are_close_to_float32():
     """Regional event at CER (ObsPy's test data, the README's quick start)."""
     path = Path(obspy.__file__).parent / "io/seisan/tests/data/2005-07-23-1452-04S.CER___030.mseed"
     st = obspy.read(str(path))
-    # P at 0.3: this record's P peak (0.23 in float32, 0.20 in int8) straddles the default 0.2,
-    # which is the README's point about int8 and weak P; here the picks that are clear of it
-    ref_picker = Picker(model="conservative", p_threshold=0.3)
-    int8_picker = Picker(model="conservative", precision="int8", p_threshold=0.3)
+    ref_picker, int8_picker = Picker(model="conservative"), Picker(model="conservative", precision="int8")
     ref, got = ref_picker.pick(st), int8_picker.pick(st)
     assert ref, "float32 finds picks on this record"
     assert [p.phase_hint for p in got] == [p.phase_hint for p in ref]

@@ -20,9 +20,7 @@ def cer(eqt_original):
     from seqt_plugins.picker import Picker
 
     stream = obspy.read(str(CER))
-    # P at 0.3, as for the original model alone (see picker.pThreshold): at the default 0.2, chosen
-    # for the two-model mean, its spurious whole-second P peaks inside this detection are picks too
-    picker = Picker(model=eqt_original, p_threshold=0.3)
+    picker = Picker(model=eqt_original)
     results = picker.probabilities(stream)
     picks, detections = picker.picks_from_probabilities(results)
     assert detections and {p.phase_hint for p in picks} == {"P", "S"}

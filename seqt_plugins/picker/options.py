@@ -21,20 +21,15 @@ class PickerOptions:
         "'ensemble') or the path of an .h5 file.",
     )
     detection_threshold: float = opt(0.3, "Detection probability that opens an event.", range="0:1")
-    p_threshold: float = opt(
-        0.2,
-        "Minimum P probability of a pick (in an event whose detection reaches pDetectionThreshold). 0.2 is "
-        "chosen for the default model, the mean of the two published ones; with model = original alone "
-        "use 0.3: its spurious P peaks at whole seconds in a window's first seconds reach 0.2-0.5.",
-        range="0:1")
+    p_threshold: float = opt(0.3, "Minimum P probability of a pick.", range="0:1")
     p_detection_threshold: float = opt(
-        0.5,
+        0.0,
         "A P pick also needs the detection probability to reach this in its event (no effect at or below "
-        "detectionThreshold): a weak P counts where EqT is sure an earthquake is there (the published "
-        "conservative model often gives a clear P near zero where the original gives 0.5 and the detection "
-        "is 1), and P peaks in weak detections, often wrong, do not. Against P 0.3 without it, pooled over "
-        "the labelled arrays and single-station records as recorded, at SNR/3 and /10: 19 more correct P "
-        "for 3 more wrong (benchmarks/accuracy.py --curve); S picks are unchanged.", range="0:1")
+        "detectionThreshold). Off by default: on the labelled records, 0.5 with pThreshold 0.2 gave 19 more "
+        "correct P for 3 more wrong (the conservative model often gives a clear P near zero where the "
+        "original gives 0.5 and the detection is 1), but on Hengill with noise added (SNR/3, /10) the "
+        "associator then located 1 event instead of 4 and 5: small events' P picks sit in weak detections "
+        "(benchmarks/accuracy.py --curve; --sets hengill).", range="0:1")
     s_threshold: float = opt(0.1, "Minimum S probability of a pick.", range="0:1")
     overlap: float = opt(0.5, "Overlap of consecutive 60 s windows, as a fraction of the window.", range="0:0.95")
     stacking: str = opt("max", "How overlapping window outputs are combined.", values="max,mean")

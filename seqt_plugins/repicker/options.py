@@ -34,8 +34,8 @@ class RepickerOptions:
         "EqT weights whose probabilities the complementary path reads: 'both' (the picker's default "
         "ensemble, mean of the two published models), 'original', 'conservative' or an .h5 path.")
     eqt_threshold: float = opt(
-        0.3, "Minimum EqT probability of the complementary path (it has no detection gate, unlike the "
-        "picker's P 0.2, which needs a detection of 0.5). Lower, it mostly adds wrong picks: at 0.2 it added 1 right and 7 wrong on the labelled arrays with one "
+        0.3, "Minimum EqT probability of the complementary path. Below the picker's own P threshold it "
+        "mostly adds wrong picks: at 0.2 it added 1 right and 7 wrong on the labelled arrays with one "
         "station at a time made noisier (benchmarks/accuracy.py --degrade 3,10,30).", range="0:1")
     z_threshold: float = opt(5.0, "Minimum z-score of the correlation peak for a re-pick (correlation mode).", range="0:")
     z_prominent: float = opt(
