@@ -257,8 +257,8 @@ class Picker:
         if self._handover is None or not refs:
             return None
         o = self.options
-        return self._handover.start(stations, refs, o.batch_size, pad, (max(o.detection_threshold, o.p_detection_threshold), o.p_threshold),
-                                     self._span)  # where a P pick can be
+        where_p = (max(o.detection_threshold, o.p_detection_threshold), o.p_threshold)  # where a P pick can be
+        return self._handover.start(stations, refs, o.batch_size, pad, where_p, self._span)
 
     # -- public API ----------------------------------------------------------------------------
     def annotate(self, stream: Stream, inventory=None, starttime=None, endtime=None) -> Stream:
