@@ -93,7 +93,7 @@ def search_outcomes(r: Record, base, repicker) -> List[tuple]:
         t = r.labels.get(key)
         if t is None or key in base[s.phase]["correct"]:
             continue
-        if s.searched[1] <= s.searched[0] and s.eqt_searched[1] <= s.eqt_searched[0]:
+        if s.onset_searched[1] <= s.onset_searched[0] and s.eqt_searched[1] <= s.eqt_searched[0]:
             continue
 
         def verdict(trace, span):  # each path over the samples it searched
@@ -104,13 +104,15 @@ def search_outcomes(r: Record, base, repicker) -> List[tuple]:
             err = abs(s.window_start + j / 100.0 - t)
             return float(trace[j]), "correct" if err <= TOL[s.phase] else "wrong" if err <= WRONG_WITHIN else "other"
 
-        out.append((s.phase, key, verdict(s.template_trace, s.searched), verdict(s.eqt_trace, s.eqt_searched)))
+        out.append((s.phase, key, verdict(s.template_trace, s.searched), verdict(s.eqt_trace, s.eqt_searched),
+                    verdict(s.onset_trace, s.onset_searched)))
     return out
 
 
 def print_repick_curve(outcomes, arrivals_missed) -> None:
     """Recall of the picker's misses and precision of the re-picks per threshold, per path."""
-    for path, idx, thresholds in (("template z", 2, (2, 3, 4, 5, 6, 8)), ("EqT p", 3, (0.02, 0.05, 0.1, 0.2, 0.3))):
+    for path, idx, thresholds in (("template z", 2, (2, 3, 4, 5, 6, 8)), ("EqT p", 3, (0.02, 0.05, 0.1, 0.2, 0.3)),
+                                  ("onset ratio", 4, (2, 2.5, 3, 4, 5, 6, 8))):
         print(f"  re-pick curve, {path} alone (best of a station-phase's searches; recovered / wrong of the misses):")
         for ph in "PS":
             best = {}

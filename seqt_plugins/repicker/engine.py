@@ -61,6 +61,7 @@ from ..geo import coordinates_from_inventory, predicted_window, station_geometry
 from ..options import option_values
 from ..progress import progress
 from .options import RepickerOptions
+from .onset import onset_ratio
 from .scoring import Template, prepare_template, probability_from_z, score_batched, score_pair
 
 log = logging.getLogger("seqt_plugins.repicker")
@@ -105,6 +106,8 @@ class SearchRecord:
     eqt_trace: np.ndarray  # (6000,) EqT probability of the phase
     result: Optional[str] = None  # path of the re-pick made, if any
     eqt_searched: Tuple[int, int] = (0, 0)  # [e0, i1) samples the EqT path searched (no start zone; none when off)
+    onset_trace: Optional[np.ndarray] = None  # (6000,) onset energy ratio of the phase (onset.onset_ratio)
+    onset_searched: Tuple[int, int] = (0, 0)  # [a0, i1) samples the onset path searched
 
 
 @dataclass
@@ -469,6 +472,7 @@ class Repicker:
         for p in all_picks:
             all_by_station[(p.waveform_id.network, p.waveform_id.station)].append(p)
         search: Dict[str, List[_Station]] = {"P": [], "S": []}
+        associated = {(st.data.network, st.data.station, ph) for st in stations.values() for ph in st.picks}
         skipped = {"P": defaultdict(int), "S": defaultdict(int)}
         for st in stations.values():
             if st.coords is not None:
@@ -501,7 +505,7 @@ class Repicker:
                     lo, mid, hi = predicted_window(origin, st.geometry, velocity[ph], o.tolerance, o.tolerance_fraction)
                     lo, mid, hi = lo + shift[ph], mid + shift[ph], hi + shift[ph]
                     st.predicted[ph] = mid
-                    exist = (lo, hi)
+                    exist = (lo - EXIST_MARGIN, hi + EXIST_MARGIN)
                 elif ref_times[ph]:
                     lo, hi = min(ref_times[ph]) - ranges[ph], max(ref_times[ph]) + ranges[ph]
                     exist = (min(ref_times[ph]) - o.exist_range, max(ref_times[ph]) + o.exist_range)
@@ -511,6 +515,11 @@ class Repicker:
                     continue
                 st.intervals[ph] = (lo, hi)
                 if ph in st.picks:
+                    continue
+                if (st.data.network, st.data.station, ph) in associated:
+                    # another sensor of the station (a seismometer beside an accelerometer)
+                    # holds this origin's pick of the phase
+                    skipped[ph]["already picked"] += 1
                     continue
                 if any(phase_of(p.phase_hint) == ph and exist[0] <= p.time <= exist[1]
                        for p in all_by_station[(st.data.network, st.data.station)]):
@@ -610,6 +619,13 @@ class Repicker:
         self.timings["eqt"] = self.timings.get("eqt", 0.0) + time.perf_counter() - t0 - prep
         return {st.key: f for st, f in zip(sts, out)}
 
+    def _window_samples(self, st: _Station) -> np.ndarray:
+        """The prepared samples (6000, 3) of a station's search window."""
+        seg = st.data.segments[st.segment]
+        if seg.data is not None:
+            return seg.data[st.start : st.start + WINDOW]
+        return self._source.window(st.key, st.segment, st.start)
+
     def _template(self, st: _Station, ph: str, full: bool, maps) -> Optional[Template]:
         o = self.options
         p = st.picks[ph]
@@ -649,6 +665,7 @@ class Repicker:
             # does not search them for P in a window that starts its data (a short event file)
             i0 = max(edge, int(math.ceil((lo - st.window_time(0)) * FS)))
             e0 = max(i0, START_ZONE)
+            a0 = i0  # the onset path reads the whole interval: it has no start-zone artefacts
             if st.start == 0 and ph == "P":
                 i0 = e0
             i1 = min(WINDOW - edge, int(math.floor((hi - st.window_time(0)) * FS)) + 1)
@@ -671,13 +688,26 @@ class Repicker:
                 flank = (j == e0 and j > 0 and pr[j - 1] > v) or (j == i1 - 1 and j + 1 < WINDOW and pr[j + 1] > v)
                 if v >= o.eqt_threshold and not flank:
                     found = (j, v, v, "eqtmax")
+            ratio = None
+            if i1 > a0 and (self.keep_searches or (found is None and o.onset)):
+                ratio = onset_ratio(self._window_samples(st), ph)
+            if i1 > a0 and found is None and o.onset:
+                j = a0 + int(np.argmax(ratio[a0:i1]))
+                v = float(ratio[j])
+                # as for the EqT path: a maximum that the ratio just outside the interval
+                # exceeds is the flank of an onset outside it (another arrival, or this one
+                # picked already beside a late prediction), not an onset inside it
+                near = ratio[max(0, j - ONSET_LOCAL) : j + ONSET_LOCAL + 1]
+                if v >= o.onset_threshold and v >= float(near.max()):
+                    found = (j, probability_from_z(v - 1.0, o.onset_threshold - 1.0), v, "onset")
             if self.keep_searches:
                 self.last_searches.append(SearchRecord(
                     origin.public_id, st.data.network, st.data.station, ph, (lo, hi), st.window_time(0), (i0, i1),
                     [f"{t.station}:{'full' if t.full else 'phase-only'}" for t in tmpl],
                     None if tpl_trace is None else np.array(tpl_trace[k]),
                     np.array(feats[st.key].probabilities[1 if ph == "P" else 2]),
-                    None if found is None else found[3], (e0, max(e0, i1)) if o.eqt_max else (0, 0)))
+                    None if found is None else found[3], (e0, max(e0, i1)) if o.eqt_max else (0, 0), ratio,
+                    (a0, max(a0, i1))))
             if found is None:
                 continue
             j, prob, score, path = found
@@ -736,6 +766,13 @@ class _SiameseAdapter:
 # P on the whole records for 1 wrong fewer (benchmarks/accuracy.py --sets arrays,arrays90
 # --leave-one-out).
 START_ZONE = int(round(PickerOptions().start_blinding * FS))
+# The onset path's maximum must be the ratio's maximum within this many samples on either side,
+# inside the interval or not (0.5 s, the P tolerance).
+ONSET_LOCAL = 50
+# A station holding a pick of the phase this close outside its predicted window (s) has that
+# arrival already: on the labelled ISNet record cut to 90 s, an origin 2 s late put the window
+# 0.1 s after the picker's P at VDS3 and COL3, and the onset path re-picked the same arrivals.
+EXIST_MARGIN = 1.0
 
 # Why a station-phase without a pick of the origin was not searched, in log order: a pick of the
 # phase the origin does not use already lies in its predicted interval, it is farther than

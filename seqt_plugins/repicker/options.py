@@ -37,6 +37,16 @@ class RepickerOptions:
         0.3, "Minimum EqT probability of the complementary path. Below the picker's own P threshold it "
         "mostly adds wrong picks: at 0.2 it added 1 right and 7 wrong on the labelled arrays with one "
         "station at a time made noisier (benchmarks/accuracy.py --degrade 3,10,30).", range="0:1")
+    onset: bool = opt(
+        True,
+        "Last path: the energy onset inside the predicted arrival window (repicker/onset.py) where the "
+        "template and EqT paths found nothing: clear arrivals EqT's features miss (a station without "
+        "a vertical, the first seconds of a short event file).")
+    onset_threshold: float = opt(
+        8.0, "Minimum amplitude ratio (3-20 Hz, 0.5 s (P) / 1 s (S) after the onset against 2 s before) of "
+        "the onset path. At 8 it added 2 right and no wrong re-picks on the labelled arrays "
+        "(benchmarks/accuracy.py, arrays and 90-s files at SNR / 1, 3, 10 and --degrade 3,10,30); "
+        "at 6, 4 right and 2 wrong; at 4, 7 right and 9 wrong.", range="1:")
     z_threshold: float = opt(5.0, "Minimum z-score of the correlation peak for a re-pick (correlation mode).", range="0:")
     z_prominent: float = opt(
         0.0,
@@ -69,7 +79,7 @@ class RepickerOptions:
     exist_range: float = opt(
         20.0,
         "Without station coordinates: a station is not searched for a phase it has a pick of within this "
-        "time of the template picks (with coordinates: within the predicted window).", unit="s", range="0:")
+        "time of the template picks (with coordinates: within 1 s of the predicted window).", unit="s", range="0:")
     max_distance: float = opt(200.0, "Stations farther from the origin are not searched.", unit="km", range="0:")
     window_step: float = opt(
         30.0, "Window starts are snapped to multiples of this (absolute time), so events close in time share "
