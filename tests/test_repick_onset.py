@@ -98,3 +98,36 @@ def test_onset_path_recovers_clear_arrivals_eqt_missed():
     assert abs(onset[("CL", "KOU", "P")]) <= TOL["P"]
     assert abs(onset[("CX", "PB02", "P")]) <= TOL["P"]
     assert all(abs(dt) <= TOL[k[2]] or abs(dt) > WRONG_WITHIN for k, dt in onset.items())
+
+
+def test_onset_path_needs_eqt_detection_on_a_busy_array():
+    """Hengill (ten events in five minutes) with its own quiet noise added (SNR / 10), through
+    seqt-catalog's pipeline: inside a predicted window the strongest energy jump is often another
+    event's arrival. Without the detection condition the onset path re-picks such arrivals; with
+    it (the default), it adds none there."""
+    from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline
+    from seqt_plugins.evaluation import Record, origin_arrivals
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.repick_case import load_hengill
+    from seqt_plugins.repicker import Repicker
+    from seqt_plugins.repicker.options import RepickerOptions
+
+    root = require_shared("data", "hengill")
+    stream, inv, coords = load_hengill(root)
+    assoc = AssociatorOptions(velocity_model=str(root / "velocity_model.txt"))
+    picker = Picker()
+    clean = CatalogPipeline(associator_options=assoc, picker=picker, repick=False)
+    clean.run(stream, inv, coords)
+    first = {}
+    for net, sta, ph, t in origin_arrivals(clean.stages.first):  # where the pre-event noise ends
+        first[(net, sta, ph)] = min(first.get((net, sta, ph), t), t)
+    noisy = add_noise(Record("hengill", stream, first, inv, coords), 10.0, seed=7).stream
+    onsets = {}
+    for gate in (0.0, RepickerOptions().onset_detection):
+        pipe = CatalogPipeline(associator_options=assoc, picker=picker,
+                               repicker=Repicker(options=RepickerOptions(onset_detection=gate)))
+        pipe.run(noisy, inv, coords)
+        onsets[gate] = [x for x in pipe.stages.repick_results if x.path == "onset"]
+    print({g: len(v) for g, v in onsets.items()})
+    assert len(onsets[0.0]) >= 3
+    assert onsets[RepickerOptions().onset_detection] == []

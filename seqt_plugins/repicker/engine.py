@@ -689,17 +689,21 @@ class Repicker:
                 if v >= o.eqt_threshold and not flank:
                     found = (j, v, v, "eqtmax")
             ratio = None
-            if i1 > a0 and (self.keep_searches or (found is None and o.onset)):
+            onset = o.onset and ph == "P"
+            if i1 > a0 and (self.keep_searches or (found is None and onset)):
                 ratio = onset_ratio(self._window_samples(st), ph)
-            if i1 > a0 and found is None and o.onset:
+            if i1 > a0 and found is None and onset:
                 j = a0 + int(np.argmax(ratio[a0:i1]))
                 v = float(ratio[j])
                 # as for the EqT path: a maximum that the ratio just outside the interval
                 # exceeds is the flank of an onset outside it (another arrival, or this one
                 # picked already beside a late prediction), not an onset inside it
                 near = ratio[max(0, j - ONSET_LOCAL) : j + ONSET_LOCAL + 1]
-                if v >= o.onset_threshold and v >= float(near.max()):
-                    found = (j, probability_from_z(v - 1.0, o.onset_threshold - 1.0), v, "onset")
+                # EqT must see an earthquake at the station there (its detection), though it
+                # gave no P: an energy jump alone is as often another event's arrival or a glitch
+                det = feats[st.key].probabilities[0][max(0, j - ONSET_DETECTION[0]) : j + ONSET_DETECTION[1]]
+                if v >= o.onset_threshold and v >= float(near.max()) and float(det.max()) >= o.onset_detection:
+                    found = (j, float(det.max()), v, "onset")
             if self.keep_searches:
                 self.last_searches.append(SearchRecord(
                     origin.public_id, st.data.network, st.data.station, ph, (lo, hi), st.window_time(0), (i0, i1),
@@ -769,6 +773,8 @@ START_ZONE = int(round(PickerOptions().start_blinding * FS))
 # The onset path's maximum must be the ratio's maximum within this many samples on either side,
 # inside the interval or not (0.5 s, the P tolerance).
 ONSET_LOCAL = 50
+# Samples before and after the onset where EqT's detection is read (0.5 s, 2 s).
+ONSET_DETECTION = (50, 200)
 # A station holding a pick of the phase this close outside its predicted window (s) has that
 # arrival already: on the labelled ISNet record cut to 90 s, an origin 2 s late put the window
 # 0.1 s after the picker's P at VDS3 and COL3, and the onset path re-picked the same arrivals.
