@@ -123,11 +123,11 @@ def test_onset_path_needs_eqt_detection_on_a_busy_array():
         first[(net, sta, ph)] = min(first.get((net, sta, ph), t), t)
     noisy = add_noise(Record("hengill", stream, first, inv, coords), 10.0, seed=7).stream
     onsets = {}
-    for gate in (0.0, RepickerOptions().onset_detection):
+    for gate in (0.0, RepickerOptions().detection_threshold):
         pipe = CatalogPipeline(associator_options=assoc, picker=picker,
-                               repicker=Repicker(options=RepickerOptions(onset_detection=gate)))
+                               repicker=Repicker(options=RepickerOptions(detection_threshold=gate)))
         pipe.run(noisy, inv, coords)
         onsets[gate] = [x for x in pipe.stages.repick_results if x.path == "onset"]
     print({g: len(v) for g, v in onsets.items()})
     assert len(onsets[0.0]) >= 3
-    assert onsets[RepickerOptions().onset_detection] == []
+    assert onsets[RepickerOptions().detection_threshold] == []

@@ -46,11 +46,12 @@ class RepickerOptions:
     onset_threshold: float = opt(
         4.0, "Minimum amplitude ratio of the onset path: 3-20 Hz, vertical, 0.5 s after the onset against "
         "the 2 s before.", range="1:")
-    onset_detection: float = opt(
-        0.9, "Minimum EqT detection probability (eqtModel) from 0.5 s before to 2 s after an onset. With "
-        "it (ratio 4) the re-picker recovered 15 of the picker's misses for 2 wrong on the labelled arrays "
-        "(10 / 2 without the onset path) and its Hengill re-picks stayed the same; without it (ratio 8) "
-        "12 / 2, and 28 more re-picks on Hengill with noise added, none at the clean record's picks "
+    detection_threshold: float = opt(
+        0.9, "Minimum EqT detection probability (eqtModel) from 0.5 s before to 2 s after an onset (onset "
+        "path): EqT sees an earthquake at the station there though it gave no P. With it (ratio 4) the "
+        "re-picker recovered 15 of the picker's misses for 2 wrong on the labelled arrays (10 / 2 without "
+        "the onset path) and its Hengill re-picks stayed the same; without it (ratio 8) 12 / 2, and 28 "
+        "more re-picks on Hengill with noise added, none at the clean record's picks "
         "(benchmarks/accuracy.py --sets arrays,arrays90,hengill --degrade 3,10,30).", range="0:1")
     z_threshold: float = opt(5.0, "Minimum z-score of the correlation peak for a re-pick (correlation mode).", range="0:")
     z_prominent: float = opt(
