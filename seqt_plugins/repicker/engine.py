@@ -24,7 +24,9 @@ Per origin (the preferred origin of each event, or every origin when there are n
 5. template path (``correlation``): all templates × search windows of the phase at once
    (``scoring.score_batched``), or the Siamese head in ``mode="siamese"``; complementary path
    (``eqt_max``): EqT's own probability maximum in the interval ≥ ``eqt_threshold``, used where
-   the template path found nothing;
+   the template path found nothing; last, for P only (``onset``): the energy onset in the
+   interval (``onset.onset_ratio`` ≥ ``onset_threshold``) where EqT's detection reaches
+   ``detection_threshold`` around it;
 6. each re-pick: method ID "S-EqT", ID ``make_pick_id(..., "SEQTR")``, its probability, the
    best template's pick as reference, evaluation mode automatic, and an arrival of the origin.
 
