@@ -48,9 +48,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqt_plugins.evaluation import (TOL, WRONG_WITHIN, Record, add_noise, analyst_origins,  # noqa: E402
-                                     labelled_sets, match_origins, score)
+                                     labelled_sets, match_origins, score, with_events)
 from seqt_plugins.picker import Picker  # noqa: E402
-from seqt_plugins.picks.model import Event, EventParameters  # noqa: E402
 
 def fmt_ratio(a, b):
     return f"{a / b:.3f}" if b else "  -  "
@@ -149,9 +148,7 @@ def repick_records(records, picks_per_record, repicker, locate_kwargs, detail=Fa
                 funnel_in[0].extend((net, sta, ph, t) for (net, sta, ph), t in r.labels.items()
                                     if (net, sta, ph) not in base[ph]["correct"])
             continue
-        ep = EventParameters(picks=list(picks), origins=origins,
-                             events=[Event(public_id=f"E{i}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
-                                     for i, o in enumerate(origins)])
+        ep = with_events(picks, origins)
         if coordinates:
             repicker.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
         else:
@@ -226,8 +223,7 @@ def leave_one_out(records, picks_per_record, make_repicker, locate_kwargs):
                 o2.arrivals = [a for a in o2.arrivals if a.pick_id in kept]
                 if o2.arrivals:
                     trimmed.append(o2)
-            ep = EventParameters(picks=keep, origins=trimmed,
-                                 events=[Event(f"E{j}", o.public_id, [o.public_id]) for j, o in enumerate(trimmed)])
+            ep = with_events(keep, trimmed)
             rp.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
             best = {}
             for res in rp.last_results:  # the re-pick nearest the analyst pick of each station-phase
@@ -276,8 +272,7 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
                 origins = locate_events(picks, r.coordinates, **locate_kwargs)
                 if not origins:
                     continue
-                ep = EventParameters(picks=list(picks), origins=origins,
-                                     events=[Event(f"E{j}", o.public_id, [o.public_id]) for j, o in enumerate(origins)])
+                ep = with_events(picks, origins)
                 rp = make_repicker()
                 rp.keep_searches = True
                 rp.repick(ep, stream, inventory=r.inventory, coordinates=r.coordinates)

@@ -177,6 +177,16 @@ def weaken_stations(rec: Record, picker, factor: float, seed: int = 1, record_pi
         yield WeakStation(ns, labels, own, missed, others + own, stream)
 
 
+def with_events(picks, origins):
+    """The re-picker's input as an operator has it: the picker's picks and the origins located
+    from them, one event per origin."""
+    from seqt_plugins.picks.model import Event, EventParameters
+
+    return EventParameters(picks=list(picks), origins=origins,
+                           events=[Event(public_id=f"E{k}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
+                                   for k, o in enumerate(origins)])
+
+
 # --------------------------------------------------------------------------- scoring
 
 

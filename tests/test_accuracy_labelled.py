@@ -11,8 +11,8 @@ import pytest
 
 from conftest import require_shared
 from seqt_plugins.catalog.locate import locate_events
-from seqt_plugins.evaluation import add_noise, labelled_arrays, score, single_station
-from seqt_plugins.picks.model import Event, EventParameters
+from seqt_plugins.evaluation import add_noise, labelled_arrays, score, single_station, with_events
+from seqt_plugins.picks.model import EventParameters
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +69,7 @@ def test_two_earthquakes_in_one_record_both_picked(arrays, picker):
 
 
 def _located(r, picks):
-    origins = locate_events(picks, r.coordinates)
-    return EventParameters(picks=list(picks), origins=origins,
-                           events=[Event(public_id=f"E{k}", preferred_origin_id=o.public_id, origin_ids=[o.public_id])
-                                   for k, o in enumerate(origins)])
+    return with_events(picks, locate_events(picks, r.coordinates))
 
 
 def test_repicker_on_events_located_from_the_picks(arrays, picker):

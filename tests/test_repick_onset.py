@@ -72,8 +72,8 @@ def test_onset_path_recovers_clear_arrivals_eqt_missed():
     re-picks them within the analyst tolerance, and none of its re-picks is wrong."""
     from seqt_plugins.catalog.locate import locate_events
     from seqt_plugins.evaluation import TOL, WRONG_WITHIN
+    from seqt_plugins.evaluation import with_events
     from seqt_plugins.picker import Picker
-    from seqt_plugins.picks.model import Event, EventParameters
     from seqt_plugins.repicker import Repicker
 
     records = labelled_arrays(require_shared("data", "labelled_arrays"))
@@ -83,9 +83,7 @@ def test_onset_path_recovers_clear_arrivals_eqt_missed():
         if not r.name.startswith(("CRL_2010.01.18", "IPOC")):
             continue
         picks = picker.pick(r.stream, r.inventory)
-        origins = locate_events(picks, r.coordinates)
-        ep = EventParameters(picks=list(picks), origins=origins,
-                             events=[Event(f"E{k}", o.public_id, [o.public_id]) for k, o in enumerate(origins)])
+        ep = with_events(picks, locate_events(picks, r.coordinates))
         rp = Repicker()
         rp.repick(ep, r.stream, inventory=r.inventory, coordinates=r.coordinates)
         for x in rp.last_results:

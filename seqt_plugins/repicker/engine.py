@@ -606,10 +606,8 @@ class Repicker:
         reqs = []
         for st in sts:
             seg = st.data.segments[st.segment]
-            if seg.data is not None:
-                data = seg.data[st.start : st.start + WINDOW]
-            else:
-                data = (lambda st=st: source.window(st.key, st.segment, st.start))
+            # samples at hand, or prepared on a cache miss only
+            data = self._window_samples(st) if seg.data is not None else (lambda st=st: self._window_samples(st))
             reqs.append((window_key(st.key, seg, st.start), data))
         t0 = time.perf_counter()
         prep0 = source.seconds if source is not None else 0.0
@@ -672,15 +670,6 @@ class Repicker:
                 i0 = e0
             i1 = min(WINDOW - edge, int(math.floor((hi - st.window_time(0)) * FS)) + 1)
             found = None
-            detection = feats[st.key].probabilities[0]
-
-            def detected(j: int) -> bool:
-                """EqT's detection (eqtModel) reaches detectionThreshold around sample j. (Tried as
-                a second bar of the template path too, z >= 4 where detected: on the labelled
-                arrays 16 right / 3 wrong re-picks against 15 / 2, so not used there.)"""
-                near = detection[max(0, j - DETECTION_AROUND[0]) : j + DETECTION_AROUND[1]]
-                return float(near.max()) >= o.detection_threshold
-
             if i1 > i0 and tpl_trace is not None:
                 tr = tpl_trace[k]
                 j = i0 + int(np.argmax(tr[i0:i1]))
@@ -711,8 +700,11 @@ class Repicker:
                 # picked already beside a late prediction), not an onset inside it
                 near = ratio[max(0, j - ONSET_LOCAL) : j + ONSET_LOCAL + 1]
                 # EqT must see an earthquake at the station there (its detection), though it
-                # gave no P: an energy jump alone is as often another event's arrival or a glitch
-                if v >= o.onset_threshold and v >= float(near.max()) and detected(j):
+                # gave no P: an energy jump alone is as often another event's arrival or a glitch.
+                # (Tried as a second bar of the template path too, z >= 4 where detected: on the
+                # labelled arrays 16 right / 3 wrong re-picks against 15 / 2, so not used there.)
+                detection = feats[st.key].probabilities[0][max(0, j - DETECTION_AROUND[0]) : j + DETECTION_AROUND[1]]
+                if v >= o.onset_threshold and v >= float(near.max()) and float(detection.max()) >= o.detection_threshold:
                     found = (j, probability_from_z(v - 1.0, o.onset_threshold - 1.0), v, "onset")
             if self.keep_searches:
                 self.last_searches.append(SearchRecord(
