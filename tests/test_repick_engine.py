@@ -214,3 +214,38 @@ def test_the_log_says_why_station_phases_were_not_searched(eqt_conservative, cap
     assert 0 < counts[8.0]["P beyond maxDistance"] <= far
     assert counts[8.0]["searched P"] < counts[200.0]["searched P"]
     assert f"not searched: P {counts[8.0]['P beyond maxDistance']} beyond maxDistance" in summary[0]
+
+
+def test_an_origin_without_arrivals_takes_the_picks_its_prediction_fits(caplog):
+    """A catalogue export or a locator that writes no arrivals: the re-picker takes, per station
+    and phase, the input pick nearest the origin's prediction as the origin's own, and re-picks
+    exactly as with the locator's arrivals (IPOC 2007-11-20, events located from the picker's
+    picks; the onset path re-picks PB02's P either way)."""
+    import copy
+    import logging
+
+    from conftest import require_shared
+    from seqt_plugins.catalog.locate import locate_events
+    from seqt_plugins.evaluation import labelled_arrays, with_events
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.repicker import Repicker
+
+    r = next(x for x in labelled_arrays(require_shared("data", "labelled_arrays")) if x.name.startswith("IPOC"))
+    picks = Picker().pick(r.stream, r.inventory)
+    ep = with_events(picks, locate_events(picks, r.coordinates))
+    bare = copy.deepcopy(ep)
+    for o in bare.origins:
+        o.arrivals = []
+    repicks = []
+    with caplog.at_level(logging.INFO, logger="seqt_plugins.repicker"):
+        for e in (ep, bare):
+            rp = Repicker()
+            rp.repick(e, r.stream, inventory=r.inventory, coordinates=r.coordinates)
+            repicks.append(sorted((x.pick.waveform_id.station, x.pick.phase_hint, str(x.pick.time)) for x in rp.last_results))
+    assert repicks[0] and repicks[0] == repicks[1]
+    assert "has no arrivals" in caplog.text
+    # without station coordinates nothing predicts where the origin's picks lie: not searched
+    caplog.clear()
+    rp = Repicker()
+    rp.repick(copy.deepcopy(bare), r.stream, inventory=None, coordinates={})
+    assert not rp.last_results and "no associated P or S picks" in caplog.text

@@ -3,8 +3,9 @@
     seqtrepick --ep events.xml -I file:///data/day.mseed --inventory-xml stations.xml -o out.xml
     seqtrepick --ep - -I sdsarchive:///archive --repicker.zThreshold=6 < events.xml > out.xml
 
-Reads the event parameters (SCML or QuakeML: origins, their arrivals and the picks), fetches
-the waveforms around each origin, re-picks (see :mod:`seqt_plugins.repicker.engine`) and writes
+Reads the event parameters (SCML or QuakeML: origins, their arrivals and the picks; an origin
+without arrivals takes the picks nearest its predicted arrivals, given station coordinates),
+fetches the waveforms around each origin, re-picks (see :mod:`seqt_plugins.repicker.engine`) and writes
 the input event parameters plus the re-picks — each also an arrival of its origin — as SCML
 (default) or QuakeML, to stdout or atomically to ``-o``. Nothing is written when the input
 cannot be read; inputs without origins, picks or waveforms are written back unchanged.

@@ -7,7 +7,10 @@
 
 Per origin (the preferred origin of each event, or every origin when there are no events):
 
-1. the origin's associated picks (its arrivals) give, per station, the P and S picks;
+1. the origin's associated picks (its arrivals) give, per station, the P and S picks; an origin
+   without arrivals (a catalogue export) takes, where station coordinates are known, the input
+   pick nearest each station-phase's predicted arrival inside its search interval (at least
+   ``MIN_PREDICTED`` of them, a P among them);
 2. templates of phase X: stations with P and S picks (P→S cut) whose X pick has a probability
    ≥ ``template_min_probability``, the most probable ``max_templates``; with
    ``phase_only_templates`` also stations with only X (a fixed window around the pick);
@@ -429,6 +432,11 @@ class Repicker:
             ph = phase_of(a.phase) or phase_of(p.phase_hint if p else None)
             if p is not None and ph is not None:
                 assoc.append((ph, p))
+        if not assoc and not origin.arrivals and coords:
+            assoc = self._picks_by_prediction(origin, all_picks, coords)
+            if assoc:
+                info("origin %s has no arrivals: %d pick(s) inside their predicted intervals taken as its "
+                     "picks", origin.public_id, len(assoc))
         if not assoc:
             warn("origin %s has no associated P or S picks in the input: nothing to re-pick", origin.public_id)
             return None
@@ -560,6 +568,30 @@ class Repicker:
         return _Plan(stations, search, templates, skipped)
 
     # -- steps -----------------------------------------------------------------------------
+    def _picks_by_prediction(self, origin: Origin, all_picks: Sequence[Pick],
+                             coords: Dict[str, Tuple[float, float, float]]) -> List[Tuple[str, Pick]]:
+        """An origin without arrivals (a catalogue export, a locator that writes none): per
+        station and phase, the pick nearest its straight-ray prediction inside the search
+        interval (tolerance + toleranceFraction), when at least MIN_PREDICTED of them fit."""
+        o = self.options
+        velocity = {"P": o.vp, "S": o.vs}
+        nearest: Dict[Tuple[str, str, str], Tuple[float, Pick]] = {}
+        for p in all_picks:
+            ph = phase_of(p.phase_hint)
+            c = coords.get(f"{p.waveform_id.network}.{p.waveform_id.station}")
+            if ph is None or c is None:
+                continue
+            lo, mid, hi = predicted_window(origin, station_geometry(origin, c), velocity[ph], o.tolerance,
+                                           o.tolerance_fraction)
+            if lo <= p.time <= hi:
+                key = (p.waveform_id.network, p.waveform_id.station, ph)
+                off = abs(p.time - mid)
+                if key not in nearest or off < nearest[key][0]:
+                    nearest[key] = (off, p)
+        if len(nearest) < MIN_PREDICTED or not any(k[2] == "P" for k in nearest):
+            return []
+        return [(k[2], p) for k, (_, p) in sorted(nearest.items())]
+
     def _place_window(self, st: _Station, search, has=None) -> bool:
         """Choose the station's window: around its intervals and picks, snapped to window_step.
 
@@ -787,6 +819,10 @@ EXIST_MARGIN = 1.0
 # phase the origin does not use already lies in its predicted interval, it is farther than
 # maxDistance, it has no coordinates and the origin no pick of the phase to search around, or no
 # window of its data holds the interval.
+# An origin without arrivals takes the input picks nearest its predictions as its own: at least
+# this many station-phases (a P among them), as a locator needs to fix an origin at all.
+MIN_PREDICTED = 4
+
 NOT_SEARCHED = ("already picked", "beyond maxDistance", "no coordinates", "no data window")
 
 
