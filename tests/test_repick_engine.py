@@ -249,3 +249,23 @@ def test_an_origin_without_arrivals_takes_the_picks_its_prediction_fits(caplog):
     rp = Repicker()
     rp.repick(copy.deepcopy(bare), r.stream, inventory=None, coordinates={})
     assert not rp.last_results and "no associated P or S picks" in caplog.text
+
+
+def test_moveout_fit_follows_the_arrays_velocity_and_ignores_a_wrong_pick():
+    """repicker.fitMoveout: P picks of a slow shallow array (4.5 km/s, origin-time offset 0.3 s)
+    with one wrong pick 3 s late give that line back; too few picks, too little distance spread or
+    an implausible velocity fall back to vP with the median offset."""
+    from seqt_plugins.repicker.engine import fit_moveout
+
+    d = np.array([4.0, 7.0, 11.0, 15.0, 22.0, 30.0])
+    t = 0.3 + d / 4.5
+    t[3] += 3.0  # a wrong pick
+    a, b = fit_moveout(d, t, 6.0)
+    assert b == pytest.approx(1 / 4.5, rel=0.02) and a == pytest.approx(0.3, abs=0.1)
+    # at the farthest station the line is right to 0.1 s; vP with the median offset is 0.75 s early
+    a0 = float(np.median(t - d / 6.0))
+    assert abs(a + b * 30.0 - (0.3 + 30.0 / 4.5)) < 0.1 < 0.5 < abs(a0 + 30.0 / 6.0 - (0.3 + 30.0 / 4.5))
+    assert fit_moveout(d[:3], t[:3], 6.0) == (pytest.approx(float(np.median(t[:3] - d[:3] / 6.0))), 1 / 6.0)
+    close = np.array([10.0, 11.0, 12.0, 13.0])
+    assert fit_moveout(close, close / 4.5, 6.0)[1] == 1 / 6.0  # 3 km of spread: no slope
+    assert fit_moveout(d, 0.3 + d / 1.0, 6.0)[1] == 1 / 6.0  # 1 km/s is no crustal P velocity

@@ -487,19 +487,23 @@ class Repicker:
         for st in stations.values():
             if st.coords is not None:
                 st.geometry = station_geometry(origin, st.coords)
-        # How well the straight-ray prediction explains the origin's own picks: their median
-        # residual per phase shifts the search windows (velocity or origin-time bias), and an
+        # How well the straight-ray prediction explains the origin's own picks: per phase, a line
+        # fitted to their travel times against distance (fit_moveout; else their median offset
+        # from vP/vS) places the search windows (velocity or origin-time bias), and an
         # origin whose picks scatter more than max_residual_spread (median absolute deviation)
         # predicts nothing reliable, so it is not searched (a ghost or mislocated event would
         # only add wrong picks).
-        shift = {"P": 0.0, "S": 0.0}
+        moveout = {ph: (0.0, 1.0 / velocity[ph]) for ph in "PS"}  # (intercept s, slowness s/km)
         spreads = []
         for ph in "PS":
-            res = [st.picks[ph].time - predicted_window(origin, st.geometry, velocity[ph], 0.0, 0.0)[1]
+            obs = [(st.geometry.hypocentral_km, st.picks[ph].time - origin.time)
                    for st in stations.values() if ph in st.picks and st.geometry is not None]
-            if len(res) >= 2:
-                shift[ph] = float(np.median(res))
-                spreads.extend(abs(r - shift[ph]) for r in res)
+            if len(obs) >= 2:
+                d, t = np.array(obs).T
+                moveout[ph] = fit_moveout(d, t, velocity[ph]) if o.fit_moveout else \
+                    (float(np.median(t - d / velocity[ph])), 1.0 / velocity[ph])
+                a, b = moveout[ph]
+                spreads.extend(np.abs(t - a - b * d))
         if len(spreads) >= 3 and float(np.median(spreads)) > o.max_residual_spread:
             warn("origin %s: its picks scatter by %.2f s (median) around the predicted arrivals, more than "
                  "repicker.maxResidualSpread: not searched", origin.public_id, float(np.median(spreads)))
@@ -512,8 +516,11 @@ class Repicker:
                 continue
             for ph in "PS":
                 if st.geometry is not None:
-                    lo, mid, hi = predicted_window(origin, st.geometry, velocity[ph], o.tolerance, o.tolerance_fraction)
-                    lo, mid, hi = lo + shift[ph], mid + shift[ph], hi + shift[ph]
+                    a, b = moveout[ph]
+                    tt = b * st.geometry.hypocentral_km
+                    mid = UTCDateTime(origin.time) + a + tt
+                    half = o.tolerance + o.tolerance_fraction * tt
+                    lo, hi = mid - half, mid + half
                     st.predicted[ph] = mid
                     exist = (lo - EXIST_MARGIN, hi + EXIST_MARGIN)
                 elif ref_times[ph]:
@@ -824,6 +831,36 @@ EXIST_MARGIN = 1.0
 MIN_PREDICTED = 4
 
 NOT_SEARCHED = ("already picked", "beyond maxDistance", "no coordinates", "no data window")
+
+
+# Moveout fit (repicker.fitMoveout): at least this many picks of the phase, spread over at least
+# MOVEOUT_SPAN km of hypocentral distance, and an apparent velocity within a factor
+# MOVEOUT_FACTOR of vP/vS; otherwise the constant velocity with the picks' median offset.
+MOVEOUT_MIN = 4
+MOVEOUT_SPAN = 5.0  # km
+MOVEOUT_FACTOR = 1.6
+
+
+def fit_moveout(distance_km: np.ndarray, travel_s: np.ndarray, velocity: float) -> Tuple[float, float]:
+    """(intercept, slowness) of travel time ≈ intercept + slowness · hypocentral distance from an
+    origin's own picks of one phase: a Theil–Sen line (the median of the pairwise slopes, robust
+    to a wrong pick), so the search windows of the other stations follow the array's real
+    velocity (a slow shallow crust puts far stations' arrivals later than vP/vS predict, beyond
+    what a constant offset corrects). Few picks, too little distance spread or an implausible
+    slope: the constant velocity with the median offset."""
+    d, t = np.asarray(distance_km, float), np.asarray(travel_s, float)
+    fallback = (float(np.median(t - d / velocity)), 1.0 / velocity)
+    if len(d) < MOVEOUT_MIN or np.ptp(d) < MOVEOUT_SPAN:
+        return fallback
+    i, j = np.triu_indices(len(d), k=1)
+    dd = d[j] - d[i]
+    ok = np.abs(dd) >= 1.0
+    if ok.sum() < MOVEOUT_MIN:
+        return fallback
+    slope = float(np.median((t[j] - t[i])[ok] / dd[ok]))
+    if not 1.0 / (velocity * MOVEOUT_FACTOR) <= slope <= MOVEOUT_FACTOR / velocity:
+        return fallback
+    return float(np.median(t - slope * d)), slope
 
 
 def _not_searched(skipped: Dict[str, Dict[str, int]]) -> str:
