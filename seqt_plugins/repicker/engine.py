@@ -15,8 +15,10 @@ Per origin (the preferred origin of each event, or every origin when there are n
    ≥ ``template_min_probability``, the most probable ``max_templates``; with
    ``phase_only_templates`` also stations with only X (a fixed window around the pick);
 3. search stations for X: every station with waveforms and no X pick in its search interval;
-   the interval is the predicted arrival window (origin, station coordinates, vP/vS, tolerance)
-   where coordinates are known, else the template picks ± p_range/s_range;
+   the interval is the predicted arrival window where coordinates are known (origin, station
+   coordinates, the phase's moveout fitted to the origin's own picks (``fit_moveout``) or vP/vS
+   with their median offset, ± tolerance + tolerance_fraction · travel time), else the template
+   picks ± p_range/s_range;
 4. each station gets one 60 s window around its intervals, snapped to ``window_step`` so events
    close in time share windows; their EqT features come from the ``FeatureCache`` (one batched
    EqT pass for all misses). A first pass over all origins (steps 1–4 without EqT) plans the
