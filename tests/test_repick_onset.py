@@ -71,8 +71,7 @@ def test_onset_path_recovers_clear_arrivals_eqt_missed():
     (the conservative model gives 0.00 there), both clear on the seismograms; the onset path
     re-picks them within the analyst tolerance, and none of its re-picks is wrong."""
     from seqt_plugins.catalog.locate import locate_events
-    from seqt_plugins.evaluation import TOL, WRONG_WITHIN
-    from seqt_plugins.evaluation import with_events
+    from seqt_plugins.evaluation import TOL, WRONG_WITHIN, with_events
     from seqt_plugins.picker import Picker
     from seqt_plugins.repicker import Repicker
 

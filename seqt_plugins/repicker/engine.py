@@ -502,8 +502,7 @@ class Repicker:
                    for st in stations.values() if ph in st.picks and st.geometry is not None]
             if len(obs) >= 2:
                 d, t = np.array(obs).T
-                moveout[ph] = fit_moveout(d, t, velocity[ph]) if o.fit_moveout else \
-                    (float(np.median(t - d / velocity[ph])), 1.0 / velocity[ph])
+                moveout[ph] = fit_moveout(d, t, velocity[ph], fit=o.fit_moveout)
                 a, b = moveout[ph]
                 spreads.extend(np.abs(t - a - b * d))
         if len(spreads) >= 3 and float(np.median(spreads)) > o.max_residual_spread:
@@ -585,15 +584,20 @@ class Repicker:
         o = self.options
         velocity = {"P": o.vp, "S": o.vs}
         nearest: Dict[Tuple[str, str, str], Tuple[float, Pick]] = {}
+        windows: Dict[Tuple[str, str, str], Optional[tuple]] = {}  # one prediction per station-phase
         for p in all_picks:
             ph = phase_of(p.phase_hint)
-            c = coords.get(f"{p.waveform_id.network}.{p.waveform_id.station}")
-            if ph is None or c is None:
+            if ph is None:
                 continue
-            lo, mid, hi = predicted_window(origin, station_geometry(origin, c), velocity[ph], o.tolerance,
-                                           o.tolerance_fraction)
+            key = (p.waveform_id.network, p.waveform_id.station, ph)
+            if key not in windows:
+                c = coords.get(f"{key[0]}.{key[1]}")
+                windows[key] = None if c is None else predicted_window(
+                    origin, station_geometry(origin, c), velocity[ph], o.tolerance, o.tolerance_fraction)
+            if windows[key] is None:
+                continue
+            lo, mid, hi = windows[key]
             if lo <= p.time <= hi:
-                key = (p.waveform_id.network, p.waveform_id.station, ph)
                 off = abs(p.time - mid)
                 if key not in nearest or off < nearest[key][0]:
                     nearest[key] = (off, p)
@@ -824,14 +828,14 @@ DETECTION_AROUND = (50, 200)
 # 0.1 s after the picker's P at VDS3 and COL3, and the onset path re-picked the same arrivals.
 EXIST_MARGIN = 1.0
 
-# Why a station-phase without a pick of the origin was not searched, in log order: a pick of the
-# phase the origin does not use already lies in its predicted interval, it is farther than
-# maxDistance, it has no coordinates and the origin no pick of the phase to search around, or no
-# window of its data holds the interval.
 # An origin without arrivals takes the input picks nearest its predictions as its own: at least
 # this many station-phases (a P among them), as a locator needs to fix an origin at all.
 MIN_PREDICTED = 4
 
+# Why a station-phase without a pick of the origin was not searched, in log order: a pick of the
+# phase the origin does not use already lies in its predicted interval, it is farther than
+# maxDistance, it has no coordinates and the origin no pick of the phase to search around, or no
+# window of its data holds the interval.
 NOT_SEARCHED = ("already picked", "beyond maxDistance", "no coordinates", "no data window")
 
 
@@ -843,16 +847,17 @@ MOVEOUT_SPAN = 5.0  # km
 MOVEOUT_FACTOR = 1.6
 
 
-def fit_moveout(distance_km: np.ndarray, travel_s: np.ndarray, velocity: float) -> Tuple[float, float]:
+def fit_moveout(distance_km: np.ndarray, travel_s: np.ndarray, velocity: float,
+                fit: bool = True) -> Tuple[float, float]:
     """(intercept, slowness) of travel time ≈ intercept + slowness · hypocentral distance from an
     origin's own picks of one phase: a Theil–Sen line (the median of the pairwise slopes, robust
     to a wrong pick), so the search windows of the other stations follow the array's real
     velocity (a slow shallow crust puts far stations' arrivals later than vP/vS predict, beyond
     what a constant offset corrects). Few picks, too little distance spread or an implausible
-    slope: the constant velocity with the median offset."""
+    slope, or ``fit`` false: the constant velocity with the median offset."""
     d, t = np.asarray(distance_km, float), np.asarray(travel_s, float)
     fallback = (float(np.median(t - d / velocity)), 1.0 / velocity)
-    if len(d) < MOVEOUT_MIN or np.ptp(d) < MOVEOUT_SPAN:
+    if not fit or len(d) < MOVEOUT_MIN or np.ptp(d) < MOVEOUT_SPAN:
         return fallback
     i, j = np.triu_indices(len(d), k=1)
     dd = d[j] - d[i]
