@@ -68,6 +68,26 @@ def test_two_earthquakes_in_one_record_both_picked(arrays, picker):
                    for p in picks), f"{sta}: foreshock P"
 
 
+def test_events_of_a_busy_record_are_located_whichever_station_is_missing(arrays, picker):
+    """CRL 2010-01-18 holds four earthquakes within 80 s. The best pick of each station-phase
+    mixes them, and without one of four of its 14 stations (or two of IPOC's eight) that mix
+    located nothing at all, so the re-picker had no origin to search. The locator's windows
+    anchored at P picks give origins in every thinned case, and one holding >= 3 analyst P (the
+    labelled event) in 21 of the 22 (measured; 15 before)."""
+    found = cases = 0
+    for name in ("CRL_2010.01.18", "IPOC"):
+        r = next(r for r in arrays if r.name.startswith(name))
+        picks = picker.pick(r.stream, r.inventory)
+        by_id = {p.public_id: p for p in picks}
+        for sta in sorted({p.waveform_id.station for p in picks}):
+            origins = locate_events([p for p in picks if p.waveform_id.station != sta], r.coordinates)
+            assert origins, f"{name} without {sta}: no origin"
+            labelled_p = [len(score([by_id[a.pick_id] for a in o.arrivals], r.labels)["P"]["correct"]) for o in origins]
+            cases += 1
+            found += max(labelled_p) >= 3
+    assert cases == 22 and found >= 20, f"{found} of {cases}"
+
+
 def _located(r, picks):
     return with_events(picks, locate_events(picks, r.coordinates))
 
