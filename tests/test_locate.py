@@ -6,7 +6,7 @@ import math
 
 from obspy import UTCDateTime
 
-from seqt_plugins.catalog.locate import KM_PER_DEG, locate, locate_events
+from seqt_plugins.catalog.locate import KM_PER_DEG, locate_events
 from seqt_plugins.picks.model import Pick, WaveformID
 
 VP, VS = 6.0, 3.45

@@ -34,6 +34,9 @@ from ..picks.model import Arrival, Origin, Pick
 
 Coordinates = Dict[str, Tuple[float, float, float]]
 KM_PER_DEG = 111.19492664455873
+VP, VS = 6.0, 3.45  # km/s
+MARGIN = 50.0  # km searched beyond the stations' bounding box
+KEEP = 2.0  # s: picks this close to the prediction are arrivals
 
 
 def _phase(p: Pick) -> Optional[str]:
@@ -55,9 +58,9 @@ def _one_per_station_phase(picks: Sequence[Pick]) -> List[Pick]:
     return list(best.values())
 
 
-def locate(picks: Sequence[Pick], coordinates: Coordinates, vp: float = 6.0, vs: float = 3.45,
-           depths: Tuple[float, float] = (0.0, 200.0), margin: float = 50.0, clip: float = 2.0,
-           keep: float = 2.0, min_picks: int = 4, min_p: int = 3,
+def locate(picks: Sequence[Pick], coordinates: Coordinates, vp: float = VP, vs: float = VS,
+           depths: Tuple[float, float] = (0.0, 200.0), margin: float = MARGIN, clip: float = 2.0,
+           keep: float = KEEP, min_picks: int = 4, min_p: int = 3,
            origin_id: Optional[str] = None) -> Optional[Origin]:
     """One origin from ``picks`` (see the module doc), or None when too few picks fit."""
     rows = []
@@ -130,9 +133,8 @@ def _locate_in_windows(picks: Sequence[Pick], coordinates: Coordinates, **kwargs
     lon = [c[1] for c in located]
     coslat = math.cos(math.radians(float(np.mean(lat))))
     aperture = math.hypot(np.ptp(lat) * KM_PER_DEG, np.ptp(lon) * KM_PER_DEG * coslat)
-    vs = kwargs.get("vs", 3.45)
-    span = min(60.0, (aperture + 2.0 * kwargs.get("margin", 50.0)) / vs)
-    lead = kwargs.get("keep", 2.0)
+    span = min(60.0, (aperture + 2.0 * kwargs.get("margin", MARGIN)) / kwargs.get("vs", VS))
+    lead = kwargs.get("keep", KEEP)
     best = None
     for anchor in sorted({p.time.timestamp for p in picks if _phase(p) == "P"}):
         o = locate([p for p in picks if anchor - lead <= p.time.timestamp <= anchor + span], coordinates, **kwargs)
