@@ -261,7 +261,8 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
     out = {}
     record_picks = [picker.pick(r.stream, r.inventory) for r in records]  # the same at every factor
     for k in factors:
-        tot = {ph: {"missed": 0, "searched": 0, "recovered": 0, "wrong": 0} for ph in "PS"}
+        tot = {ph: {"missed": 0, "searched": 0, "recovered": 0, "wrong": 0, "unsearched": defaultdict(int)}
+               for ph in "PS"}
         outcomes, by_path = [], defaultdict(lambda: [0, 0])
         for i, r in enumerate(records):
             for weak in weaken_stations(r, picker, k, seed=i + 1, record_picks=record_picks[i]):
@@ -271,6 +272,8 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
                     tot[key[2]]["missed"] += 1
                 origins = locate_events(picks, r.coordinates, **locate_kwargs)
                 if not origins:
+                    for key in missed:
+                        tot[key[2]]["unsearched"]["no origin located"] += 1
                     continue
                 ep = with_events(picks, origins)
                 rp = make_repicker()
@@ -279,8 +282,12 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
                 case = Record(r.name, stream, labels, r.inventory, r.coordinates)
                 found = search_outcomes(case, base, rp)
                 outcomes.extend(found)
-                for key in {o[1] for o in found}:
+                searched = {o[1] for o in found}
+                for key in searched:
                     tot[key[2]]["searched"] += 1
+                for key in set(missed) - searched:  # why not: the station's own pick, or the search's
+                    own = [p for p in weak.picks if p.phase_hint == key[2] and abs(p.time - labels[key]) <= WRONG_WITHIN]
+                    tot[key[2]]["unsearched"]["a wrong pick of the phase within 5 s" if own else "other"] += 1
                 s = score([x.pick for x in rp.last_results], labels)
                 for ph in "PS":
                     tot[ph]["recovered"] += len(s[ph]["correct"] - base[ph]["correct"])
@@ -543,6 +550,8 @@ def main(argv=None):
                 t = tot[ph]
                 print(f"  {ph}: missed {t['missed']}, searched {t['searched']}, re-picker recovered {t['recovered']}, "
                       f"wrong {t['wrong']}, precision of added {fmt_ratio(t['recovered'], t['recovered'] + t['wrong'])}")
+                if t["unsearched"]:
+                    print("     not searched: " + ", ".join(f"{why} {n}" for why, n in sorted(t["unsearched"].items())))
             print("  re-picks by path (correct/wrong): " + (", ".join(f"{p} {v[0]}/{v[1]}" for p, v in sorted(by_path.items())) or "none"))
             print_repick_curve(outcomes, {ph: tot[ph]["missed"] for ph in "PS"})
     o = picker.options
