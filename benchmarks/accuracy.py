@@ -287,7 +287,7 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
                     tot[key[2]]["searched"] += 1
                 for key in set(missed) - searched:  # why not: the station's own pick, or the search's
                     own = [p for p in weak.picks if p.phase_hint == key[2] and abs(p.time - labels[key]) <= WRONG_WITHIN]
-                    tot[key[2]]["unsearched"]["a wrong pick of the phase within 5 s" if own else "other"] += 1
+                    tot[key[2]]["unsearched"][f"a wrong pick of the phase within {WRONG_WITHIN:g} s" if own else "other"] += 1
                 s = score([x.pick for x in rp.last_results], labels)
                 for ph in "PS":
                     tot[ph]["recovered"] += len(s[ph]["correct"] - base[ph]["correct"])

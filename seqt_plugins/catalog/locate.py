@@ -135,9 +135,14 @@ def _locate_in_windows(picks: Sequence[Pick], coordinates: Coordinates, **kwargs
     aperture = math.hypot(np.ptp(lat) * KM_PER_DEG, np.ptp(lon) * KM_PER_DEG * coslat)
     span = min(60.0, (aperture + 2.0 * kwargs.get("margin", MARGIN)) / kwargs.get("vs", VS))
     lead = kwargs.get("keep", KEEP)
-    best = None
+    best, tried = None, set()
     for anchor in sorted({p.time.timestamp for p in picks if _phase(p) == "P"}):
-        o = locate([p for p in picks if anchor - lead <= p.time.timestamp <= anchor + span], coordinates, **kwargs)
+        window = [p for p in picks if anchor - lead <= p.time.timestamp <= anchor + span]
+        ids = frozenset(p.public_id for p in window)
+        if ids in tried:  # P picks close together often open the same window: located once
+            continue
+        tried.add(ids)
+        o = locate(window, coordinates, **kwargs)
         if o is not None and (best is None or len(o.arrivals) > len(best.arrivals)):
             best = o
     return best
