@@ -66,14 +66,17 @@ def window_starts(segment: Segment, step: int, pad: int = 0) -> np.ndarray:
 def normalize(x: np.ndarray) -> np.ndarray:
     """EqT normalisation in place: per window and channel, demean and divide by std (0 → 1).
 
-    ``x`` (windows, samples, channels) float32. Sums over the sample axis go through BLAS
-    (a ones-vector product and an einsum) rather than strided ``mean``/``std`` reductions,
-    which took several times longer and allocated a squared copy of the batch.
+    ``x`` (windows, samples, channels) float32. Sums over the sample axis are einsums, not
+    strided ``mean``/``std`` reductions (several times slower, and a squared copy of the
+    batch) and not BLAS: numpy's OpenBLAS worker thread spins for a while after each
+    multithreaded call (a ones-vector ``matmul`` here was one) and took a core from the EqT
+    call that follows; a sum whose result depends on BLAS's thread count would also make the
+    probabilities depend on the machine's.
     """
     n = x.shape[1]
     if len(x) == 0:
         return x
-    mean = np.matmul(np.ones((1, n), dtype=x.dtype), x)  # (windows, 1, channels)
+    mean = np.einsum("bij->bj", x)[:, None, :]  # (windows, 1, channels)
     mean *= x.dtype.type(1.0 / n)
     x -= mean
     std = np.einsum("bij,bij->bj", x, x)[:, None, :]
