@@ -98,3 +98,23 @@ def test_realtime_from_seedlink_writes_each_pick_once(tmp_path, capsys):
     assert {p.phase_hint for p in picks} == {"P", "S"}
     n_p, n_s = phase_counts(out)
     assert re.fullmatch(rf"picked {n_p} P and {n_s} S on 1 station in \d+\.\d s", summary_line(capsys.readouterr().err))
+
+
+def test_a_longer_real_time_pass_step_gives_the_same_picks(tmp_path, capsys):
+    """passStep trades latency for CPU (fewer, fuller EqT calls); the picks must not change."""
+    mseed = require_shared("data", "hengill", "mseed")
+    st = Stream()
+    for f in sorted(mseed.glob("2C.GAN02.*.mseed")):
+        st += read(str(f))
+    outputs = {}
+    for step in ("0", "90"):
+        out = tmp_path / f"rt{step}.xml"
+        with SeedLinkServer(rec for _t, _id, rec in records_512(st)) as server:
+            code = main(["-I", f"slink://{server.address}?timeout=10&retries=1", "--stations", "2C.GAN02",
+                         "--begin", BEGIN, "--end", END, "--ep", "-o", str(out), "--picker.model=conservative",
+                         f"--passStep={step}", "--debug"])
+        assert code == 0
+        err = capsys.readouterr().err
+        assert f"passes every {30 if step == '0' else 90} s" in err
+        outputs[step] = picks_of(out)
+    assert outputs["0"] and outputs["90"] == outputs["0"]

@@ -263,7 +263,7 @@ class SeqtPick(Application):
         try:
             for pick in run_realtime(self.record_stream, selectors, self.picker,
                                      starttime=self.begin, endtime=self.end, inventory=self.inventory,
-                                     settings_for=self.filter):
+                                     settings_for=self.filter, step=self.config.get("passStep") or None):
                 self.log.info("pick %s %s %s p=%s", pick.waveform_id.nslc, pick.phase_hint, pick.time,
                               "%.2f" % pick.probability if pick.probability is not None else "-")
                 amplitudes = self.amplitudes_for([pick])

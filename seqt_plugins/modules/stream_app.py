@@ -271,7 +271,7 @@ def _build():
             # Playback reads as fast as it can, so latency does not matter: a pass every 10 window
             # steps prepares each stretch of data with less margin and gives the model batches of
             # 10 windows per station; the picks do not depend on the step.
-            step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else None
+            step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else (config.get("passStep") or None)
             self.rt = RealtimePicker(picker, inventory=InventoryOrientations(inventory, core),
                                      settings_for=shell.filter, step=step)
             log.info("picker options: %s (bindings: %s)", options_text(options, "picker"),
