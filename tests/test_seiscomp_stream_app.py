@@ -112,6 +112,23 @@ def test_stream_application_sends_the_offline_picks(seiscomp, hengill, tmp_path,
     assert f"acquisition finished: {len(picks)} pick(s), {len(picks)} amplitude(s) sent" in proc.stderr
 
 
+def test_a_longer_pass_step_sends_the_same_picks(seiscomp, hengill, tmp_path, monkeypatch):
+    """passStep (fewer, fuller EqT calls for more latency) read through SeisComP's configuration:
+    the picks stay those of the offline shell."""
+    files = [f for code in STATIONS for f in sorted((hengill / "mseed").glob(f"{code}.*.mseed"))]
+    mseed = _sorted_mseed(seiscomp, files, tmp_path)
+    inv = _inventory(seiscomp, hengill / "stations.xml", tmp_path)
+    with Scmaster(seiscomp, tmp_path / "system") as master:
+        proc = _seqtpick(master, "--begin", BEGIN, "-I", f"file://{mseed}", "--inventory-db", inv,
+                         "--passStep=90")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "a station is picked every 90 s of its data (passStep)" in proc.stderr
+    picks, _ = _stored(master.db)
+    offline = _offline(tmp_path, monkeypatch, "-I", mseed)
+    assert len(offline) > 8
+    assert [p[0] for p in picks] == sorted(p.public_id for p in offline)
+
+
 def _stationxml_with_copies(hengill: Path, out: Path) -> Path:
     """stations.xml of STATIONS plus the sensors of the ``array`` fixture's copies (GAN02 EH?,
     NESJV 10.HH?), so SeisComP's inventory offers them and only the bindings leave them out."""

@@ -274,6 +274,7 @@ def _build():
             step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else (config.get("passStep") or None)
             self.rt = RealtimePicker(picker, inventory=InventoryOrientations(inventory, core),
                                      settings_for=shell.filter, step=step)
+            log.info("a station is picked every %.0f s of its data (passStep)", self.rt.step)
             log.info("picker options: %s (bindings: %s)", options_text(options, "picker"),
                      "configuration module " + self.configModuleName() if module is not None
                      else (f"key files {getattr(config.bindings, 'key_dir', '')}" if config.bindings else "none"))
