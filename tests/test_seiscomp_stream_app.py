@@ -122,7 +122,7 @@ def test_a_longer_pass_step_sends_the_same_picks(seiscomp, hengill, tmp_path, mo
         proc = _seqtpick(master, "--begin", BEGIN, "-I", f"file://{mseed}", "--inventory-db", inv,
                          "--passStep=90")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "a station is picked every 90 s of its data (passStep)" in proc.stderr
+    assert "passes every 90 s of each station's data (passStep)" in proc.stderr
     picks, _ = _stored(master.db)
     offline = _offline(tmp_path, monkeypatch, "-I", mseed)
     assert len(offline) > 8

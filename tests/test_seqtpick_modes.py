@@ -37,6 +37,15 @@ def phase_counts(path):
     return phases.count("P"), phases.count("S")
 
 
+def gan02() -> Stream:
+    """The three components of 2C.GAN02 (Hengill), the real-time tests' one station."""
+    mseed = require_shared("data", "hengill", "mseed")
+    st = Stream()
+    for f in sorted(mseed.glob("2C.GAN02.*.mseed")):
+        st += read(str(f))
+    return st
+
+
 @pytest.fixture(scope="module")
 def sds(tmp_path_factory):
     return build_sds(require_shared("data", "hengill", "mseed"), tmp_path_factory.mktemp("sds"))
@@ -81,10 +90,7 @@ def test_bad_station_code_is_rejected(sds, tmp_path, capsys):
 
 
 def test_realtime_from_seedlink_writes_each_pick_once(tmp_path, capsys):
-    mseed = require_shared("data", "hengill", "mseed")
-    st = Stream()
-    for f in sorted(mseed.glob("2C.GAN02.*.mseed")):
-        st += read(str(f))
+    st = gan02()
     out = tmp_path / "rt.xml"
     with SeedLinkServer(rec for _t, _id, rec in records_512(st)) as server:
         code = main(["-I", f"slink://{server.address}?timeout=10&retries=1", "--stations", "2C.GAN02",
@@ -102,10 +108,7 @@ def test_realtime_from_seedlink_writes_each_pick_once(tmp_path, capsys):
 
 def test_a_longer_real_time_pass_step_gives_the_same_picks(tmp_path, capsys):
     """passStep trades latency for CPU (fewer, fuller EqT calls); the picks must not change."""
-    mseed = require_shared("data", "hengill", "mseed")
-    st = Stream()
-    for f in sorted(mseed.glob("2C.GAN02.*.mseed")):
-        st += read(str(f))
+    st = gan02()
     outputs = {}
     for step in ("0", "90"):
         out = tmp_path / f"rt{step}.xml"

@@ -274,7 +274,8 @@ def _build():
             step = PLAYBACK_STEPS * picker.step / FS if config.get("playback") else (config.get("passStep") or None)
             self.rt = RealtimePicker(picker, inventory=InventoryOrientations(inventory, core),
                                      settings_for=shell.filter, step=step)
-            log.info("a station is picked every %.0f s of its data (passStep)", self.rt.step)
+            log.info("passes every %.0f s of each station's data (%s)", self.rt.step,
+                     "playback: 10 window steps" if config.get("playback") else "passStep")
             log.info("picker options: %s (bindings: %s)", options_text(options, "picker"),
                      "configuration module " + self.configModuleName() if module is not None
                      else (f"key files {getattr(config.bindings, 'key_dir', '')}" if config.bindings else "none"))
