@@ -1,7 +1,7 @@
 """Picker and re-picker accuracy against analyst picks (never against this project's own picks).
 
     PYTHONPATH=. python benchmarks/accuracy.py [--shared ../shared] [--noise 1,3,10] [--curve]
-                                               [--detail] [--sets arrays,arrays90,single,window,hengill]
+                                               [--detail] [--sets arrays,arrays90,single,window,noise,hengill]
                                                [--degrade 3,10,30] [--repick-curve] [--leave-one-out]
 
 Data (../shared/data):
@@ -10,7 +10,9 @@ Data (../shared/data):
   and with one station at a time made noisier while the others stay as recorded (``--degrade``);
 - ``single_station``: 154 labelled 90-s records, each cut to a seeded random start 0–20 s after the
   file start (P is at 30 s in every file), and the same records cut to exactly one 60-s window
-  (6,000 samples) around the arrivals, as STEAD-format files are.
+  (6,000 samples) around the arrivals, as STEAD-format files are; ``noise``: a 60-s record of pure
+  noise per single-station record (its own pre-event noise folded to 6,000 samples), scored by
+  the records that get any pick (the false alarms of STEAD's noise records).
 
 Noise protocol: the record as recorded (1x), and with real noise added so that each trace's SNR
 drops by the factor k (3x, 10x): noise cut from the same trace before its first labelled arrival
@@ -445,6 +447,30 @@ def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = F
                 print(line)
 
 
+def noise_figures(picker, records, thresholds) -> None:
+    """Noise records: how many get any pick (STEAD's noise records: the issue allows 1 of 19),
+    at the defaults and, with ``--curve``, at each threshold set."""
+    probs = pick_records(picker, records)
+    picks = [picker.picks_from_probabilities(pr)[0] for pr in probs]
+    n = len(records)
+    with_p = sum(1 for p in picks if any(q.phase_hint == "P" for q in p))
+    with_s = sum(1 for p in picks if any(q.phase_hint == "S" for q in p))
+    print(f"\n== single_station 60-s noise: {n} records of the stations' own pre-event noise, no arrival")
+    print(f"records with a pick: {sum(1 for p in picks if p)} of {n} (with a P {with_p}, with an S {with_s}); "
+          f"picks {sum(len(p) for p in picks)}")
+    if thresholds:
+        print("  curve: det  Pdet    P    S | records with a pick (P, S)")
+        o = picker.options
+        saved = (o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold)
+        for thr in thresholds:
+            o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = thr
+            pk = [picker.picks_from_probabilities(pr)[0] for pr in probs]
+            print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} {thr[3]:4.2f} | {sum(1 for p in pk if p):3d} "
+                  f"({sum(1 for p in pk if any(q.phase_hint == 'P' for q in p))}, "
+                  f"{sum(1 for p in pk if any(q.phase_hint == 'S' for q in p))})")
+        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = saved
+
+
 def field_overrides(defaults, pairs):
     """FIELD=VALUE strings as keyword arguments of an options dataclass, typed by its defaults."""
     out = {}
@@ -495,7 +521,7 @@ def main(argv=None):
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
     ap.add_argument("--noise", default="1,3,10", help="SNR reduction factors (1: as recorded)")
     ap.add_argument("--sets", default="arrays,arrays90,single,window", help="arrays, arrays90 (the arrays cut to 90-s event files, "
-                         "first P 5 s in), single (90-s records), window (60-s cuts), hengill (noise protocol, "
+                         "first P 5 s in), single (90-s records), window (60-s cuts), noise (60-s noise records), hengill (noise protocol, "
                          "the clean record's picks as reference)")
     ap.add_argument("--curve", action="store_true", help="picker recall/precision per threshold")
     ap.add_argument("--detail", action="store_true", help="per re-pick lines (labelled arrays)")
@@ -558,6 +584,9 @@ def main(argv=None):
     print(f"picker defaults: model={o.model} detection={o.detection_threshold} P={o.p_threshold} S={o.s_threshold}; "
           f"tolerance P {TOL['P']} s, S {TOL['S']} s; wrong = same station-phase within {WRONG_WITHIN} s")
     for name, records in sets.items():
+        if name.endswith("noise"):  # pure noise: no SNR to reduce, no arrivals to score
+            noise_figures(picker, records, thresholds if args.curve else [])
+            continue
         for k in factors:
             recs = [add_noise(r, k, seed=i + 1) for i, r in enumerate(records)]
             t0 = time.perf_counter()

@@ -112,6 +112,30 @@ def single_station(root: Path, seed: int = 20200807, one_window: bool = False) -
     return out
 
 
+def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Record]:
+    """A 60-s record of pure noise per single-station record, the false-alarm case of STEAD's
+    noise records: the station's own pre-event noise (up to ``guard`` s before the analyst P)
+    folded back and forth (forward, reversed, forward, …) to ``length`` samples, the same fold
+    on every component. A fold keeps the noise's amplitude spectrum and polarisation and
+    leaves no step at the joins, so nothing there looks like an onset. No labels: any pick in
+    such a record is a false one."""
+    rows = list(csv.DictReader(open(root / "picks.csv")))
+    out = []
+    for i, row in enumerate(rows):
+        rec = read(str(root / row["file"]))
+        tp = UTCDateTime(row["p_time"])
+        code = f"N{i:03d}"
+        for tr in rec:
+            n = int((tp - guard - tr.stats.starttime) * tr.stats.sampling_rate)
+            seg = tr.data[:n].astype(np.float64)
+            seg -= seg.mean()
+            reps = [seg if j % 2 == 0 else seg[::-1] for j in range(length // len(seg) + 1)]
+            tr.data = np.concatenate(reps)[:length].astype(np.float32)
+            tr.stats.network, tr.stats.station = "XX", code
+        out.append(Record(code, rec, {}))
+    return out
+
+
 def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
     """A copy of ``rec`` whose traces carry pre-event noise scaled so the SNR drops by ``factor``."""
     if factor <= 1.0:
@@ -200,7 +224,7 @@ def score(picks, labels) -> Dict[str, Dict[str, object]]:
 
 
 SETS = {"arrays": "labelled_arrays", "arrays90": "labelled_arrays 90 s", "single": "single_station 90 s",
-        "window": "single_station 60 s"}
+        "window": "single_station 60 s", "noise": "single_station 60-s noise"}
 
 
 def event_files(records: List[Record], length: float = 90.0, lead: float = 5.0) -> List[Record]:
@@ -220,7 +244,8 @@ def labelled_sets(data: Path, names) -> Dict[str, List[Record]]:
     loaders = {"arrays": lambda: labelled_arrays(data / "labelled_arrays"),
                "arrays90": lambda: event_files(labelled_arrays(data / "labelled_arrays")),
                "single": lambda: single_station(data / "single_station"),
-               "window": lambda: single_station(data / "single_station", one_window=True)}
+               "window": lambda: single_station(data / "single_station", one_window=True),
+               "noise": lambda: noise_records(data / "single_station")}
     return {SETS[n]: loaders[n]() for n in SETS if n in names}
 
 
