@@ -215,6 +215,23 @@ def test_one_window_records_are_picked(tmp_path, monkeypatch):
     assert tot["P"][0] >= 11 and tot["S"][0] >= 11, tot
 
 
+def test_first_windows_twin_removes_false_p_in_short_event_files(arrays, picker):
+    """In a 90-s event file every arrival sits in the first seconds of the file, seen by its first
+    window alone, where the published models put spurious P peaks at whole seconds after the
+    window's start. The twin window 0.5 s later, averaged in there, takes them out and keeps the
+    analyst arrivals (measured at SNR/10: P 38 correct / 8 wrong without, 38 / 4 with)."""
+    from seqt_plugins.evaluation import event_files
+    from seqt_plugins.picker import Picker
+
+    files = [add_noise(r, 10.0, seed=i + 1) for i, r in enumerate(event_files(arrays))]
+    without = Picker(start_twin=0.0)
+    (pc0, pw0, pn), _ = _totals(files, [without.pick(r.stream, r.inventory) for r in files]).values()
+    (pc1, pw1, _), _ = _totals(files, [picker.pick(r.stream, r.inventory) for r in files]).values()
+    print(f"P without the twin {pc0}/{pn} wrong {pw0}; with {pc1}/{pn} wrong {pw1}")
+    assert pw1 <= pw0 - 3 and pc1 >= pc0 - 1
+    assert pc1 / (pc1 + pw1) >= 0.88
+
+
 def test_catalog_match_uses_the_published_hypocentre():
     """An origin counts as the earthquake within 3 s and 10 km of the published hypocentre."""
     from obspy import UTCDateTime

@@ -63,12 +63,13 @@ def _reference(picker, stream):
     o = picker.options
     stations = prepare_stream(stream, max_gap=o.max_gap)
     segments = [s.segments for s in stations]
-    stacks = [[Stack(seg.npts, o.stacking, picker.blind, picker.blind_start) for seg in segs] for segs in segments]
-    refs = plan_windows(segments, picker.step, int(round(o.edge_padding * FS)))
+    stacks = [[Stack(seg.npts, o.stacking, picker.blind, picker.blind_start, picker.twin) for seg in segs]
+              for segs in segments]
+    refs = plan_windows(segments, picker.step, int(round(o.edge_padding * FS)), picker.twin)
     for x, chunk in batches(segments, refs, o.batch_size):
         out = picker._predict(x[: len(chunk)])
         for k, r in enumerate(chunk):
-            stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k])
+            stacks[r.station][r.segment].add(r.start, out[0, k], out[1, k], out[2, k], r.twin)
     return [(st, [s.result() for s in sts]) for st, sts in zip(stations, stacks)]
 
 
@@ -110,3 +111,37 @@ def test_model_and_preparation_errors_reach_the_caller_and_stop_the_thread(monke
     with pytest.raises(ValueError, match="second station unreadable"):
         Picker(model=model, batch_size=4).probabilities(stream)
     assert model.calls and not _prefetch_threads()  # the first station's batches ran
+
+
+def test_a_first_windows_twin_is_averaged_where_that_window_is_alone():
+    """The twin (the first window 0.5 s later) is averaged in over the first window's own
+    stretch only: up to the next window's blinded start, or all of a one-window segment; in
+    whatever order the two arrive."""
+    from seqt_plugins.picker.prepare import WINDOW, Segment
+    from seqt_plugins.picker.stack import twin_span
+    from seqt_plugins.picker.windows import WindowRef, fill_batch, segment_windows
+
+    assert twin_span(9000, 50, 1100) == (50, 1100) and twin_span(6000, 50, 1100) == (50, 6000)
+    assert twin_span(9000, 0, 1100) == (0, 0)
+    ones, twos = np.ones(WINDOW, np.float32), np.full(WINDOW, 3.0, np.float32)
+    for order in ((False, True), (True, False)):
+        st = Stack(9000, "max", blind=500, blind_start=1100, twin=50)
+        for twin in order:
+            start = 50 if twin else 0
+            v = twos if twin else ones
+            st.add(start, v, v, v, twin)
+        st.add(3000, ones, ones, ones)
+        st.add(3000 - 1, ones, ones, ones)  # off the grid, as an end window
+        out = st.result()
+        assert np.all(out[:, :50] == 1) and np.all(out[:, 50:1100] == 2) and np.all(out[:, 1100:5500] == 1)
+    # a one-window record: the twin's end is the record's end mirrored, and all of it is averaged
+    data = np.arange(WINDOW * 3, dtype=np.float32).reshape(WINDOW, 3)
+    segs = [[Segment(T0, data)]]
+    refs = segment_windows(0, 0, segs[0][0], step=3000, twin=50)
+    assert refs == [WindowRef(0, 0, 0), WindowRef(0, 0, 50, True)]
+    buf = np.zeros((2, WINDOW, 3), np.float32)
+    raw = buf.copy()
+    fill_batch(segs, refs, buf)
+    raw[1, : WINDOW - 50] = data[50:]
+    raw[1, WINDOW - 50 :] = data[::-1][1:51]
+    assert np.allclose(buf[1], (raw[1] - raw[1].mean(axis=0)) / raw[1].std(axis=0), atol=1e-4)

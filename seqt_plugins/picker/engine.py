@@ -35,7 +35,7 @@ from .prepare import FS, WINDOW, StationData, iter_prepared, prepare_stream
 from .handover import FeatureHandover, model_key
 from .stack import Stack, effective_blinds
 from .triggers import SNR_WINDOW, find_picks
-from .windows import WindowRef, batches, fill_batch, merge_spans, plan_windows, step_samples, window_starts
+from .windows import batches, fill_batch, merge_spans, plan_windows, segment_windows, step_samples
 
 log = logging.getLogger("seqt_plugins.picker")
 
@@ -87,6 +87,7 @@ class Picker:
         self.step = step_samples(o.overlap)
         asked = (int(round(max(o.start_blinding, o.blinding) * FS)), int(round(o.blinding * FS)))
         self.blind_start, self.blind = effective_blinds(asked[0], asked[1], self.step)
+        self.twin = int(round(o.start_twin * FS))  # samples: the first window's twin (windows.segment_windows)
         if (self.blind_start, self.blind) != asked:
             log.warning(
                 "blinding reduced from %.2f/%.2f s to %.2f/%.2f s (window start/end) so that overlap %.2f "
@@ -162,7 +163,7 @@ class Picker:
         else:  # the hand-over orders the batches by time: all windows are needed first
             stations.extend(prepare_stream(stream, max_gap=o.max_gap, inventory=inventory))
             segments = [st.segments for st in stations]
-            refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)))
+            refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)), self.twin)
             handover = self._handover_pass(stations, refs, pad)
             groups = [((), True)] if handover is None else [(handover.groups[0], False), (handover.groups[1], True)]
             source = ((x, chunk, body) for group, body in groups
@@ -194,7 +195,7 @@ class Picker:
             handover.finish()
         bar.close()
         log.info("%d station(s), %d window(s) of %d samples", len(stations), windows, WINDOW)
-        return [(st, [(stacks.get((i, j)) or Stack(seg.npts, o.stacking, self.blind, self.blind_start)).result()
+        return [(st, [(stacks.get((i, j)) or self._new_stack(seg.npts)).result()
                       for j, seg in enumerate(st.segments)]) for i, st in enumerate(stations)]
 
     #: Prepare stations and fill batches in a background thread while EqT runs (see probabilities).
@@ -205,8 +206,11 @@ class Picker:
             stack = stacks.get((r.station, r.segment))
             if stack is None:
                 npts = stations[r.station].segments[r.segment].npts
-                stack = stacks[(r.station, r.segment)] = Stack(npts, self.options.stacking, self.blind, self.blind_start)
-            stack.add(r.start, out[0, k], out[1, k], out[2, k])
+                stack = stacks[(r.station, r.segment)] = self._new_stack(npts)
+            stack.add(r.start, out[0, k], out[1, k], out[2, k], r.twin)
+
+    def _new_stack(self, npts: int) -> Stack:
+        return Stack(npts, self.options.stacking, self.blind, self.blind_start, self.twin)
 
     def _station_batches(self, stream, inventory, stations: List[StationData]):
         """Normalised batches (x, windows) in the order of ``plan_windows`` over all stations,
@@ -215,14 +219,14 @@ class Picker:
         pad = int(round(o.edge_padding * FS))
         ring = [np.zeros((o.batch_size, WINDOW, 3), dtype=np.float32) for _ in range(3)]
         segments: List[list] = []
-        pending: List[WindowRef] = []
+        pending: list = []
         n = 0
         for st in iter_prepared(stream, max_gap=o.max_gap, inventory=inventory):
             i = len(stations)
             stations.append(st)
             segments.append(st.segments)
             for j, seg in enumerate(st.segments):
-                pending.extend(WindowRef(i, j, int(a)) for a in window_starts(seg, self.step, pad))
+                pending.extend(segment_windows(i, j, seg, self.step, pad, self.twin))
             while len(pending) >= o.batch_size:
                 chunk, pending = pending[: o.batch_size], pending[o.batch_size :]
                 yield fill_batch(segments, chunk, ring[n % 3]), chunk

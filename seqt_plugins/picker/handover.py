@@ -128,6 +128,8 @@ class _Pass:
 
     def _eligible(self, r: WindowRef, g: int) -> bool:
         seg = self.stations[r.station].segments[r.segment]
+        if r.twin:
+            return False  # a second opinion off the grid (its end may be mirrored): not a window to reuse
         if not 0 <= r.start <= seg.npts - WINDOW:
             return False  # edge padding: zeros the re-picker never sees
         if self.lo is not None and g - EDGE_MARGIN < self.lo:

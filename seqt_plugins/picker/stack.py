@@ -30,7 +30,8 @@ def effective_blinds(blind_start: int, blind_end: int, step: int):
 class Stack:
     """Stacked detection, P and S probabilities of one segment (float32 arrays of length n)."""
 
-    def __init__(self, npts: int, method: str = "max", blind: int = 500, blind_start: Optional[int] = None):
+    def __init__(self, npts: int, method: str = "max", blind: int = 500, blind_start: Optional[int] = None,
+                 twin: int = 0):
         if method not in STACKING:
             raise ValueError(f"stacking must be one of {STACKING}, not {method!r}")
         self.npts = int(npts)
@@ -39,10 +40,18 @@ class Stack:
         self.blind_start = self.blind if blind_start is None else int(blind_start)
         self.values = np.zeros((3, self.npts), dtype=np.float32)
         self.count = np.zeros(self.npts, dtype=np.uint16) if method == "mean" else None
+        self.twin_span = twin_span(self.npts, twin, self.blind_start)
+        self.twin: Optional[np.ndarray] = None  # the twin's outputs over twin_span
         self._done = False
 
-    def add(self, start: int, det: np.ndarray, p: np.ndarray, s: np.ndarray) -> None:
-        """Add one window's outputs (each length 6000) starting at sample ``start``."""
+    def add(self, start: int, det: np.ndarray, p: np.ndarray, s: np.ndarray, twin: bool = False) -> None:
+        """Add one window's outputs (each length 6000) starting at sample ``start``; a twin
+        (``windows.segment_windows``) is kept apart and averaged with the first window in
+        ``result``, whatever the order the two came in."""
+        if twin:
+            a, b = self.twin_span
+            self.twin = np.stack([det, p, s])[:, a - start : b - start].copy()
+            return
         lo = self.blind_start if start > 0 else 0
         hi = WINDOW - (self.blind if start + WINDOW < self.npts else 0)
         # a window reaching beyond the segment's end (edge padding) adds only its samples inside it
@@ -68,4 +77,19 @@ class Stack:
             self.values[:, covered] /= self.count[covered]
             self.count = None
             self._done = True
+        if self.twin is not None:
+            a, b = self.twin_span
+            self.values[:, a:b] += self.twin
+            self.values[:, a:b] *= 0.5
+            self.twin = None
         return self.values
+
+
+def twin_span(npts: int, twin: int, blind_start: int):
+    """[a, b) samples of a segment where its first window's twin is averaged in: from the
+    twin's start up to where the next window's blinded start ends (the whole segment when it
+    is one window long: no other window covers any of it)."""
+    if twin <= 0:
+        return (0, 0)
+    b = npts if npts <= WINDOW else min(blind_start, npts)
+    return (min(twin, b), b)

@@ -89,19 +89,37 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class WindowRef:
-    """Where a window comes from: station index, segment index, start sample."""
+    """Where a window comes from: station index, segment index, start sample; ``twin``: the
+    second opinion on a segment's first window (see ``segment_windows``)."""
 
     station: int
     segment: int
     start: int
+    twin: bool = False
 
 
-def plan_windows(segments: Sequence[Sequence[Segment]], step: int, pad: int = 0) -> List[WindowRef]:
-    """All windows of all stations' segments, station by station (``pad``: see ``window_starts``)."""
+def segment_windows(station: int, index: int, segment: Segment, step: int, pad: int = 0,
+                    twin: int = 0) -> List[WindowRef]:
+    """The windows of one segment (``window_starts``), and with ``twin`` > 0 the *twin* of its
+    first window: the window starting ``twin`` samples later. A segment's first seconds are
+    seen by its first window only (every later window blinds its own start), and there the
+    published models put spurious peaks at whole seconds after the window's start; the twin's
+    peaks fall elsewhere, so the two windows' mean keeps an arrival and halves an artefact
+    (``Stack``). A twin reaching past a short segment's end is filled with the segment's end
+    mirrored (``fill_batch``)."""
+    refs = [WindowRef(station, index, int(s)) for s in window_starts(segment, step, pad)]
+    if twin > 0 and refs:
+        refs.append(WindowRef(station, index, int(twin), True))
+    return refs
+
+
+def plan_windows(segments: Sequence[Sequence[Segment]], step: int, pad: int = 0, twin: int = 0) -> List[WindowRef]:
+    """All windows of all stations' segments, station by station (``pad``, ``twin``: see
+    ``window_starts``, ``segment_windows``)."""
     refs = []
     for i, segs in enumerate(segments):
         for j, seg in enumerate(segs):
-            refs.extend(WindowRef(i, j, int(s)) for s in window_starts(seg, step, pad))
+            refs.extend(segment_windows(i, j, seg, step, pad, twin))
     return refs
 
 
@@ -126,6 +144,10 @@ def fill_batch(segments: Sequence[Sequence[Segment]], chunk: Sequence[WindowRef]
         data = segments[r.station][r.segment].data
         if 0 <= r.start and r.start + WINDOW <= len(data):
             buf[k] = data[r.start : r.start + WINDOW]
+        elif r.twin:  # a twin reaching beyond a short segment: its end mirrored there
+            part = data[r.start :]
+            buf[k, : len(part)] = part
+            buf[k, len(part) :] = data[::-1][1 : WINDOW - len(part) + 1]
         else:  # a window reaching beyond the segment: zeros there
             a, b = max(r.start, 0), min(r.start + WINDOW, len(data))
             buf[k] = 0.0

@@ -67,7 +67,8 @@ class _Segment:
     increasing start order, as offline (the sums of mean stacking add up in the same order).
     """
 
-    def __init__(self, start: UTCDateTime, step: int, blind: int, mean: bool, blind_start: Optional[int] = None):
+    def __init__(self, start: UTCDateTime, step: int, blind: int, mean: bool, blind_start: Optional[int] = None,
+                 twin: int = 0):
         from ..picker.windows import global_index
 
         self.start = start
@@ -84,6 +85,9 @@ class _Segment:
         self.window0 = False  # the window at sample 0 is encoded (or queued)
         self.next_grid = self.first_grid  # the first grid window not encoded
         self.queued: List[int] = []  # window starts waiting for the batched model call
+        self.twin = twin  # the first window's twin starts here (windows.segment_windows; 0: none)
+        self.twin_state = 2 if twin <= 0 else 0  # 0 not queued, 1 queued, 2 stacked
+        self.twin_out: Optional[np.ndarray] = None  # its outputs over twin_span
         self.emitted = 0  # picks before this sample have been emitted
         self.done = False  # closed, encoded, triggered: nothing left
 
@@ -137,18 +141,29 @@ class _Segment:
                     if self.next_grid != 0:
                         new.append(self.next_grid)
                     self.next_grid += self.step
+            if self.twin_state == 0 and self.final_end >= WINDOW + self.twin:
+                self.twin_state = 1
         elif not self.done:
             starts = window_starts(Segment(self.start, np.empty((self.npts, 0), np.float32)), self.step, pad)
             new = [int(k) for k in starts if not self._encoded(int(k))]
             self.window0 = True
             self.next_grid = self.npts + pad + self.step  # every window of the segment is queued
+            if self.twin_state == 0:  # a short segment's twin: its end mirrored (fill_batch)
+                self.twin_state = 1
         self.queued.extend(new)
-        return len(new)
+        return len(new) + (self.twin_state == 1)
 
-    def add(self, k: int, out: np.ndarray, j: int) -> None:
+    def add(self, k: int, out: np.ndarray, j: int, twin: bool = False) -> None:
         """Stack the outputs ``out[:, j]`` (3, WINDOW) of the window at ``k`` as ``Stack.add``:
-        blinded at each edge that lies inside the segment."""
+        blinded at each edge that lies inside the segment; a twin's outputs are kept apart and
+        averaged in by ``probabilities``."""
         from ..picker.prepare import WINDOW
+
+        if twin:
+            a, b = self.twin_span()
+            self.twin_out = np.array(out[:, j, a - k : b - k])
+            self.twin_state = 2
+            return
 
         lo = self.blind_start if k > 0 else 0
         at_end = self.npts is not None and k + WINDOW >= self.npts
@@ -170,8 +185,10 @@ class _Segment:
         from ..picker.prepare import WINDOW
 
         if self.npts is not None:
-            return self.npts if not self.queued else 0
+            return self.npts if not self.queued and self.twin_state == 2 else 0
         bound = [self.final_end, self.next_grid + self.blind_start]
+        if self.twin_state != 2:
+            bound.append(self.twin)
         if not self.window0:
             bound.append(0)
         end_window = self.known_end - WINDOW  # the end window if a gap ended the segment now
@@ -181,13 +198,26 @@ class _Segment:
     def probabilities(self, a: int, b: int) -> np.ndarray:
         """(3, b - a) stacked D/P/S of samples [a, b), as ``Stack.result``."""
         v = self.values[:, a - self.base: b - self.base]
-        if self.count is None:
+        ta, tb = self.twin_span()
+        ta, tb = max(ta, a), min(tb, b)
+        if self.count is None and (self.twin_out is None or tb <= ta):
             return v
         v = v.copy()
-        cnt = self.count[a - self.base: b - self.base]
-        covered = cnt > 0
-        v[:, covered] /= cnt[covered]
+        if self.count is not None:
+            cnt = self.count[a - self.base: b - self.base]
+            covered = cnt > 0
+            v[:, covered] /= cnt[covered]
+        if self.twin_out is not None and tb > ta:
+            v[:, ta - a: tb - a] += self.twin_out[:, ta - self.twin: tb - self.twin]
+            v[:, ta - a: tb - a] *= 0.5
         return v
+
+    def twin_span(self) -> Tuple[int, int]:
+        """``stack.twin_span`` of this segment: one still open is longer than its twin reaches."""
+        from ..picker.prepare import WINDOW
+        from ..picker.stack import twin_span
+
+        return twin_span(self.npts if self.npts is not None else WINDOW + self.twin + 1, self.twin, self.blind_start)
 
     def trim(self, lookback: int) -> None:
         """Forget samples that neither a window still to come nor the triggers need."""
@@ -198,6 +228,8 @@ class _Segment:
             keep = min(keep, self.next_grid, self.known_end - WINDOW)
             if not self.window0:
                 keep = 0
+        if self.twin_state != 2:
+            keep = 0
         keep = min(keep, self.final_end)
         if keep > self.base:
             cut = keep - self.base
@@ -552,7 +584,7 @@ class RealtimePicker:
                     self._close(st, current, current.final_end)
                     current = None
                 seg = _Segment(piece.start, self.picker.step, self.picker.blind, o.stacking == "mean",
-                               self.picker.blind_start)
+                               self.picker.blind_start, self.picker.twin)
             offset = int(round((piece.start.ns - seg.start.ns) / NS_PER_SAMPLE))
             n = offset + piece.npts
             if closed:
@@ -600,6 +632,8 @@ class RealtimePicker:
             for seg in st.segments:
                 for k in seg.queued:
                     refs.append(WindowRef(len(segs), 0, k - seg.base))
+                if seg.twin_state == 1:
+                    refs.append(WindowRef(len(segs), 0, seg.twin - seg.base, True))
                 segs.append(seg)
         try:
             pad = any(getattr(m, "xla", True) for m in self.picker.models)
@@ -610,12 +644,14 @@ class RealtimePicker:
                 self.windows += len(chunk)
                 for j, r in enumerate(chunk):
                     seg = segs[r.station]
-                    seg.add(r.start + seg.base, out, j)
+                    seg.add(r.start + seg.base, out, j, r.twin)
         except Exception as exc:
             log.error("EqT on %d window(s) of %d station(s) failed: %s: %s", len(refs), len(stations),
                       type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         for seg in segs:
             seg.queued = []
+            if seg.twin_state == 1:  # stacked (or lost with its batch, as the other windows)
+                seg.twin_state = 2
         out = []
         for st in stations:
             out += self._trigger(st)
@@ -631,7 +667,7 @@ class RealtimePicker:
         lookahead = int(round(self.lookahead * FS))
         out = []
         for seg in list(st.segments):
-            if seg.queued:
+            if seg.queued or seg.twin_state == 1:
                 continue
             final = seg.stack_final()
             until = seg.npts if seg.npts is not None else final - lookahead
