@@ -450,24 +450,23 @@ def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = F
 def noise_figures(picker, records, thresholds) -> None:
     """Noise records: how many get any pick (STEAD's noise records: the issue allows 1 of 19),
     at the defaults and, with ``--curve``, at each threshold set."""
+    def records_with(picks):  # records with any pick, with a P, with an S
+        return (sum(1 for p in picks if p), *(sum(1 for p in picks if any(q.phase_hint == ph for q in p)) for ph in "PS"))
+
     probs = pick_records(picker, records)
     picks = [picker.picks_from_probabilities(pr)[0] for pr in probs]
     n = len(records)
-    with_p = sum(1 for p in picks if any(q.phase_hint == "P" for q in p))
-    with_s = sum(1 for p in picks if any(q.phase_hint == "S" for q in p))
+    any_, with_p, with_s = records_with(picks)
     print(f"\n== single_station 60-s noise: {n} records of the stations' own pre-event noise, no arrival")
-    print(f"records with a pick: {sum(1 for p in picks if p)} of {n} (with a P {with_p}, with an S {with_s}); "
-          f"picks {sum(len(p) for p in picks)}")
+    print(f"records with a pick: {any_} of {n} (with a P {with_p}, with an S {with_s}); picks {sum(len(p) for p in picks)}")
     if thresholds:
         print("  curve: det  Pdet    P    S | records with a pick (P, S)")
         o = picker.options
         saved = (o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold)
         for thr in thresholds:
             o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = thr
-            pk = [picker.picks_from_probabilities(pr)[0] for pr in probs]
-            print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} {thr[3]:4.2f} | {sum(1 for p in pk if p):3d} "
-                  f"({sum(1 for p in pk if any(q.phase_hint == 'P' for q in p))}, "
-                  f"{sum(1 for p in pk if any(q.phase_hint == 'S' for q in p))})")
+            any_, with_p, with_s = records_with([picker.picks_from_probabilities(pr)[0] for pr in probs])
+            print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} {thr[3]:4.2f} | {any_:3d} ({with_p}, {with_s})")
         o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = saved
 
 

@@ -35,7 +35,7 @@ from .prepare import FS, WINDOW, StationData, iter_prepared, prepare_stream
 from .handover import FeatureHandover, model_key
 from .stack import Stack, effective_blinds
 from .triggers import SNR_WINDOW, find_picks
-from .windows import batches, fill_batch, merge_spans, plan_windows, segment_windows, step_samples
+from .windows import WindowRef, batches, fill_batch, merge_spans, plan_windows, segment_windows, step_samples
 
 log = logging.getLogger("seqt_plugins.picker")
 
@@ -219,7 +219,7 @@ class Picker:
         pad = int(round(o.edge_padding * FS))
         ring = [np.zeros((o.batch_size, WINDOW, 3), dtype=np.float32) for _ in range(3)]
         segments: List[list] = []
-        pending: list = []
+        pending: List[WindowRef] = []
         n = 0
         for st in iter_prepared(stream, max_gap=o.max_gap, inventory=inventory):
             i = len(stations)

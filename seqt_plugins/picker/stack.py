@@ -49,8 +49,8 @@ class Stack:
         (``windows.segment_windows``) is kept apart and averaged with the first window in
         ``result``, whatever the order the two came in."""
         if twin:
-            a, b = self.twin_span
-            self.twin = np.stack([det, p, s])[:, a - start : b - start].copy()
+            a, b = self.twin_span[0] - start, self.twin_span[1] - start
+            self.twin = np.stack([det[a:b], p[a:b], s[a:b]])
             return
         lo = self.blind_start if start > 0 else 0
         hi = WINDOW - (self.blind if start + WINDOW < self.npts else 0)
@@ -79,10 +79,16 @@ class Stack:
             self._done = True
         if self.twin is not None:
             a, b = self.twin_span
-            self.values[:, a:b] += self.twin
-            self.values[:, a:b] *= 0.5
+            average_twin(self.values[:, a:b], self.twin)
             self.twin = None
         return self.values
+
+
+def average_twin(values: np.ndarray, twin: np.ndarray) -> None:
+    """``values`` (the first window's, in place) become the mean with the twin's: one
+    expression for offline and real-time stacking, so both give the same floats."""
+    values += twin
+    values *= 0.5
 
 
 def twin_span(npts: int, twin: int, blind_start: int):

@@ -208,8 +208,9 @@ class _Segment:
             covered = cnt > 0
             v[:, covered] /= cnt[covered]
         if self.twin_out is not None and tb > ta:
-            v[:, ta - a: tb - a] += self.twin_out[:, ta - self.twin: tb - self.twin]
-            v[:, ta - a: tb - a] *= 0.5
+            from ..picker.stack import average_twin
+
+            average_twin(v[:, ta - a: tb - a], self.twin_out[:, ta - self.twin: tb - self.twin])
         return v
 
     def twin_span(self) -> Tuple[int, int]:
