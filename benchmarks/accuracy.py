@@ -50,7 +50,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seqt_plugins.evaluation import (TOL, WRONG_WITHIN, Record, add_noise, analyst_origins,  # noqa: E402
-                                     labelled_sets, match_origins, score, with_events)
+                                     events_found, labelled_sets, match_origins, score, with_events)
 from seqt_plugins.picker import Picker  # noqa: E402
 
 def fmt_ratio(a, b):
@@ -432,6 +432,9 @@ def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = F
         sp, sr = score_arrivals(picks, ref), score_arrivals(new, ref)
         print(f"-- SNR / {k:g} ({time.perf_counter() - t0:.0f} s): {len(pipe.stages.first.origins)} origin(s) "
               f"from the picker's picks, {len(new)} re-pick(s)")
+        found, other = events_found(catalog_origins(pipe.stages.catalog), clean.stages.first.origins)
+        print(f"  catalog (seqt-catalog's events): {found} of the clean record's {len(clean.stages.first.origins)} "
+              f"events found (origin within 3 s and 10 km), {other} other origin(s)")
         missed = []
         for ph in "PS":
             arr, found = sp[ph]["arrivals"], sp[ph]["found"]
@@ -480,6 +483,12 @@ def field_overrides(defaults, pairs):
     return out
 
 
+def catalog_origins(ep):
+    """The preferred origin of each event of a catalog's event parameters."""
+    by_id = {o.public_id: o for o in ep.origins}
+    return [by_id[e.preferred_origin_id] for e in ep.events if e.preferred_origin_id in by_id]
+
+
 def catalog_figures(records, origins_per_record, reference) -> str:
     """Earthquakes found (an origin within 3 s and 10 km of the published hypocentre; epicentre
     only where no origin time is published), other origins, median epicentral error."""
@@ -504,9 +513,7 @@ def run_catalog(records, picker, make_repicker, reference, max_depth: float) -> 
     for r in records:
         pipe = CatalogPipeline(associator_options=AssociatorOptions(max_depth=max_depth), picker=picker,
                                repicker=make_repicker())
-        ep = pipe.run(r.stream, r.inventory, r.coordinates)
-        by_id = {o.public_id: o for o in ep.origins}
-        origins.append([by_id[e.preferred_origin_id] for e in ep.events if e.preferred_origin_id in by_id])
+        origins.append(catalog_origins(pipe.run(r.stream, r.inventory, r.coordinates)))
         base = score(pipe.stages.picks, r.labels)
         s = score([x.pick for x in pipe.stages.repick_results], r.labels)
         for ph in "PS":

@@ -88,6 +88,20 @@ def match_origins(origins, reference, max_seconds: float = 3.0, max_km: float = 
     return best
 
 
+def events_found(origins, reference_origins) -> Tuple[int, int]:
+    """Catalog against catalog: (reference events that an origin matches within 3 s and 10 km,
+    origins matching none). Each origin matches one reference event at most, so one origin
+    between two close events counts once."""
+    left = list(origins)
+    found = 0
+    for ref in sorted(reference_origins, key=lambda o: o.time):
+        m = match_origins(left, (ref.time, ref.latitude, ref.longitude, None))
+        if m is not None:
+            found += 1
+            left.remove(m[0])
+    return found, len(left)
+
+
 def single_station(root: Path, seed: int = 20200807, one_window: bool = False) -> List[Record]:
     """Each record in its own Record (station renamed to a unique code)."""
     rng = np.random.default_rng(seed)

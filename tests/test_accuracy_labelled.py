@@ -255,6 +255,26 @@ def test_catalog_match_uses_the_published_hypocentre():
     assert match_origins([Origin("x", t0, la, lo + 0.05)], ref["IPOC_324_0051-PB05-03077_tr14"])[2] is None
 
 
+def test_catalog_against_catalog_counts_each_origin_once():
+    """The Hengill noise protocol's catalog figure: a reference event is found by an origin
+    within 3 s and 10 km; one origin between two close events finds one of them only, and
+    origins matching no event are counted as other."""
+    from obspy import UTCDateTime
+
+    from seqt_plugins.evaluation import events_found
+    from seqt_plugins.picks.model import Origin
+
+    t = UTCDateTime("2018-12-30T03:00:39")
+    refs = [Origin("a", t, 64.03, -21.39, 3e3), Origin("b", t + 2.0, 64.03, -21.39, 3e3),
+            Origin("c", t + 60.0, 64.03, -21.39, 3e3)]
+    between = Origin("x", t + 1.0, 64.04, -21.39, 3e3)  # 1.1 km, 1 s from a and b
+    false = Origin("y", t + 30.0, 64.03, -21.39, 3e3)
+    far = Origin("z", t + 60.0, 64.20, -21.39, 3e3)  # 19 km from c
+    assert events_found([between, false, far], refs) == (1, 2)
+    assert events_found([], refs) == (0, 0)
+    assert events_found([between, Origin("w", t + 2.5, 64.03, -21.40, 3e3)], refs) == (2, 0)
+
+
 def test_continuous_reference_scoring_counts_each_arrival_once():
     """The Hengill noise protocol's scorer: a station-phase with two arrivals (two events) is
     two reference arrivals; a pick finds the one within the tolerance, a pick near an arrival
