@@ -2,8 +2,7 @@
 
 Prints, in one run: windows/s of ``EqTModel.predict`` (compiled graph, fixed signature,
 no XLA, the default) and with XLA at batch sizes 1, 16, 64 and 256; plain eager
-``keras_model(x)`` calls at the same batch sizes (the baseline); and the opt-in bfloat16 mode with its largest output
-difference from float32. Then the arithmetic ceiling: the model's multiply-adds per window
+``keras_model(x)`` calls at the same batch sizes (the baseline). Then the arithmetic ceiling: the model's multiply-adds per window
 (counted from the layers' shapes), the rate they run at, this machine's dense float32 matmul
 rate (the most its cores deliver), and the station-days per hour that rate would allow at 50 %
 overlap. Last, side by side in alternating rounds, the default picker's models alone (``both``)
@@ -104,15 +103,8 @@ def main():
         xla = windows_per_second(lambda c: with_xla.predict(c, batch_size=batch), x[:n_small], batch, 1)
         print(f"{batch:>6} {eager:>11.1f} w/s {compiled:>10.1f} w/s {xla:>10.1f} w/s {compiled / eager:>13.2f}x")
 
-    bf16 = load_eqt(args.model, precision="bfloat16")
     batch = 64
     f32_rate = windows_per_second(lambda c: fast.predict(c, batch_size=batch), x, batch, 1)
-    bf_rate = windows_per_second(lambda c: bf16.predict(c, batch_size=batch), x, batch, 1)
-    ref = fast.predict(x[:64])
-    out = bf16.predict(x[:64])
-    diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, out))
-    print(f"bfloat16 (batch {batch}): {bf_rate:.1f} w/s vs float32 {f32_rate:.1f} w/s = {bf_rate / f32_rate:.2f}x; "
-          f"max |output difference| {diff:.3g}")
 
     flops = flops_per_window(fast.keras_model)
     peak = matmul_gflops()

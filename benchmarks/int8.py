@@ -3,8 +3,8 @@
     PYTHONPATH=. python benchmarks/int8.py [--shared ../shared] [--repeats 3] [--noise 1]
                                            [--sets arrays,single,window] [--variants ...]
 
-Variants: ``float32`` (Keras ``predict``, the published model, the baseline), ``bfloat16``
-(Keras, mixed precision), ``int8`` (TFLite dynamic-range quantization, what
+Variants: ``float32`` (Keras ``predict``, the published model, the baseline), ``int8``
+(TFLite dynamic-range quantization, what
 ``picker.precision = int8`` selects) and ``int8-full`` (TFLite full-integer quantization,
 calibrated on windows of real records that ship with ObsPy: ``seqt_plugins.eqt.lite``).
 
@@ -112,7 +112,7 @@ def main(argv=None):
     ap.add_argument("--speed-windows", type=int, default=256)
     ap.add_argument("--noise", default="1", help="SNR reduction factors (1: as recorded), as benchmarks/accuracy.py")
     ap.add_argument("--sets", default="arrays,single,window", help="arrays, single (90-s records), window (60-s cuts)")
-    ap.add_argument("--variants", default="bfloat16,int8,int8-full")
+    ap.add_argument("--variants", default="int8,int8-full")
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--curve", action="store_true",
                     help="also recall/precision per threshold of the default ensemble, float32 vs each variant")

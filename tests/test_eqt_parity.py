@@ -45,22 +45,16 @@ def test_graph_variants_follow_the_weight_files(eqt_original, eqt_conservative):
     assert eqt_conservative.spec.decoder_conv_names("P") == [f"conv1d_{i}" for i in range(32, 39)]
 
 
-def test_bfloat16_mode_stays_close_to_float32(golden, eqt_conservative):
-    """The opt-in bfloat16 mode (convolutions in bfloat16) moves outputs by a few hundredths and
-    peaks by a few samples; measured 0.031 and 3 samples on these windows."""
+def test_bfloat16_is_no_longer_offered():
+    """bfloat16 was dropped (0.99-1.07x on the CPU measured, outputs moved by up to 0.03, issue
+    15's rule): asking for it is a clear error at load time and in the picker's options."""
     from seqt_plugins.eqt import load_eqt
+    from seqt_plugins.picker import Picker
 
-    fast = load_eqt("conservative", precision="bfloat16")
-    assert fast.keras_model.get_layer("conv1d_1").compute_dtype == "bfloat16"
-    assert fast.keras_model.get_layer("detector").compute_dtype == "float32"
-    ref = eqt_conservative.predict(golden["inputs"])
-    out = fast.predict(golden["inputs"])
-    for r, o in zip(ref, out):
-        assert o.dtype == np.float32
-        assert 0 < np.abs(r - o).max() < 0.05
-    for r, o in zip(ref[1:], out[1:]):  # P and S peaks of the real events (windows 0, 1, 4)
-        for w in (0, 1, 4):
-            assert abs(int(r[w].argmax()) - int(o[w].argmax())) <= 5
+    with pytest.raises(ValueError, match="precision must be one of"):
+        load_eqt("conservative", precision="bfloat16")
+    with pytest.raises(ValueError, match="bfloat16"):
+        Picker(model="conservative", precision="bfloat16")
 
 
 @pytest.mark.parametrize("name", ["original", "conservative"])

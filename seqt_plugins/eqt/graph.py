@@ -59,13 +59,9 @@ def _recurrent(spec: GraphSpec):
 
 
 def build_graph(
-    spec: GraphSpec, mc_dropout: bool = False, extra_outputs=(), conv_dtype=None, fold_upsampling: bool = True
+    spec: GraphSpec, mc_dropout: bool = False, extra_outputs=(), fold_upsampling: bool = True
 ) -> keras.Model:
     """Build the functional model: outputs (detector, picker_P, picker_S) + ``extra_outputs``.
-
-    ``conv_dtype``: a Keras dtype policy (e.g. "mixed_bfloat16") for the convolutions and
-    batch norms of the encoder, residual blocks and decoders, where nearly all the arithmetic
-    is; the recurrent, attention, normalisation and output layers stay float32.
 
     ``mc_dropout`` inserts the published graph's always-on spatial dropout (Monte-Carlo
     passes); without it the graph is the deterministic one the golden vectors use.
@@ -77,19 +73,19 @@ def build_graph(
     inp = keras.Input(shape=(WINDOW, 3), name="input", dtype="float32")
     x = inp
     for i, (f, k) in enumerate(zip(ENCODER_FILTERS, ENCODER_KERNELS), start=1):
-        x = layers.Conv1D(f, k, padding="same", activation="relu", name=f"conv1d_{i}", dtype=conv_dtype)(x)
+        x = layers.Conv1D(f, k, padding="same", activation="relu", name=f"conv1d_{i}")(x)
         x = layers.MaxPooling1D(2, strides=2, padding="same", name=f"max_pooling1d_{i}")(x)
 
     for b, k in enumerate(RESIDUAL_KERNELS, start=1):
         y = x
         for half in (0, 1):
             n = 2 * b - 1 + half
-            y = layers.BatchNormalization(epsilon=1e-3, name=f"batch_normalization_{n}", dtype=conv_dtype)(y)
+            y = layers.BatchNormalization(epsilon=1e-3, name=f"batch_normalization_{n}")(y)
             y = layers.Activation("relu", name=f"activation_{n}")(y)
             if mc_dropout:
                 y = MCSpatialDropout1D(spec.dropout_rate, name=f"spatial_dropout1d_{n}")(y)
-            y = layers.Conv1D(64, k, padding="same", name=f"conv1d_{6 + 2 * b + half}", dtype=conv_dtype)(y)
-        x = layers.Add(name=f"add_{b}", dtype=conv_dtype)([x, y])
+            y = layers.Conv1D(64, k, padding="same", name=f"conv1d_{6 + 2 * b + half}")(y)
+        x = layers.Add(name=f"add_{b}")([x, y])
 
     for j in range(1, spec.n_bilstm + 1):
         lstm = layers.LSTM(16, return_sequences=True, recurrent_activation=_recurrent(spec), name=f"lstm_{j}")
@@ -121,12 +117,12 @@ def build_graph(
         y = branch_inputs[branch]
         for i, (name, f, k) in enumerate(zip(spec.decoder_conv_names(branch), DECODER_FILTERS, DECODER_KERNELS)):
             if fold_upsampling:
-                y = UpsampledConv1D(f, k, activation="relu", crop=i == 3, name=name, dtype=conv_dtype)(y)
+                y = UpsampledConv1D(f, k, activation="relu", crop=i == 3, name=name)(y)
                 continue
             y = layers.UpSampling1D(2, name=f"up_sampling1d_{7 * bi + i + 1}")(y)
             if i == 3:
                 y = layers.Cropping1D((1, 1), name=f"cropping1d_{bi + 1}")(y)
-            y = layers.Conv1D(f, k, padding="same", activation="relu", name=name, dtype=conv_dtype)(y)
+            y = layers.Conv1D(f, k, padding="same", activation="relu", name=name)(y)
         heads.append(layers.Conv1D(1, 11, padding="same", activation="sigmoid", name=head)(y))
 
     model = keras.Model(inp, heads, name="eqtransformer")

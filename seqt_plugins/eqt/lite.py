@@ -189,10 +189,10 @@ class LiteEqTModel:
         return det, p, s
 
     def predict_mc(self, *args, **kwargs):
-        raise NotImplementedError("Monte-Carlo dropout needs precision float32 or bfloat16, not int8")
+        raise NotImplementedError("Monte-Carlo dropout needs precision float32, not int8")
 
     def taps(self, *args, **kwargs):
-        raise NotImplementedError("S-EqT taps need precision float32 or bfloat16, not int8")
+        raise NotImplementedError("S-EqT taps need precision float32, not int8")
 
     taps_batch = taps
 

@@ -23,7 +23,7 @@ from .weights import PACKAGED_WEIGHTS, WeightError, assign_weights, packaged_wei
 log = logging.getLogger("seqt_plugins.eqt")
 
 Outputs = Tuple[np.ndarray, np.ndarray, np.ndarray]
-PRECISIONS = ("float32", "bfloat16")  # Keras graphs; "int8" and "int8-full" go through TFLite (lite.py)
+PRECISIONS = ("float32",)  # the Keras graph; "int8" and "int8-full" go through TFLite (lite.py)
 DEFAULT_BATCH = 64
 
 
@@ -52,7 +52,7 @@ class EqTModel:
         self.name = name
         self.precision = precision
         self.xla = xla
-        self.keras_model = build_graph(spec, conv_dtype=self._conv_dtype())
+        self.keras_model = build_graph(spec)
         self.n_tensors = assign_weights(self.keras_model, self.weights_path)
         freeze_folded(self.keras_model)
         self._compiled: Dict[tuple, object] = {}
@@ -65,9 +65,6 @@ class EqTModel:
         if self.precision != "float32":
             return None
         return (str(self.weights_path.resolve()), self.precision, bool(self.xla))
-
-    def _conv_dtype(self):
-        return "mixed_bfloat16" if self.precision == "bfloat16" else None
 
     # -- inference -------------------------------------------------------------------------
     def _function(self, key: tuple, keras_model):
@@ -115,7 +112,7 @@ class EqTModel:
         if passes < 1:
             raise ValueError("passes must be at least 1")
         if self._mc_model is None:
-            self._mc_model = build_graph(self.spec, mc_dropout=True, conv_dtype=self._conv_dtype())
+            self._mc_model = build_graph(self.spec, mc_dropout=True)
             assign_weights(self._mc_model, self.weights_path)
             freeze_folded(self._mc_model)
         function = self._function(("mc",), self._mc_model)
@@ -129,7 +126,7 @@ class EqTModel:
             missing = [n for n in names if n not in {layer.name for layer in self.keras_model.layers}]
             if missing:
                 raise ValueError(f"EqT graph {self.name!r} has no layer(s) {missing}")
-            self._compiled[key + ("model",)] = build_graph(self.spec, extra_outputs=names, conv_dtype=self._conv_dtype())
+            self._compiled[key + ("model",)] = build_graph(self.spec, extra_outputs=names)
             # Share the already-loaded weights instead of reading the file again.
             self._compiled[key + ("model",)].set_weights(self.keras_model.get_weights())
             freeze_folded(self._compiled[key + ("model",)])

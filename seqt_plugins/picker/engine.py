@@ -83,7 +83,7 @@ class Picker:
         if 0 < o.chunk_length < WINDOW / FS:
             raise ValueError(f"chunk_length must be 0 or at least one window ({WINDOW / FS:g} s)")
         if o.precision == "int8" and o.mc_passes > 0:
-            raise ValueError("mc_passes needs precision float32 or bfloat16 (the int8 model is deterministic)")
+            raise ValueError("mc_passes needs precision float32 (the int8 model is deterministic)")
         self.step = step_samples(o.overlap)
         asked = (int(round(max(o.start_blinding, o.blinding) * FS)), int(round(o.blinding * FS)))
         self.blind_start, self.blind = effective_blinds(asked[0], asked[1], self.step)

@@ -77,9 +77,8 @@ class PickerOptions:
     )
     precision: str = opt(
         "float32",
-        "Arithmetic of EqT's convolutions: float32 (exact published model) or bfloat16 (1.08x faster "
-        "measured on a CPU with AVX512-BF16; probabilities move by up to 0.03, peaks by up to 3 samples) "
-        "or int8 (TensorFlow Lite, dynamic-range int8: 1.1-1.6x faster, but it lost 2 of 52 P picks on the "
-        "labelled arrays; not recommended, see the README).",
-        values="float32,bfloat16,int8",
+        "Arithmetic of EqT: float32 (exact published model) or int8 (TensorFlow Lite, dynamic-range int8: "
+        "1.1-1.6x faster, but it lost 2 of 52 P picks on the labelled arrays; not recommended, see the "
+        "README). bfloat16 was dropped: 0.99-1.07x on the CPU measured, for outputs moved by up to 0.03.",
+        values="float32,int8",
     )
