@@ -59,11 +59,10 @@ class EqTModel:
         self._mc_model = None
 
     @property
-    def identity(self) -> Optional[tuple]:
+    def identity(self) -> tuple:
         """What makes two loaded float32 graphs compute the same outputs: the weights file and
-        XLA (None for other precisions), so a picker and a re-picker can tell they share one."""
-        if self.precision != "float32":
-            return None
+        XLA, so a picker and a re-picker can tell they share one (the int8 ``LiteEqTModel`` has
+        none)."""
         return (str(self.weights_path.resolve()), self.precision, bool(self.xla))
 
     # -- inference -------------------------------------------------------------------------
@@ -78,7 +77,7 @@ class EqTModel:
             self._compiled[key] = tf.function(
                 run,
                 input_signature=[tf.TensorSpec((None, WINDOW, 3), tf.float32)],
-                jit_compile=self.xla and self.precision == "float32",
+                jit_compile=self.xla,
                 reduce_retracing=True,
             )
         return self._compiled[key]
