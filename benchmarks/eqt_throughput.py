@@ -5,10 +5,11 @@ no XLA, the default) and with XLA at batch sizes 1, 16, 64 and 256; plain eager
 ``keras_model(x)`` calls at the same batch sizes (the baseline). Then the arithmetic ceiling:
 the model's multiply-adds per window (counted from the layers' shapes), the rate they run at,
 this machine's dense float32 matmul rate (the most its cores deliver), and the station-days
-per hour that rate would allow at 50 % overlap. Last, side by side in alternating rounds, the default picker's models alone (``both``)
-and its whole pipeline (``Picker.pick`` on ``--hours`` of ``--stations`` copies of a tiled
-Hengill station, see throughput.py), and the ratio. Usage: python benchmarks/eqt_throughput.py
-[--model conservative] [--hours 2] [--stations 1] [--rounds 3] [--pipeline-only]
+per hour that rate would allow at 50 % overlap. Last, side by side in alternating rounds, the
+default picker's models alone (``both``) and its whole pipeline (``Picker.pick`` on ``--hours``
+of ``--stations`` copies of a tiled Hengill station, see throughput.py), and the ratio.
+Usage: python benchmarks/eqt_throughput.py [--model conservative] [--hours 2] [--stations 1]
+[--rounds 3] [--pipeline-only]
 """
 
 import argparse
