@@ -42,6 +42,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List
 
@@ -65,20 +66,29 @@ def pick_records(picker: Picker, records: List[Record]):
     return [picker.probabilities(r.stream, r.inventory) for r in records]
 
 
+@contextmanager
+def thresholds_set(picker, thr):
+    """The picker's (detection, P's detection, P, S) thresholds set to ``thr`` inside the block."""
+    o = picker.options
+    saved = (o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold)
+    o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = thr
+    try:
+        yield
+    finally:
+        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = saved
+
+
 def picker_curve(picker, records, probs, thresholds):
     rows = []
     for thr in thresholds:
-        o = picker.options
-        saved = (o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold)
-        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = thr
         tot = {ph: [0, 0, 0] for ph in "PS"}
-        for r, pr in zip(records, probs):
-            s = score(picker.picks_from_probabilities(pr)[0], r.labels)
-            for ph in "PS":
-                tot[ph][0] += len(s[ph]["correct"])
-                tot[ph][1] += s[ph]["wrong"]
-                tot[ph][2] += s[ph]["arrivals"]
-        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = saved
+        with thresholds_set(picker, thr):
+            for r, pr in zip(records, probs):
+                s = score(picker.picks_from_probabilities(pr)[0], r.labels)
+                for ph in "PS":
+                    tot[ph][0] += len(s[ph]["correct"])
+                    tot[ph][1] += s[ph]["wrong"]
+                    tot[ph][2] += s[ph]["arrivals"]
         rows.append((thr, tot))
     return rows
 
@@ -432,8 +442,8 @@ def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = F
         sp, sr = score_arrivals(picks, ref), score_arrivals(new, ref)
         print(f"-- SNR / {k:g} ({time.perf_counter() - t0:.0f} s): {len(pipe.stages.first.origins)} origin(s) "
               f"from the picker's picks, {len(new)} re-pick(s)")
-        found, other = events_found(catalog_origins(pipe.stages.catalog), clean.stages.first.origins)
-        print(f"  catalog (seqt-catalog's events): {found} of the clean record's {len(clean.stages.first.origins)} "
+        events, other = events_found(catalog_origins(pipe.stages.catalog), clean.stages.first.origins)
+        print(f"  catalog (seqt-catalog's events): {events} of the clean record's {len(clean.stages.first.origins)} "
               f"events found (origin within 3 s and 10 km), {other} other origin(s)")
         missed = []
         for ph in "PS":
@@ -464,13 +474,10 @@ def noise_figures(picker, records, thresholds) -> None:
     print(f"records with a pick: {any_} of {n} (with a P {with_p}, with an S {with_s}); picks {sum(len(p) for p in picks)}")
     if thresholds:
         print("  curve: det  Pdet    P    S | records with a pick (P, S)")
-        o = picker.options
-        saved = (o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold)
         for thr in thresholds:
-            o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = thr
-            any_, with_p, with_s = records_with([picker.picks_from_probabilities(pr)[0] for pr in probs])
+            with thresholds_set(picker, thr):
+                any_, with_p, with_s = records_with([picker.picks_from_probabilities(pr)[0] for pr in probs])
             print(f"        {thr[0]:4.2f} {thr[1]:4.2f} {thr[2]:4.2f} {thr[3]:4.2f} | {any_:3d} ({with_p}, {with_s})")
-        o.detection_threshold, o.p_detection_threshold, o.p_threshold, o.s_threshold = saved
 
 
 def field_overrides(defaults, pairs):
