@@ -148,7 +148,11 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
             last, stable = None, 0
             for _ in range(240 if repick else 60):
                 time.sleep(1)
-                now = _counts(master.db) + ((run / "seqtrepick.log").stat().st_size if repick else 0,)
+                try:
+                    now = _counts(master.db) + ((run / "seqtrepick.log").stat().st_size if repick else 0,)
+                except sqlite3.OperationalError:  # scmaster holds the write lock: still changing
+                    stable = 0
+                    continue
                 stable = stable + 1 if now == last else 0
                 last = now
                 if stable >= (15 if repick else 4):
@@ -168,7 +172,7 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
 
 
 def _counts(db: Path):
-    with sqlite3.connect(db) as con:
+    with sqlite3.connect(db, timeout=30) as con:
         return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                      for t in ("Pick", "Origin", "Event", "Arrival"))
 
