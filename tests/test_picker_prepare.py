@@ -287,3 +287,31 @@ def test_filters_designed_once_filter_as_obspy_and_scipy_bit_for_bit(sr):
     assert start == T0  # T0 lies on every grid here: nothing skipped
     np.testing.assert_array_equal(y, resample_poly(x, up, down, padtype="edge"))
     np.testing.assert_array_equal(_bandpass(y), bandpass(y, FREQMIN, FREQMAX, df=FS, corners=2, zerophase=True))
+
+
+@pytest.mark.parametrize("sr", [100.0, 200.0, 250.0])
+def test_components_prepared_together_equal_one_at_a_time(sr, monkeypatch):
+    """Components that share rate, start and length are resampled and filtered as one (3, n)
+    array (a third of the calls real time makes per pass); each row's samples are exactly those
+    of preparing the component alone, and a component of another length falls back to that."""
+    from seqt_plugins.picker import prepare
+    from seqt_plugins.picker.prepare import _component_pieces
+
+    calls = []
+    real = prepare._prepared_pieces
+    monkeypatch.setattr(prepare, "_prepared_pieces", lambda *a: calls.append(a[2]) or real(*a))
+
+    st = _stream(sr=sr, seconds=90.0, noise=300.0)
+    for seed, tr in enumerate(st):  # independent noise per component
+        tr.data = tr.data + np.random.default_rng(seed + 10).standard_normal(tr.stats.npts) * 50
+    short = st.copy()
+    short.select(channel="HHN")[0].data = short.select(channel="HHN")[0].data[: -int(7 * sr)]
+    for stream, expected_calls in ((st, 1), (short, 3)):
+        calls.clear()
+        (station,) = prepare_stream(stream)
+        assert len(calls) == expected_calls, calls
+        data = station.segments[0].data
+        for col, code in enumerate("ENZ"):
+            ((start, alone),) = _component_pieces(stream.select(channel="HH" + code), 5.0, "XX.ABC..HH" + code)
+            assert start == station.segments[0].start
+            np.testing.assert_array_equal(data[: len(alone), col], alone)

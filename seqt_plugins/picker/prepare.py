@@ -229,12 +229,12 @@ def _bandpass_sos() -> np.ndarray:
 
 
 def _bandpass(x: np.ndarray) -> np.ndarray:
-    """Zero-phase 1–45 Hz bandpass: ``bandpass(x, 1, 45, df=100, corners=2, zerophase=True)``
-    of ObsPy, bit for bit (the same design, forwards then backwards)."""
+    """Zero-phase 1–45 Hz bandpass along the last axis: ``bandpass(x, 1, 45, df=100, corners=2,
+    zerophase=True)`` of ObsPy, bit for bit (the same design, forwards then backwards)."""
     from scipy.signal import sosfilt
 
     sos = _bandpass_sos()
-    return np.flip(sosfilt(sos, np.flip(sosfilt(sos, x))))
+    return np.flip(sosfilt(sos, np.flip(sosfilt(sos, x), axis=-1)), axis=-1)
 
 
 def _rate_ratio(sr: float) -> Tuple[int, int]:
@@ -243,7 +243,8 @@ def _rate_ratio(sr: float) -> Tuple[int, int]:
 
 
 def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple[UTCDateTime, np.ndarray]:
-    """Anti-alias resampling to 100 Hz, output anchored to the absolute sample grid."""
+    """Anti-alias resampling to 100 Hz along the last axis (one component, or several that
+    share start and length), output anchored to the absolute sample grid."""
     if abs(sr - FS) < 1e-9:
         return start, x
     from scipy.signal import resample_poly
@@ -257,44 +258,66 @@ def _to_100hz(start: UTCDateTime, x: np.ndarray, sr: float, label: str) -> Tuple
     # half-to-even would number two cuts an odd number of samples apart inconsistently.
     g0 = math.floor(Fraction(start.ns) * Fraction(sr).limit_denominator(10**6) / 10**9 + Fraction(1, 2))
     r = (-g0) % down
-    if len(x) - r < 2:
-        return start, x[:0]
+    if x.shape[-1] - r < 2:
+        return start, x[..., :0]
     # "edge" (the end samples extended) depends only on the samples near each end; "line"
     # would subtract a line through both end samples, i.e. depend on where the piece ends.
-    y = resample_poly(x[r:], up, down, window=_antialias_fir(up, down), padtype="edge")
+    y = resample_poly(x[..., r:], up, down, axis=-1, window=_antialias_fir(up, down), padtype="edge")
     return start + r / sr, y
 
 
 def _preprocess(x: np.ndarray) -> np.ndarray:
-    """EqT's stream preparation at 100 Hz: remove the offset, bandpass 1–45 Hz (2 corners, zero
-    phase), taper.
+    """EqT's stream preparation at 100 Hz along the last axis: remove the offset, bandpass 1–45 Hz
+    (2 corners, zero phase), taper.
 
     Every step depends only on the data near each edge, never on the piece's length: the
     offset is the mean of the first ``OFFSET_SPAN`` s (the high-pass removes any constant; only
     the forward pass's start transient sees which one), and the cosine taper is ``TAPER`` s
     long at both ends (half the piece at most).
     """
-    n = len(x)
-    x = x - x[: max(1, int(round(OFFSET_SPAN * FS)))].mean()
+    n = x.shape[-1]
+    x = x - x[..., : max(1, int(round(OFFSET_SPAN * FS)))].mean(axis=-1, keepdims=True)
     x = _bandpass(x)
     # hann-shaped cosine taper, as obspy's Trace.taper("cosine"/"hann"), of fixed length
     wlen = min(int(round(TAPER * FS)), n // 2)
     if wlen > 0:
         ramp = 0.5 * (1 - np.cos(np.pi * np.arange(wlen) / wlen))
-        x[:wlen] *= ramp
-        x[n - wlen :] *= ramp[::-1]
+        x[..., :wlen] *= ramp
+        x[..., n - wlen :] *= ramp[::-1]
     return x
 
 
 def _component_pieces(traces, max_gap: float, label: str) -> List[Tuple[UTCDateTime, np.ndarray]]:
-    sr, pieces = _merge_component(traces, max_gap, label)
+    return _prepared_pieces(*_merge_component(traces, max_gap, label), label)
+
+
+def _prepared_pieces(sr: float, pieces, label: str) -> list:
+    """Merged pieces (start, samples) at ``sr`` → prepared 100 Hz float32 pieces; the samples
+    of a piece may also be (k, n): k components sharing its start and length, prepared in one
+    go (the same arithmetic per row, so the same samples as one at a time)."""
     out = []
     for start, x in pieces:
         start, y = _to_100hz(start, x, sr, label)
-        if len(y) < 2:
+        if y.shape[-1] < 2:
             continue
         out.append((start, _preprocess(y).astype(np.float32)))
     return out
+
+
+def _components_pieces(codes: Sequence[str], by_code, max_gap: float, label: str) -> Dict[str, list]:
+    """``_component_pieces`` of each component code; where the components' data share rate,
+    starts and lengths (the usual case) their pieces are prepared together: a third of the
+    filter and resampling calls, which real time makes for every pass of every station."""
+    merged = {c: _merge_component(by_code[c], max_gap, f"{label}{c}") for c in codes}
+    rates = {sr for sr, _ in merged.values()}
+    shapes = {tuple((start.ns, len(x)) for start, x in pieces) for _, pieces in merged.values()}
+    if len(codes) < 2 or len(rates) != 1 or len(shapes) != 1:
+        return {c: _prepared_pieces(sr, pieces, f"{label}{c}") for c, (sr, pieces) in merged.items()}
+    sr = rates.pop()
+    first = merged[codes[0]][1]
+    joint = [(start, np.stack([merged[c][1][i][1] for c in codes])) for i, (start, _) in enumerate(first)]
+    prepared = _prepared_pieces(sr, joint, label + "".join(codes))
+    return {c: [(start, y[row]) for start, y in prepared] for row, c in enumerate(codes)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,12 +455,13 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
 
     # the vertical's pieces define the segments; without a vertical, the first horizontal's
     ref = "Z" if "Z" in mapping else min(mapping, key=lambda c: (mapping[c] != N, c))
-    z_pieces = _component_pieces(by_code[ref], max_gap, label[:-1] + ref)
+    prepared = _components_pieces(sorted(mapping), by_code, max_gap, label[:-1])
+    z_pieces = prepared[ref]
     segments = []
     horizontals = {}
     for code, col in mapping.items():
         if col != Z:
-            horizontals[col] = z_pieces if code == ref else _component_pieces(by_code[code], max_gap, f"{label[:-1]}{code}")
+            horizontals[col] = prepared[code]
     for start, z in z_pieces:
         if min_length - PAD_LIMIT <= len(z) < min_length:
             # a record of exactly one window at another rate (2,400 samples at 40 Hz) resamples
