@@ -278,10 +278,13 @@ class _Run:
     def first(self) -> float:
         return self.t0 + self.dropped / self.sr
 
-    def trace(self, header: dict, since: Optional[float]) -> Trace:
+    def trace(self, header: dict, since: Optional[float], until: Optional[float] = None) -> Trace:
+        """The samples from about ``since`` (a little before: whole samples) to ``until`` (its
+        last sample at or before; None: all)."""
         i = max(0, int(math.floor((since - self.first()) * self.sr))) if since is not None else 0
+        j = None if until is None else max(i, int(math.floor((until - self.first()) * self.sr + 1e-6)) + 1)
         head = dict(header, sampling_rate=self.sr, starttime=self.start + (self.dropped + i) / self.sr)
-        return Trace(self.data()[i:], header=head)
+        return Trace(self.data()[i:j], header=head)
 
     def drop_before(self, t: float) -> None:
         i = int(math.floor((t - self.first()) * self.sr))
@@ -353,13 +356,15 @@ class _Station:
         if b > self.ends.get(channel, -math.inf):
             self.ends[channel] = b
 
-    def stream(self, since: Optional[float]) -> Stream:
-        """The raw data from ``since`` on (a little before: whole samples), one trace per run."""
+    def stream(self, since: Optional[float], until: Optional[float] = None) -> Stream:
+        """The raw data from ``since`` on (a little before: whole samples) until ``until`` (None:
+        all), one trace per run."""
         out = Stream()
         for channel, runs in self.runs.items():
             header = {"network": self.network, "station": self.station, "location": self.location,
                       "channel": channel}
-            out.traces.extend(run.trace(header, since) for run in runs if since is None or run.end >= since)
+            out.traces.extend(run.trace(header, since, until) for run in runs
+                              if (since is None or run.end >= since) and (until is None or run.first() <= until))
         return out
 
     def drop_before(self, t: float) -> None:
@@ -558,12 +563,22 @@ class RealtimePicker:
 
         o = self.picker.options
         cut = st.consumed
-        stream = st.stream(cut - self.margin if cut is not None else None)
+        # The channels end where their last packets did. Samples that close to the end are not
+        # final yet, so in a pass all channels end at the earliest (the station's data end):
+        # with one start and length the three components are prepared in one go (prepare.py).
+        stream = st.stream(cut - self.margin if cut is not None else None, None if final else st.data_end)
         prepared = prepare_stream(stream, max_gap=o.max_gap, inventory=self.inventory, min_length=1)
         pieces = prepared[0].segments if prepared else []
         if prepared:
             st.channels = prepared[0].channels
         horizon = st.data_end if final else st.horizon(st.data_end)
+        # Where the vertical's data run on, unbroken, past the cut above, the segment is at
+        # least that long (as the uncut data said; the end window a gap could add waits for it).
+        vertical_end = None
+        if not final and st.channels[2] and horizon >= st.data_end:
+            runs = st.runs.get(st.channels[2])
+            if runs and runs[-1].first() <= st.data_end:
+                vertical_end = runs[-1].end
         limit = horizon - self.settle  # prepared samples before this time are final
         if not final:  # data after a hole a late packet may still fill: not yet
             pieces = [p for p in pieces if p.start.timestamp < horizon]
@@ -588,6 +603,9 @@ class RealtimePicker:
                                self.picker.blind_start, self.picker.twin)
             offset = int(round((piece.start.ns - seg.start.ns) / NS_PER_SAMPLE))
             n = offset + piece.npts
+            known = n
+            if vertical_end is not None and i == len(pieces) - 1:
+                known = max(n, int(math.floor((vertical_end - seg.start.timestamp) * FS)))
             if closed:
                 good = n
             else:
@@ -597,7 +615,7 @@ class RealtimePicker:
                 continue  # nothing final: registered in a later pass
             if seg not in st.segments:
                 st.segments.append(seg)
-            seg.known_end = max(seg.known_end, n)
+            seg.known_end = max(seg.known_end, known)
             if good > seg.final_end:
                 seg.extend(piece.data, offset, good)
             if closed:
