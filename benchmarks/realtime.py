@@ -1,16 +1,19 @@
 """Real-time picking against offline picking of the same data: CPU, windows, latency, picks.
 
     PYTHONPATH=. python benchmarks/realtime.py [--stations 20] [--tile 3] [--model both]
-        [--repeats 3] [--delay 2] [--jitter 1] [--steps 30,60] [--baseline 17e652a] [--shared ../shared]
+        [--repeats 3] [--delay 2] [--jitter 1] [--steps 30,60] [--baseline 17e652a] [--copies 1]
+        [--shared ../shared]
 
 Data: the Hengill recording (``shared/data/hengill``, 20 stations x 5 min, 100 and 200 Hz),
 each trace repeated ``--tile`` times end to end (a longer continuous stream, so that the first
 and last minute weigh less), cut into 512-byte miniSEED records as a SeedLink server sends
-them. Each record *arrives* at its end time plus ``--delay`` s plus a uniform random
-0..``--jitter`` s (seeded), and the real-time core is fed the records in arrival order with a
-simulated clock (the arrival time), so latency = arrival of the record that made a pick final
-minus the pick time: the data's delay plus what the core waits for, not its computing time
-(CPU is reported separately). Offline picking runs ``StationPicker.pick`` on the whole stream.
+them; ``--copies K`` repeats the stations K times under networks X1, X2, ... (a larger
+network whose real-time model batches are fuller). Each record *arrives* at its end time plus
+``--delay`` s plus a uniform random 0..``--jitter`` s (seeded), and the real-time core is fed
+the records in arrival order with a simulated clock (the arrival time), so latency = arrival
+of the record that made a pick final minus the pick time: the data's delay plus what the core
+waits for, not its computing time (CPU is reported separately). Offline picking runs
+``StationPicker.pick`` on the whole stream.
 
 Per run: CPU seconds (``time.process_time``) per station-hour of data, the part inside the
 model calls, EqT windows encoded and model calls, pick latency (median, 95th percentile), and
@@ -44,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 BASELINE = "17e652a"  # main before the streaming core: regions re-picked from a ring buffer
 
 
-def load_stream(shared: Path, stations: int, tile: int) -> Stream:
+def load_stream(shared: Path, stations: int, tile: int, copies: int = 1) -> Stream:
     files = sorted((shared / "data" / "hengill" / "mseed").glob("*.mseed"))
     st = Stream()
     for f in files:
@@ -54,7 +57,13 @@ def load_stream(shared: Path, stations: int, tile: int) -> Stream:
     st.merge(method=1, fill_value="interpolate")
     for tr in st:
         tr.data = np.tile(tr.data.astype(np.int32), tile)
-    return st
+    copied = Stream()
+    for k in range(1, copies):  # a larger network: the same stations again under network Xk
+        for tr in st:
+            c = tr.copy()
+            c.stats.network = f"X{k}"
+            copied.append(c)
+    return st + copied
 
 
 def packets(st: Stream, delay: float, jitter: float, seed: int = 1):
@@ -145,6 +154,9 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("SEQT_SHARED", ROOT.parent / "shared")))
     ap.add_argument("--stations", type=int, default=20)
     ap.add_argument("--tile", type=int, default=3, help="repeat the 5 min recording this many times")
+    ap.add_argument("--copies", type=int, default=1,
+                    help="a larger network: the stations this many times, each copy under its own network "
+                         "code (fuller model batches in real time; the data repeat)")
     ap.add_argument("--model", default="both")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--delay", type=float, default=2.0, help="s from a record's end to its arrival")
@@ -159,7 +171,7 @@ def main(argv=None) -> int:
     from seqt_plugins.picker import Picker
     from seqt_plugins.scale.realtime import RealtimePicker
 
-    st = load_stream(args.shared, args.stations, args.tile)
+    st = load_stream(args.shared, args.stations, args.tile, args.copies)
     feed = packets(st, args.delay, args.jitter)
     n_sta = len({(tr.stats.network, tr.stats.station) for tr in st})
     hours = max(tr.stats.endtime - tr.stats.starttime for tr in st) / 3600.0
