@@ -19,6 +19,7 @@ default (0.7-2 Hz, 60 s blind) is not a fair comparison on 5 minutes of local ev
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -155,7 +156,9 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
                     continue
                 stable = stable + 1 if now == last else 0
                 last = now
-                if stable >= (15 if repick else 4):
+                # seqtrepick logs nothing while it re-picks an origin (seconds on 2 cores): a
+                # quiet database is not enough while an origin it took is not finished
+                if stable >= (15 if repick else 4) and not (repick and _repicking(run / "seqtrepick.log")):
                     break
         finally:
             for proc, out in daemons:
@@ -169,6 +172,21 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
     result["pick_s"] = pick_s
     result["db"] = master.db
     return result
+
+
+def _repicking(log: Path) -> set:
+    """Origins seqtrepick has begun (its "origin X at T" line) and not finished (sent, not
+    re-picked, or failed)."""
+    begun, finished = set(), set()
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.search(r"origin (\S+) at \S+: \d+ arrival", line)
+        if m:
+            begun.add(m.group(1))
+            continue
+        m = re.search(r"origin (\S+?):? .*(sent \d+ re-pick|not re-picked|re-picking failed)", line)
+        if m:
+            finished.add(m.group(1))
+    return begun - finished
 
 
 def _counts(db: Path):

@@ -269,3 +269,29 @@ def test_moveout_fit_follows_the_arrays_velocity_and_ignores_a_wrong_pick():
     close = np.array([10.0, 11.0, 12.0, 13.0])
     assert fit_moveout(close, close / 4.5, 6.0)[1] == 1 / 6.0  # 3 km of spread: no slope
     assert fit_moveout(d, 0.3 + d / 1.0, 6.0)[1] == 1 / 6.0  # 1 km/s is no crustal P velocity
+
+
+def test_warm_up_builds_the_graphs_so_the_first_origin_traces_nothing():
+    """seqtrepick warms its models at start (the first origin waited ~15 s on 2 cores, later
+    ones 1-2 s): afterwards the first real windows build no graph, and the warm-up leaves
+    nothing cached or counted."""
+    from seqt_plugins.eqt import load_eqt
+    from seqt_plugins.repicker import Repicker
+
+    rp = Repicker(model=load_eqt("conservative", cache=False))  # fresh: no graph built yet
+    assert not rp.model._compiled
+    cache = rp.cache
+    cache.warm_up()
+    assert len(cache) == cache.misses == cache.hits == cache.encoded == 0
+
+    def tracings():
+        models = [cache.model] + [m for m in cache.probability_models if m is not cache.model]
+        return {(id(m), k): f.experimental_get_tracing_count() for m in models
+                for k, f in m._compiled.items() if hasattr(f, "experimental_get_tracing_count")}
+
+    before = tracings()
+    assert before and all(n >= 1 for n in before.values())
+    windows = np.random.default_rng(2).standard_normal((3, 6000, 3)).astype(np.float32)
+    got = cache.get_many([(("XX.A", i), windows[i]) for i in range(3)])
+    assert len(got) == 3 and cache.encoded == 3
+    assert tracings() == before

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections import OrderedDict, deque
 from typing import List, Optional, Sequence
 
@@ -208,7 +209,9 @@ def _build():
             shell.repicker = Repicker(options=options)
             shell.inventory = self.inventory
             _ = shell.repicker.head  # siamese mode: fail here
-            _ = shell.repicker.cache  # the models now, so that the first origin is re-picked at once
+            started = time.perf_counter()
+            shell.repicker.cache.warm_up()  # models loaded and their graphs built before the first origin
+            log.info("models ready in %.1f s", time.perf_counter() - started)
             self.picks = datamodel.PublicObjectTimeSpanBuffer()
             self.picks.setTimeSpan(core.TimeSpan(PICK_BUFFER_S))
             if self.query() is not None:

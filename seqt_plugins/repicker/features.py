@@ -186,6 +186,17 @@ class FeatureCache:
             out.append(wf)
         return out
 
+    def warm_up(self) -> None:
+        """Run one window of noise through every model the cache uses, so that TensorFlow builds
+        their graphs now: about 2 s per model on a 2-core CPU, which a daemon would otherwise
+        spend while its first origin waits. Nothing is cached or counted."""
+        x = np.random.default_rng(0).standard_normal((1, WINDOW, 3)).astype(np.float32)
+        normalize(x)
+        self.model.taps_batch(self.names, x)
+        for m in self.probability_models:
+            if m is not self.model:
+                m.predict(x, batch_size=1)
+
     def _put(self, key: WindowKey, wf: WindowFeatures) -> None:
         if self.size <= 0:
             return
