@@ -295,7 +295,7 @@ def test_components_prepared_together_equal_one_at_a_time(sr, monkeypatch):
     array (a third of the calls real time makes per pass); each row's samples are exactly those
     of preparing the component alone, and a component of another length falls back to that."""
     from seqt_plugins.picker import prepare
-    from seqt_plugins.picker.prepare import _component_pieces
+    from seqt_plugins.picker.prepare import _components_pieces
 
     calls = []
     real = prepare._prepared_pieces
@@ -312,6 +312,7 @@ def test_components_prepared_together_equal_one_at_a_time(sr, monkeypatch):
         assert len(calls) == expected_calls, calls
         data = station.segments[0].data
         for col, code in enumerate("ENZ"):
-            ((start, alone),) = _component_pieces(stream.select(channel="HH" + code), 5.0, "XX.ABC..HH" + code)
+            alone_traces = {code: list(stream.select(channel="HH" + code))}
+            ((start, alone),) = _components_pieces([code], alone_traces, 5.0, "XX.ABC..HH")[code]
             assert start == station.segments[0].start
             np.testing.assert_array_equal(data[: len(alone), col], alone)

@@ -287,10 +287,6 @@ def _preprocess(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _component_pieces(traces, max_gap: float, label: str) -> List[Tuple[UTCDateTime, np.ndarray]]:
-    return _prepared_pieces(*_merge_component(traces, max_gap, label), label)
-
-
 def _prepared_pieces(sr: float, pieces, label: str) -> list:
     """Merged pieces (start, samples) at ``sr`` → prepared 100 Hz float32 pieces; the samples
     of a piece may also be (k, n): k components sharing its start and length, prepared in one
@@ -305,18 +301,18 @@ def _prepared_pieces(sr: float, pieces, label: str) -> list:
 
 
 def _components_pieces(codes: Sequence[str], by_code, max_gap: float, label: str) -> Dict[str, list]:
-    """``_component_pieces`` of each component code; where the components' data share rate,
-    starts and lengths (the usual case) their pieces are prepared together: a third of the
-    filter and resampling calls, which real time makes for every pass of every station."""
+    """Each component code's prepared 100 Hz pieces (its traces merged, resampled, filtered);
+    where the components' data share rate, starts and lengths (the usual case) their pieces are
+    prepared together: a third of the filter and resampling calls, which real time makes for
+    every pass of every station."""
     merged = {c: _merge_component(by_code[c], max_gap, f"{label}{c}") for c in codes}
     rates = {sr for sr, _ in merged.values()}
     shapes = {tuple((start.ns, len(x)) for start, x in pieces) for _, pieces in merged.values()}
     if len(codes) < 2 or len(rates) != 1 or len(shapes) != 1:
         return {c: _prepared_pieces(sr, pieces, f"{label}{c}") for c, (sr, pieces) in merged.items()}
-    sr = rates.pop()
-    first = merged[codes[0]][1]
-    joint = [(start, np.stack([merged[c][1][i][1] for c in codes])) for i, (start, _) in enumerate(first)]
-    prepared = _prepared_pieces(sr, joint, label + "".join(codes))
+    pieces_per_code = [pieces for _, pieces in merged.values()]
+    joint = [(same[0][0], np.stack([x for _, x in same])) for same in zip(*pieces_per_code)]
+    prepared = _prepared_pieces(rates.pop(), joint, label + "".join(codes))
     return {c: [(start, y[row]) for start, y in prepared] for row, c in enumerate(codes)}
 
 
