@@ -20,7 +20,6 @@ import contextlib
 import fnmatch
 import http.server
 import io
-import os
 import shutil
 import socket
 import socketserver

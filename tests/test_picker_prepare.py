@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from obspy import Stream, Trace, UTCDateTime
 
-from seqt_plugins.picker.prepare import FS, WINDOW, PrepareError, prepare_stream, read_waveforms
+from seqt_plugins.picker.prepare import FS, PrepareError, prepare_stream, read_waveforms
 
 T0 = UTCDateTime("2024-03-01T10:00:00")
 FREQS = {"Z": 3.0, "N": 5.0, "E": 8.0, "1": 5.0, "2": 8.0}

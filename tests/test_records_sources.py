@@ -17,7 +17,6 @@ failing case is pinned by a strict xfail so a fixed server shows up.
 """
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest

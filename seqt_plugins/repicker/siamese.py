@@ -36,7 +36,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import correlation as _corr
-from .correlation import correlate, edge_width, enhance_search
+from .correlation import correlate, enhance_search
 
 log = logging.getLogger("seqt_plugins.repicker.siamese")
 

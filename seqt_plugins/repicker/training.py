@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -8,7 +8,6 @@ time; samples already delivered from the archive are not delivered again.
 
 from __future__ import annotations
 
-import time
 from typing import Callable, Dict, Iterator, Optional, Sequence, Union
 
 import numpy as np

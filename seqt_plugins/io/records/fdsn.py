@@ -36,7 +36,7 @@ import http.client
 import io
 import logging
 import time
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional
 
 from obspy import Stream, UTCDateTime
 
