@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from seqt_plugins.repicker import siamese as S
+from seqt_plugins.repicker.correlation import edge_width
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +274,7 @@ def test_zero_insertion_equals_transposed_conv(stride, length):
 
 
 def test_edge_widths_and_cut():
-    assert [S.edge_width(L) for L in (47, 94, 188, 376, 750, 1500, 3000, 6000)] == [2, 4, 7, 13, 26, 51, 101, 201]
+    assert [edge_width(L) for L in (47, 94, 188, 376, 750, 1500, 3000, 6000)] == [2, 4, 7, 13, 26, 51, 101, 201]
     assert S.cut_bounds(1000, 1500, 47) == (6, 12)  # ⌊7.83⌋−1, ⌊11.75⌋+1
     with pytest.raises(ValueError):
         S.cut_bounds(50, 1500, 47)  # tP·L < 1
@@ -296,7 +297,7 @@ def test_enhancement():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((94, 3)).astype(np.float32)
     y = S.enhance_search(x)
-    h = S.edge_width(94)
+    h = edge_width(94)
     assert np.all(y[:h] == y[h]) and np.all(y[94 - h:] == y[94 - h])
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(np.abs(y).max(axis=0), 1, atol=1e-6)
