@@ -224,3 +224,27 @@ def test_flush_emits_the_rest_and_a_new_stream_starts_afresh(hengill_stream, pic
     match_offline(early + rest, picker.pick(first))
     early, rest = feed_all(rt, packets_of(second))
     match_offline(early + rest, picker.pick(second))
+
+
+def test_warm_up_builds_the_graphs_so_the_first_pass_traces_nothing():
+    """seqtpick's real-time module warms its models at start, so the first pass over live data
+    waits for no graph to be built (about 2 s per model on 2 cores)."""
+    import numpy as np
+    from obspy import Trace
+
+    from seqt_plugins.eqt import load_eqt
+    from seqt_plugins.picker import Picker
+
+    model = load_eqt("conservative", cache=False)  # fresh: no graph built yet
+    picker = Picker(model=model)
+    assert not model._compiled
+    picker.warm_up()
+    tracings = {k: f.experimental_get_tracing_count() for k, f in model._compiled.items()}
+    assert tracings and all(n == 1 for n in tracings.values())
+    rng = np.random.default_rng(3)
+    t0 = UTCDateTime(2024, 1, 1)
+    noise = Stream([Trace(rng.standard_normal(12000).astype(np.float32),
+                          {"network": "XX", "station": "A", "channel": f"HH{c}", "sampling_rate": 100.0,
+                           "starttime": t0}) for c in "ZNE"])
+    picker.pick(noise)
+    assert {k: f.experimental_get_tracing_count() for k, f in model._compiled.items()} == tracings

@@ -35,6 +35,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import sys
+import time
 from typing import List, Optional, Sequence
 
 #: Options that make seqtpick write files: they select the argparse shell.
@@ -310,6 +311,9 @@ def _build():
                                      pick_group=config.get("messaging.pickGroup", "PICK"),
                                      amplitude_group=config.get("messaging.amplitudeGroup", "AMPLITUDE"),
                                      test=bool(shell.args.test))
+            started = time.perf_counter()
+            self.rt.picker.warm_up()  # models loaded and their graphs built before the first records
+            log.info("models ready in %.1f s", time.perf_counter() - started)
             return True
 
         # -- records in, picks out ---------------------------------------------------------------

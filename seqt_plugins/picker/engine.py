@@ -107,6 +107,12 @@ class Picker:
             self._models = [load_eqt(n, precision=self.options.precision, xla=False) for n in names]
         return self._models
 
+    def warm_up(self) -> None:
+        """Load the models and run one window of noise through them, so that TensorFlow builds
+        their graphs now (about 2 s per model on a 2-core CPU) and not in the first pass over
+        live data, which a real-time module would otherwise deliver that much later."""
+        self._predict(np.random.default_rng(0).standard_normal((1, WINDOW, 3)).astype(np.float32))
+
     # -- core ----------------------------------------------------------------------------------
     def _predict(self, x: np.ndarray) -> np.ndarray:
         """(3, len(x), 6000) float32 D/P/S of one batch, models combined with ``ensemble``."""
