@@ -1,7 +1,7 @@
 """Picker and re-picker accuracy against analyst picks (never against this project's own picks).
 
     PYTHONPATH=. python benchmarks/accuracy.py [--shared ../shared] [--noise 1,3,10] [--curve]
-                                               [--detail] [--sets arrays,arrays90,single,window,noise,hengill]
+                                               [--detail] [--sets arrays,arrays90,single,window,noise,short,shortnoise,hengill]
                                                [--degrade 3,10,30] [--repick-curve] [--leave-one-out]
 
 Data (../shared/data):
@@ -12,7 +12,8 @@ Data (../shared/data):
   file start (P is at 30 s in every file), and the same records cut to exactly one 60-s window
   (6,000 samples) around the arrivals, as STEAD-format files are; ``noise``: a 60-s record of pure
   noise per single-station record (its own pre-event noise folded to 6,000 samples), scored by
-  the records that get any pick (the false alarms of STEAD's noise records).
+  the records that get any pick (the false alarms of STEAD's noise records); ``short``: the
+  records cut to 30 s (P 3-10 s in), shorter than one window, and ``shortnoise``: 30-s noise.
 
 Noise protocol: the record as recorded (1x), and with real noise added so that each trace's SNR
 drops by the factor k (3x, 10x): noise cut from the same trace before its first labelled arrival
@@ -460,7 +461,7 @@ def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = F
                 print(line)
 
 
-def noise_figures(picker, records, thresholds) -> None:
+def noise_figures(picker, records, thresholds, name: str = "single_station 60-s noise") -> None:
     """Noise records: how many get any pick (STEAD's noise records: the issue allows 1 of 19),
     at the defaults and, with ``--curve``, at each threshold set."""
     def records_with(picks):  # records with any pick, with a P, with an S
@@ -470,7 +471,7 @@ def noise_figures(picker, records, thresholds) -> None:
     picks = [picker.picks_from_probabilities(pr)[0] for pr in probs]
     n = len(records)
     any_, with_p, with_s = records_with(picks)
-    print(f"\n== single_station 60-s noise: {n} records of the stations' own pre-event noise, no arrival")
+    print(f"\n== {name}: {n} records of the stations' own pre-event noise, no arrival")
     print(f"records with a pick: {any_} of {n} (with a P {with_p}, with an S {with_s}); picks {sum(len(p) for p in picks)}")
     if thresholds:
         print("  curve: det  Pdet    P    S | records with a pick (P, S)")
@@ -534,7 +535,8 @@ def main(argv=None):
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
     ap.add_argument("--noise", default="1,3,10", help="SNR reduction factors (1: as recorded)")
     ap.add_argument("--sets", default="arrays,arrays90,single,window", help="arrays, arrays90 (the arrays cut to 90-s event files, "
-                         "first P 5 s in), single (90-s records), window (60-s cuts), noise (60-s noise records), hengill (noise protocol, "
+                         "first P 5 s in), single (90-s records), window (60-s cuts), noise (60-s noise records), short (30-s cuts, "
+                         "shorter than a window), shortnoise (30-s noise records), hengill (noise protocol, "
                          "the clean record's picks as reference)")
     ap.add_argument("--curve", action="store_true", help="picker recall/precision per threshold")
     ap.add_argument("--detail", action="store_true", help="per re-pick lines (labelled arrays)")
@@ -598,7 +600,7 @@ def main(argv=None):
           f"tolerance P {TOL['P']} s, S {TOL['S']} s; wrong = same station-phase within {WRONG_WITHIN} s")
     for name, records in sets.items():
         if name.endswith("noise"):  # pure noise: no SNR to reduce, no arrivals to score
-            noise_figures(picker, records, thresholds if args.curve else [])
+            noise_figures(picker, records, thresholds if args.curve else [], name)
             continue
         for k in factors:
             recs = [add_noise(r, k, seed=i + 1) for i, r in enumerate(records)]

@@ -126,6 +126,20 @@ def single_station(root: Path, seed: int = 20200807, one_window: bool = False) -
     return out
 
 
+def short_records(root: Path, length: float = 30.0, seed: int = 20261207) -> List[Record]:
+    """Each single-station record cut to ``length`` s (shorter than one EqT window, as short
+    triggered or event files are), starting a seeded random 3-10 s before the analyst P; records
+    whose S (plus 2 s) would not fit are left out."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in single_station(root):
+        (tp, ts) = (r.labels[("XX", r.name, "P")], r.labels[("XX", r.name, "S")])
+        a = tp - float(rng.uniform(3.0, 10.0))
+        if ts + 2.0 <= a + length:
+            out.append(Record(r.name, r.stream.slice(a, a + length - 0.01).copy(), r.labels))
+    return out
+
+
 def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Record]:
     """A 60-s record of pure noise per single-station record, the false-alarm case of STEAD's
     noise records: the station's own pre-event noise (up to ``guard`` s before the analyst P)
@@ -238,7 +252,8 @@ def score(picks, labels) -> Dict[str, Dict[str, object]]:
 
 
 SETS = {"arrays": "labelled_arrays", "arrays90": "labelled_arrays 90 s", "single": "single_station 90 s",
-        "window": "single_station 60 s", "noise": "single_station 60-s noise"}
+        "window": "single_station 60 s", "noise": "single_station 60-s noise",
+        "short": "single_station 30 s", "shortnoise": "single_station 30-s noise"}
 
 
 def event_files(records: List[Record], length: float = 90.0, lead: float = 5.0) -> List[Record]:
@@ -259,7 +274,9 @@ def labelled_sets(data: Path, names) -> Dict[str, List[Record]]:
                "arrays90": lambda: event_files(labelled_arrays(data / "labelled_arrays")),
                "single": lambda: single_station(data / "single_station"),
                "window": lambda: single_station(data / "single_station", one_window=True),
-               "noise": lambda: noise_records(data / "single_station")}
+               "noise": lambda: noise_records(data / "single_station"),
+               "short": lambda: short_records(data / "single_station"),
+               "shortnoise": lambda: noise_records(data / "single_station", length=3000)}
     return {SETS[n]: loaders[n]() for n in SETS if n in names}
 
 

@@ -316,3 +316,43 @@ def test_components_prepared_together_equal_one_at_a_time(sr, monkeypatch):
             ((start, alone),) = _components_pieces([code], alone_traces, 5.0, "XX.ABC..HH")[code]
             assert start == station.segments[0].start
             np.testing.assert_array_equal(data[: len(alone), col], alone)
+
+
+def test_segment_shorter_than_a_window_is_zero_padded_from_pad_from():
+    """A 40-s record: skipped by default (it is more than 1 s short of a window), zero-padded
+    after its end to one window from ``pad_from`` on (the picker's ``minLength``), its real
+    length kept in ``valid``; a 20-s record stays skipped below that."""
+    from seqt_plugins.picker.prepare import WINDOW
+
+    assert prepare_stream(_stream(seconds=40.0)) == []
+    [sta] = prepare_stream(_stream(seconds=40.0), pad_from=3000)
+    [seg] = sta.segments
+    assert seg.npts == WINDOW and seg.valid == 4000 and seg.start == T0
+    assert np.abs(seg.data[: seg.valid]).max() > 0 and not seg.data[seg.valid:].any()
+    assert prepare_stream(_stream(seconds=20.0), pad_from=3000) == []
+
+
+def test_no_pick_or_detection_in_a_short_segments_padding():
+    """The triggers read the padded window like any other, but what they find past the real
+    samples (``Segment.valid``) is not data: neither picks nor detections come from there."""
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.picker.prepare import WINDOW, Segment, StationData
+
+    data = np.zeros((WINDOW, 3), np.float32)
+    data[:4000] = np.random.default_rng(0).standard_normal((4000, 3))
+    probs = np.zeros((3, WINDOW), np.float32)
+    for at in (1000, 5000):  # one event in the data, one in the padding
+        probs[0, at - 100: at + 800] = 0.9
+        probs[1, at - 20: at + 20] = 0.8 * np.hanning(40)
+        probs[2, at + 300: at + 340] = 0.8 * np.hanning(40)
+    triggers = Picker()  # triggering loads no model
+
+    def picked(segment):
+        station = StationData("XX", "ABC", "", ("HHE", "HHN", "HHZ"), [segment])
+        return triggers.picks_from_probabilities([(station, [probs])])
+
+    picks, detections = picked(Segment(T0, data))
+    assert sorted(round(p.time - T0) for p in picks) == [10, 13, 50, 53]  # unpadded: both events
+    picks, detections = picked(Segment(T0, data, 4000))
+    assert sorted(round(p.time - T0) for p in picks) == [10, 13]
+    assert [round(d.start - T0) for d in detections] == [9]

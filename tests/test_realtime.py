@@ -187,6 +187,42 @@ def test_gaps_split_or_are_interpolated_as_offline(hengill_stream, picker):
     match_offline(early + rest, offline)
 
 
+def test_a_piece_shorter_than_a_window_is_padded_and_picked_as_offline(hengill_stream, picker):
+    """45 s of data between two long gaps (shorter than one window, longer than picker.minLength)
+    holds the 03:02:15 event: offline picking zero-pads it to a window and picks it, with no pick
+    in the padding, and real time does the same. Outside the piece the picks are identical;
+    inside it the same station-phases are picked within 0.05 s: real time ends a station's
+    channels where its earliest one ends (one joint preparation), offline each where its own data
+    end, and in a padded segment that end lies inside the one window every pick comes from (one
+    S moved by 0.02 s)."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    a, b = T0 + 125, T0 + 170
+
+    def dropped(tr):
+        s = tr.stats
+        return (s.endtime >= T0 + 95 and s.starttime < a) or (s.endtime >= b and s.starttime < T0 + 195)
+
+    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
+    piece = Stream([tr.copy() for tr in packets]).slice(a - 5, b + 5)
+    start = min(tr.stats.starttime for tr in piece)
+    end = max(tr.stats.endtime for tr in piece)
+    assert 30 < end - start < 60
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    inside = [p for p in offline if start <= p.time <= end]
+    assert inside, "the short piece holds an event: it is picked"
+    assert not [p for p in offline if end < p.time < T0 + 195], "no pick in the padding"
+    rt = RealtimePicker(picker)
+    early, rest = feed_all(rt, packets)
+    live = early + rest
+    match_offline([p for p in live if not start <= p.time <= end], [p for p in offline if p not in inside])
+    in_piece = sorted((p for p in live if start <= p.time <= end), key=lambda p: (p.waveform_id.station, p.phase_hint))
+    inside.sort(key=lambda p: (p.waveform_id.station, p.phase_hint))
+    assert [(p.waveform_id.station, p.phase_hint) for p in in_piece] == \
+        [(p.waveform_id.station, p.phase_hint) for p in inside]
+    assert all(abs(p.time - o.time) <= 0.05 for p, o in zip(in_piece, inside))
+
+
 def test_late_packets_used_while_they_can_be_dropped_after(hengill_stream, picker, caplog):
     """Packets that arrive late, but before the samples they change were prepared, are used
     (picks equal offline picking of all data); one that arrives after is dropped with a

@@ -31,7 +31,7 @@ from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
 from ..options import check_declared, option_values
 from ..progress import progress
 from .options import PickerOptions
-from .prepare import FS, WINDOW, StationData, iter_prepared, prepare_stream
+from .prepare import FS, PAD_LIMIT, WINDOW, StationData, iter_prepared, prepare_stream
 from .handover import FeatureHandover, model_key
 from .stack import Stack, effective_blinds
 from .triggers import SNR_WINDOW, find_picks
@@ -88,6 +88,8 @@ class Picker:
         asked = (int(round(max(o.start_blinding, o.blinding) * FS)), int(round(o.blinding * FS)))
         self.blind_start, self.blind = effective_blinds(asked[0], asked[1], self.step)
         self.twin = int(round(o.start_twin * FS))  # samples: the first window's twin (windows.segment_windows)
+        # samples: segments this long or longer (but short of a window) are padded to one window
+        self.pad_from = min(WINDOW - PAD_LIMIT, int(round(o.min_length * FS)))
         if (self.blind_start, self.blind) != asked:
             log.warning(
                 "blinding reduced from %.2f/%.2f s to %.2f/%.2f s (window start/end) so that overlap %.2f "
@@ -167,7 +169,7 @@ class Picker:
             source = ((x, chunk, True) for x, chunk in self._station_batches(stream, inventory, stations))
             bar = progress(total=_estimate_windows(stream, self.step), desc="EqT", unit="win")
         else:  # the hand-over orders the batches by time: all windows are needed first
-            stations.extend(prepare_stream(stream, max_gap=o.max_gap, inventory=inventory))
+            stations.extend(prepare_stream(stream, max_gap=o.max_gap, inventory=inventory, pad_from=self.pad_from))
             segments = [st.segments for st in stations]
             refs = plan_windows(segments, self.step, int(round(o.edge_padding * FS)), self.twin)
             handover = self._handover_pass(stations, refs, pad)
@@ -227,7 +229,7 @@ class Picker:
         segments: List[list] = []
         pending: List[WindowRef] = []
         n = 0
-        for st in iter_prepared(stream, max_gap=o.max_gap, inventory=inventory):
+        for st in iter_prepared(stream, max_gap=o.max_gap, inventory=inventory, pad_from=self.pad_from):
             i = len(stations)
             stations.append(st)
             segments.append(st.segments)
@@ -391,7 +393,10 @@ class Picker:
                     int(round(o.min_separation * FS)), o.p_detection_threshold,
                 )
                 ids = {}
+                valid = seg.npts if seg.valid is None else seg.valid  # no pick in a short segment's padding
                 for pp in phase_picks:
+                    if pp.index >= valid:
+                        continue
                     t = seg.time(pp.index)
                     wid = WaveformID(st.network, st.station, st.location, zchan if pp.phase == "P" else schan)
                     pid = make_pick_id(t, wid, pp.phase)
@@ -408,11 +413,11 @@ class Picker:
                     )
                 for det in dets:
                     t = seg.time(det.on)
-                    if not inside(t):
+                    if det.on >= valid or not inside(t):
                         continue
                     detections.append(
                         StationDetection(
-                            WaveformID(st.network, st.station, st.location, zchan), t, seg.time(det.off),
+                            WaveformID(st.network, st.station, st.location, zchan), t, seg.time(min(det.off, valid - 1)),
                             det.probability,
                             ids.get(("P", det.p)) if det.p is not None else None,
                             ids.get(("S", det.s)) if det.s is not None else None,

@@ -58,7 +58,9 @@ OFFSET_SPAN = 2.0  # s
 # (150 s) covers it with room to spare; tests/test_picker_prepare.py measures it.
 EDGE_SETTLING = 12.0  # s
 
-# Segments at most this many samples (1 s) shorter than one window are zero-padded to a window.
+# Segments at most this many samples (1 s) shorter than one window are zero-padded to a window
+# (a record of one window at another rate resamples to a sample or two short of 6,000); the
+# picker pads shorter ones down to ``PickerOptions.min_length`` (see ``pad_from``).
 PAD_LIMIT = 100
 
 # Column order of EqT's input.
@@ -71,10 +73,13 @@ class PrepareError(ValueError):
 
 @dataclass
 class Segment:
-    """Gap-free, preprocessed 100 Hz data of one station: ``data`` (n, 3) float32, columns E, N, Z."""
+    """Gap-free, preprocessed 100 Hz data of one station: ``data`` (n, 3) float32, columns E, N, Z.
+    ``valid``: where the data were zero-padded to one window, the number of real samples (the
+    picks of the padding are dropped); None when all are real."""
 
     start: UTCDateTime
     data: np.ndarray
+    valid: Optional[int] = None
 
     @property
     def npts(self) -> int:
@@ -400,14 +405,20 @@ def instrument_rank(item) -> tuple:
     return (rate >= FULL_BAND_RATE, -kind, rate, sum(tr.stats.npts for tr in traces), prefix)
 
 
-def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> List[StationData]:
-    """Group a Stream of any number of stations into prepared ``StationData`` (see module doc)."""
-    return list(iter_prepared(stream, max_gap, inventory, min_length))
+def prepare_stream(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW,
+                   pad_from: Optional[int] = None) -> List[StationData]:
+    """Group a Stream of any number of stations into prepared ``StationData`` (see module doc).
+    Segments of ``pad_from`` samples or more (default ``PAD_LIMIT`` short of ``min_length``) but
+    shorter than ``min_length`` are zero-padded after their end to ``min_length``."""
+    return list(iter_prepared(stream, max_gap, inventory, min_length, pad_from))
 
 
-def iter_prepared(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW) -> Iterable[StationData]:
+def iter_prepared(stream: Stream, max_gap: float = 5.0, inventory=None, min_length: int = WINDOW,
+                  pad_from: Optional[int] = None) -> Iterable[StationData]:
     """``prepare_stream``, one station at a time (the picker runs EqT on a station's windows
     while the next one is prepared)."""
+    if pad_from is None:
+        pad_from = min_length - PAD_LIMIT
     for (net, sta, loc), instruments in sorted(group_by_instrument(stream).items()):
         label = f"{net}.{sta}.{loc}"
         with_z = {k: v for k, v in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in v)}
@@ -428,12 +439,12 @@ def iter_prepared(stream: Stream, max_gap: float = 5.0, inventory=None, min_leng
         prefix, traces = max(with_z.items(), key=instrument_rank)
         if len(with_z) > 1:
             log.info("%s: several instruments %s; using %s", label, sorted(with_z), prefix)
-        station = _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length)
+        station = _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length, pad_from)
         if station is not None:
             yield station
 
 
-def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length) -> Optional[StationData]:
+def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_length, pad_from) -> Optional[StationData]:
     label = f"{net}.{sta}.{loc}.{prefix}?"
     by_code = defaultdict(list)
     for tr in traces:
@@ -459,12 +470,19 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
         if col != Z:
             horizontals[col] = prepared[code]
     for start, z in z_pieces:
-        if min_length - PAD_LIMIT <= len(z) < min_length:
-            # a record of exactly one window at another rate (2,400 samples at 40 Hz) resamples
-            # to a sample or two short of 6,000: zero-padded at its end rather than lost
+        valid = None
+        if pad_from <= len(z) < min_length:
+            # a record of one window at another rate (2,400 samples at 40 Hz resample to a sample
+            # or two short of 6,000), or a short event file: zero-padded after its end (after the
+            # taper the data fade to zero there) rather than lost; its padding is not picked
+            valid = len(z)
             z = np.concatenate([z, np.zeros(min_length - len(z), dtype=z.dtype)])
+            if valid < min_length - PAD_LIMIT:
+                log.info("%s: segment %s (%.1f s) shorter than one window; zero-padded to one", label, start,
+                         valid / FS)
         if len(z) < min_length:
-            log.warning("%s: segment %s (%.1f s) shorter than one window; skipped", label, start, len(z) / FS)
+            log.warning("%s: segment %s (%.1f s) shorter than one window and than %.1f s; skipped", label, start,
+                        len(z) / FS, max(pad_from, 1) / FS)
             continue
         data = np.zeros((len(z), 3), dtype=np.float32)
         if ref == "Z":
@@ -477,10 +495,11 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
                 if i1 > i0:
                     data[i0:i1, col] = h[i0 - offset : i1 - offset]
                     filled += i1 - i0
-            if filled < len(z):
-                log.info("%s: %s covers %.1f of %.1f s; the rest zero-filled", label, channels[col], filled / FS, len(z) / FS)
+            if filled < (valid or len(z)):
+                log.info("%s: %s covers %.1f of %.1f s; the rest zero-filled", label, channels[col], filled / FS,
+                         (valid or len(z)) / FS)
         _rotate(data, net, sta, loc, channels, inventory, start, label)
-        segments.append(Segment(start, data))
+        segments.append(Segment(start, data, valid))
     if not segments:
         log.warning("%s: no segment of at least one window (%d samples); station skipped", label, min_length)
         return None

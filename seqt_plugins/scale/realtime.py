@@ -68,7 +68,8 @@ class _Segment:
     """
 
     def __init__(self, start: UTCDateTime, step: int, blind: int, mean: bool, blind_start: Optional[int] = None,
-                 twin: int = 0):
+                 twin: int = 0, pad_from: Optional[int] = None):
+        from ..picker.prepare import PAD_LIMIT, WINDOW
         from ..picker.windows import global_index
 
         self.start = start
@@ -82,6 +83,9 @@ class _Segment:
         self.count = np.zeros(0, dtype=np.uint16) if mean else None
         self.known_end = 0  # samples prepared so far: the segment is at least this long
         self.npts: Optional[int] = None  # the length, once a gap or the end closed the segment
+        self.valid: Optional[int] = None  # real samples of a segment zero-padded to one window
+        # a segment closed this long or longer, but short of a window, is zero-padded to one
+        self.pad_from = WINDOW - PAD_LIMIT if pad_from is None else pad_from
         self.window0 = False  # the window at sample 0 is encoded (or queued)
         self.next_grid = self.first_grid  # the first grid window not encoded
         self.queued: List[int] = []  # window starts waiting for the batched model call
@@ -105,13 +109,15 @@ class _Segment:
 
     def close(self, npts: int) -> bool:
         """The segment ends at ``npts``; False when it is too short for any window (as offline:
-        up to ``PAD_LIMIT`` samples short of a window are zero-padded, shorter is skipped)."""
-        from ..picker.prepare import PAD_LIMIT, WINDOW
+        from ``pad_from`` samples on it is zero-padded to a window, its padding not picked;
+        shorter is skipped)."""
+        from ..picker.prepare import WINDOW
 
         if npts < WINDOW:
-            if npts < WINDOW - PAD_LIMIT:
+            if npts < self.pad_from:
                 self.npts, self.done = npts, True
                 return False
+            self.valid = npts
             pad = WINDOW - self.final_end
             self.data = np.concatenate([self.data, np.zeros((pad, 3), np.float32)])
             self.values = np.concatenate([self.values, np.zeros((3, pad), np.float32)], axis=1)
@@ -600,7 +606,7 @@ class RealtimePicker:
                     self._close(st, current, current.final_end)
                     current = None
                 seg = _Segment(piece.start, self.picker.step, self.picker.blind, o.stacking == "mean",
-                               self.picker.blind_start, self.picker.twin)
+                               self.picker.blind_start, self.picker.twin, self.picker.pad_from)
             offset = int(round((piece.start.ns - seg.start.ns) / NS_PER_SAMPLE))
             n = offset + piece.npts
             known = n
@@ -633,8 +639,8 @@ class RealtimePicker:
         from ..picker.prepare import FS
 
         if not seg.close(npts):
-            log.warning("%s: segment %s (%.1f s) shorter than one window; skipped", st.key, seg.start,
-                        npts / FS)
+            log.warning("%s: segment %s (%.1f s) shorter than one window and than %.1f s; skipped", st.key,
+                        seg.start, npts / FS, seg.pad_from / FS)
             st.segments.remove(seg)
 
     def _run_batch(self) -> List[object]:
@@ -693,7 +699,8 @@ class RealtimePicker:
             if until > seg.emitted:
                 a = max(seg.base, seg.emitted - lookback)
                 b = seg.npts if seg.npts is not None else final
-                piece = Segment(seg.start + a / FS, seg.data[a - seg.base: b - seg.base])
+                valid = None if seg.valid is None else seg.valid - a  # a short segment's padding: no pick
+                piece = Segment(seg.start + a / FS, seg.data[a - seg.base: b - seg.base], valid)
                 station = StationData(st.network, st.station, st.location, st.channels, [piece])
                 try:
                     picks, _ = self.core.trigger((station, [seg.probabilities(a, b)]),

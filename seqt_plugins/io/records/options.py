@@ -18,7 +18,9 @@ class StreamsOptions:
         ("*",),
         "Streams to pick, as NET.STA.LOC.CHA patterns with wildcards (* ?). The three components of a "
         "sensor are picked together, so the last letter of the channel code is ignored.")
-    min_duration: float = opt(60.0, "Streams shorter than this (one EqT window) are skipped.", unit="s", range="0:")
+    min_duration: float = opt(
+        30.0, "Streams shorter than this are skipped without being picked (those shorter than one 60-s EqT "
+        "window but at least picker.minLength are padded to one window and picked).", unit="s", range="0:")
     per_call: int = opt(
         16, "Sensors read and picked together: their windows share the model's batches. Bounds the memory "
         "of long runs.", range="1:")
