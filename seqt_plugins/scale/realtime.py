@@ -722,6 +722,8 @@ class RealtimePicker:
     def _emit(self, picks: List[object]) -> List[object]:
         """Emit the picks that became final, sorted by time: logged with their latency, passed
         to ``on_pick``, returned."""
+        if not picks:  # most packets make no pick final
+            return picks
         picks.sort(key=lambda p: (p.time, p.waveform_id.nslc))
         out = []
         now = self.clock()
