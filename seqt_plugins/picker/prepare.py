@@ -20,7 +20,8 @@ Steps, per station (network, station, location):
    identically except within ``EDGE_SETTLING`` seconds of an edge they do not share;
 6. the vertical's pieces define the segments; horizontals fill in where they have data, and
    are zero elsewhere (a missing horizontal is zero-filled with a warning, as EqT tolerates);
-   segments shorter than one window (60 s) are skipped and logged.
+   segments shorter than one window (60 s) are skipped and logged, unless ``pad_from`` lets them
+   be zero-padded to one (the picker's ``minLength``; the re-picker's windows skip them).
 """
 
 from __future__ import annotations
