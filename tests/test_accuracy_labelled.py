@@ -190,54 +190,47 @@ def test_noise_protocol_lowers_snr_by_the_factor(arrays):
     assert len(tr1) == len(tr0) and tr1.stats.starttime == tr0.stats.starttime
 
 
-def test_one_window_records_are_picked(tmp_path, monkeypatch):
-    """STEAD-style records of exactly 6,000 samples through seqtpick itself (not dropped as
-    'shorter than streams.minDuration')."""
+def _seqtpick_records(tmp_path, monkeypatch, records):
+    """Run seqtpick itself on the records (one miniSEED file each): its picks per record and its log."""
     from seqt_plugins.io.xml import read_event_parameters
     from seqt_plugins.modules.seqtpick import SeqtPick
 
     monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
     monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
-    records = [r for r in single_station(require_shared("data", "single_station"), one_window=True)
-               if len(r.stream) == 3][:12]
     folder = tmp_path / "records"
     folder.mkdir()
     for r in records:
-        assert all(tr.stats.npts == 6000 for tr in r.stream)
         r.stream.write(str(folder / f"{r.name}.mseed"), format="MSEED")
     out = tmp_path / "picks.xml"
     err = io.StringIO()
     rc = SeqtPick(["--offline", "--ep", "--playback", "-o", str(out), "-I", str(folder)], stdout=io.StringIO(), stderr=err).exec()
     assert rc == 0, err.getvalue()
-    assert "shorter than" not in err.getvalue()
     picks = read_event_parameters(out).picks
-    tot = _totals(records, [[p for p in picks if p.waveform_id.station == r.name] for r in records])
+    return [[p for p in picks if p.waveform_id.station == r.name] for r in records], err.getvalue()
+
+
+def test_one_window_records_are_picked(tmp_path, monkeypatch):
+    """STEAD-style records of exactly 6,000 samples through seqtpick itself (not dropped as
+    'shorter than streams.minDuration')."""
+    records = [r for r in single_station(require_shared("data", "single_station"), one_window=True)
+               if len(r.stream) == 3][:12]
+    assert all(tr.stats.npts == 6000 for r in records for tr in r.stream)
+    per_record, log = _seqtpick_records(tmp_path, monkeypatch, records)
+    assert "shorter than" not in log
+    tot = _totals(records, per_record)
     assert tot["P"][0] >= 11 and tot["S"][0] >= 11, tot
 
 
 def test_records_shorter_than_a_window_are_padded_and_picked(tmp_path, monkeypatch):
     """30-s records (P 3-10 s in, S inside) through seqtpick itself: zero-padded to one window
     and picked at the analyst P and S, not skipped; no pick after a record's end (measured on all
-    154: P 0.987, S 1.000 as recorded, as the one-window records)."""
+    154: P 0.994, S 1.000 as recorded, as the one-window records; benchmarks/accuracy.py)."""
     from seqt_plugins.evaluation import short_records
-    from seqt_plugins.io.xml import read_event_parameters
-    from seqt_plugins.modules.seqtpick import SeqtPick
 
-    monkeypatch.delenv("SEISCOMP_ROOT", raising=False)
-    monkeypatch.setenv("SEISCOMP_LOCAL_CONFIG", str(tmp_path / "local"))
     records = [r for r in short_records(require_shared("data", "single_station")) if len(r.stream) == 3][:12]
-    folder = tmp_path / "records"
-    folder.mkdir()
-    for r in records:
-        assert all(29.0 < tr.stats.endtime - tr.stats.starttime < 30.0 for tr in r.stream)
-        r.stream.write(str(folder / f"{r.name}.mseed"), format="MSEED")
-    out = tmp_path / "picks.xml"
-    err = io.StringIO()
-    rc = SeqtPick(["--offline", "--ep", "--playback", "-o", str(out), "-I", str(folder)], stdout=io.StringIO(), stderr=err).exec()
-    assert rc == 0, err.getvalue()
-    assert "skipped" not in err.getvalue()
-    picks = read_event_parameters(out).picks
-    per_record = [[p for p in picks if p.waveform_id.station == r.name] for r in records]
+    assert all(29.0 < tr.stats.endtime - tr.stats.starttime < 30.0 for r in records for tr in r.stream)
+    per_record, log = _seqtpick_records(tmp_path, monkeypatch, records)
+    assert "skipped" not in log
     for r, mine in zip(records, per_record):
         end = max(tr.stats.endtime for tr in r.stream)
         assert all(p.time <= end for p in mine), r.name
