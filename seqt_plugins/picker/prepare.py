@@ -492,7 +492,8 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
             filled = 0
             for hstart, h in pieces:
                 offset = int(round((hstart - start) * FS))
-                i0, i1 = max(0, offset), min(len(z), offset + len(h))
+                # a padded segment's padding stays zero on every component (real time's too)
+                i0, i1 = max(0, offset), min(valid or len(z), offset + len(h))
                 if i1 > i0:
                     data[i0:i1, col] = h[i0 - offset : i1 - offset]
                     filled += i1 - i0
