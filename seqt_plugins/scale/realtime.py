@@ -68,8 +68,7 @@ class _Segment:
     """
 
     def __init__(self, start: UTCDateTime, step: int, blind: int, mean: bool, blind_start: Optional[int] = None,
-                 twin: int = 0, pad_from: Optional[int] = None):
-        from ..picker.prepare import PAD_LIMIT, WINDOW
+                 twin: int = 0, *, pad_from: int):
         from ..picker.windows import global_index
 
         self.start = start
@@ -85,7 +84,8 @@ class _Segment:
         self.npts: Optional[int] = None  # the length, once a gap or the end closed the segment
         self.valid: Optional[int] = None  # real samples of a segment zero-padded to one window
         # a segment closed this long or longer, but short of a window, is zero-padded to one
-        self.pad_from = WINDOW - PAD_LIMIT if pad_from is None else pad_from
+        # (the picker's pad_from, as offline preparation pads)
+        self.pad_from = pad_from
         self.window0 = False  # the window at sample 0 is encoded (or queued)
         self.next_grid = self.first_grid  # the first grid window not encoded
         self.queued: List[int] = []  # window starts waiting for the batched model call
@@ -606,7 +606,7 @@ class RealtimePicker:
                     self._close(st, current, current.final_end)
                     current = None
                 seg = _Segment(piece.start, self.picker.step, self.picker.blind, o.stacking == "mean",
-                               self.picker.blind_start, self.picker.twin, self.picker.pad_from)
+                               self.picker.blind_start, self.picker.twin, pad_from=self.picker.pad_from)
             offset = int(round((piece.start.ns - seg.start.ns) / NS_PER_SAMPLE))
             n = offset + piece.npts
             known = n
