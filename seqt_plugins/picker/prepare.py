@@ -485,6 +485,7 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
             log.warning("%s: segment %s (%.1f s) shorter than one window and than %.1f s; skipped", label, start,
                         len(z) / FS, max(pad_from, 1) / FS)
             continue
+        real = len(z) if valid is None else valid  # samples of data; zero after them
         data = np.zeros((len(z), 3), dtype=np.float32)
         if ref == "Z":
             data[:, Z] = z
@@ -493,13 +494,13 @@ def _prepare_station(net, sta, loc, prefix, traces, max_gap, inventory, min_leng
             for hstart, h in pieces:
                 offset = int(round((hstart - start) * FS))
                 # a padded segment's padding stays zero on every component (real time's too)
-                i0, i1 = max(0, offset), min(valid or len(z), offset + len(h))
+                i0, i1 = max(0, offset), min(real, offset + len(h))
                 if i1 > i0:
                     data[i0:i1, col] = h[i0 - offset : i1 - offset]
                     filled += i1 - i0
-            if filled < (valid or len(z)):
+            if filled < real:
                 log.info("%s: %s covers %.1f of %.1f s; the rest zero-filled", label, channels[col], filled / FS,
-                         (valid or len(z)) / FS)
+                         real / FS)
         _rotate(data, net, sta, loc, channels, inventory, start, label)
         segments.append(Segment(start, data, valid))
     if not segments:
