@@ -1,13 +1,13 @@
 """Picker and re-picker accuracy against analyst picks (never against this project's own picks).
 
     PYTHONPATH=. python benchmarks/accuracy.py [--shared ../shared] [--noise 1,3,10] [--curve]
-                                               [--detail] [--sets arrays,arrays90,single,window,noise,short,shortnoise,hengill]
+                                               [--detail] [--sets arrays,arrays90,arrays40,single,window,noise,short,shortnoise,hengill]
                                                [--degrade 3,10,30] [--repick-curve] [--leave-one-out]
 
 Data (../shared/data):
 - ``labelled_arrays``: five earthquakes on four real networks with analyst P and S picks; also
-  cut to 90-s event files whose first analyst arrival is 5 s after the file start (``arrays90``),
-  and with one station at a time made noisier while the others stay as recorded (``--degrade``);
+  cut to 90-s event files whose first analyst arrival is 5 s after the file start (``arrays90``)
+  and to 40-s ones (``arrays40``: shorter than one window, padded by both engines), and with one station at a time made noisier while the others stay as recorded (``--degrade``);
 - ``single_station``: 154 labelled 90-s records, each cut to a seeded random start 0–20 s after the
   file start (P is at 30 s in every file), and the same records cut to exactly one 60-s window
   (6,000 samples) around the arrivals, as STEAD-format files are; ``noise``: a 60-s record of pure
@@ -535,7 +535,7 @@ def main(argv=None):
     ap.add_argument("--shared", default=os.environ.get("SEQT_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
     ap.add_argument("--noise", default="1,3,10", help="SNR reduction factors (1: as recorded)")
     ap.add_argument("--sets", default="arrays,arrays90,single,window", help="arrays, arrays90 (the arrays cut to 90-s event files, "
-                         "first P 5 s in), single (90-s records), window (60-s cuts), noise (60-s noise records), short (30-s cuts, "
+                         "first P 5 s in), arrays40 (the same, 40-s files: shorter than a window), single (90-s records), window (60-s cuts), noise (60-s noise records), short (30-s cuts, "
                          "shorter than a window), shortnoise (30-s noise records), hengill (noise protocol, "
                          "the clean record's picks as reference)")
     ap.add_argument("--curve", action="store_true", help="picker recall/precision per threshold")

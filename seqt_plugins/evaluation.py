@@ -251,7 +251,8 @@ def score(picks, labels) -> Dict[str, Dict[str, object]]:
     return out
 
 
-SETS = {"arrays": "labelled_arrays", "arrays90": "labelled_arrays 90 s", "single": "single_station 90 s",
+SETS = {"arrays": "labelled_arrays", "arrays90": "labelled_arrays 90 s", "arrays40": "labelled_arrays 40 s",
+        "single": "single_station 90 s",
         "window": "single_station 60 s", "noise": "single_station 60-s noise",
         "short": "single_station 30 s", "shortnoise": "single_station 30-s noise"}
 
@@ -272,6 +273,7 @@ def labelled_sets(data: Path, names) -> Dict[str, List[Record]]:
     """The labelled sets named in ``names`` (keys of ``SETS``), read from the data folder."""
     loaders = {"arrays": lambda: labelled_arrays(data / "labelled_arrays"),
                "arrays90": lambda: event_files(labelled_arrays(data / "labelled_arrays")),
+               "arrays40": lambda: event_files(labelled_arrays(data / "labelled_arrays"), length=40.0),
                "single": lambda: single_station(data / "single_station"),
                "window": lambda: single_station(data / "single_station", one_window=True),
                "noise": lambda: noise_records(data / "single_station"),

@@ -7,7 +7,7 @@ import pytest
 
 from seqt_plugins.repicker.correlation import (correlate_batch, correlate_mean_cf, correlate_pair, cut_bounds,
                                                 edge_width, enhance_search, enhance_search_cf, enhance_template,
-                                                fft_length)
+                                                fft_length, real_length)
 from seqt_plugins.repicker.scoring import (Template, arrival_matrix, prepare_template, probability_from_z, score_batched,
                                            score_pair, to_arrival_trace, zscore)
 
@@ -122,6 +122,36 @@ def test_fast_paths_match_the_reference_formulas():
     for a, t in enumerate(tmpl):
         for b, m in enumerate(maps):
             np.testing.assert_allclose(batch[a, b], score_pair(t, m, names), atol=1e-10)
+
+
+def test_a_padded_search_window_is_scored_on_its_real_samples_only():
+    """A search window of a short segment padded to one window (``valid`` real samples): what its
+    maps hold over the padding changes nothing in its score, batched or one pair at a time, and
+    its scaling and z-score come from its real part (so the score differs from the unflagged
+    one's); full windows in the same batch are scored as they are alone."""
+    rng = np.random.default_rng(11)
+    names = ["a", "b"]
+    maps = [{"a": rng.normal(size=(94, 8)), "b": rng.normal(size=(750, 4))} for _ in range(3)]
+    valid = 3500  # 35 s of data, then 25 s of padding
+    for n, L in (("a", 94), ("b", 750)):
+        assert real_length(valid, L) == math.ceil(valid * L / 6000)
+        assert real_length(None, L) == real_length(6000, L) == L
+    other = [{n: m[n].copy() for n in names} for m in maps]
+    for m in other[1:2]:  # a different padding: a constant, as EqT gives over zeros
+        for n in names:
+            m[n][real_length(valid, m[n].shape[0]):] = 3.0
+    tmpl = [prepare_template(Template("X", "P", "id", 1.0, 0.1, 0.3, 0.1, maps[0]), names)]
+    flags = [None, valid, None]
+    a = score_batched(tmpl, maps, names, valid=flags)
+    b = score_batched(tmpl, other, names, valid=flags)
+    real = valid - 2 * 200  # the clamped edge of the coarsest tap reaches ~2 s into the data
+    np.testing.assert_allclose(a[0, 1], b[0, 1], atol=1e-10)  # the padding is clamped over: not read
+    np.testing.assert_allclose(a[0, [0, 2]], score_batched(tmpl, [maps[0], maps[2]], names)[0], atol=1e-12)
+    np.testing.assert_allclose(a[0, 1], score_pair(tmpl[0], maps[1], names, valid=valid), atol=1e-10)
+    plain = score_batched(tmpl, maps, names)
+    assert not np.allclose(plain[0, 1, :real], a[0, 1, :real])
+    # the flagged map's z-score is a z-score of its real part: median ~0 there
+    assert abs(np.median(a[0, 1, 300:real])) < 0.3
 
 
 def test_lag_shift_and_zscore():

@@ -64,9 +64,9 @@ def _assert_same_samples(got, ref, label, counts):
     counts[1] += differ.size
 
 
-def _check_equal(stream, inventory=None, reserve=(), n_expected=None):
-    whole = {sd.key: sd for sd in prepare_stream(stream, inventory=inventory)}
-    sw = StreamWindows(stream, inventory=inventory)
+def _check_equal(stream, inventory=None, reserve=(), n_expected=None, **pad):
+    whole = {sd.key: sd for sd in prepare_stream(stream, inventory=inventory, **pad)}
+    sw = StreamWindows(stream, inventory=inventory, **pad)
     assert [sd.key for sd in sw.stations] == sorted(whole)
     assert not n_expected or len(sw.stations) == n_expected
     for key, i, k in reserve:
@@ -75,7 +75,7 @@ def _check_equal(stream, inventory=None, reserve=(), n_expected=None):
     for sd in sw.stations:
         ref = whole[sd.key]
         assert sd.channels == ref.channels
-        assert [(s.start, s.npts) for s in sd.segments] == [(s.start, s.npts) for s in ref.segments]
+        assert [(s.start, s.npts, s.valid) for s in sd.segments] == [(s.start, s.npts, s.valid) for s in ref.segments]
         for i, k in _windows_of(sd):
             got = sw.window(sd.key, i, k)
             assert got.dtype == np.float32 and got.shape == (WINDOW, 3)
@@ -99,6 +99,21 @@ def test_local_windows_with_gaps_masks_and_short_pieces():
     [sd] = sw.stations
     assert len(sd.segments) == 2 and not sw.whole  # the 40 s piece is no segment, as in the whole run
     assert checked > 10
+
+
+def test_short_pieces_padded_to_a_window_as_the_picker_pads_them():
+    """With ``pad_from`` (the re-picker's minLength) the 40-s piece between two gaps, and a station
+    whose record is 45 s long, are segments padded to one window, laid out and prepared as
+    ``prepare_stream`` does; their window keys carry the real length."""
+    from seqt_plugins.repicker.features import window_key
+
+    stream = _gappy() + _station("SHO", 100.0, seconds=45.0, start=T0 + 100.0, seed=3)
+    sw, checked = _check_equal(stream, pad_from=3000)
+    gap, short = sw.stations
+    assert [s.valid for s in gap.segments] == [None, 4000, None]
+    assert [(s.npts, s.valid) for s in short.segments] == [(WINDOW, 4500)]
+    assert window_key(short.key, short.segments[0], 0)[2] == 4500 and len(window_key(gap.key, gap.segments[0], 0)) == 2
+    np.testing.assert_array_equal(sw.window(short.key, 0, 0)[4500:], 0.0)
 
 
 def test_stations_where_a_cut_could_matter_are_prepared_whole():

@@ -241,7 +241,8 @@ class SeqtRepick(Application):
             by_station.setdefault((p.waveform_id.network, p.waveform_id.station, p.waveform_id.location), []).append(p)
         for (net, sta, loc), group in by_station.items():
             try:
-                prepared = prepare_stream(stream.select(network=net, station=sta, location=loc), inventory=self.inventory)
+                prepared = prepare_stream(stream.select(network=net, station=sta, location=loc), inventory=self.inventory,
+                                          pad_from=self.repicker.pad_from)
             except Exception as exc:  # no SNR is no reason to drop a re-pick
                 self.log.debug("%s.%s.%s: no SNR (%s)", net, sta, loc, exc)
                 continue
@@ -249,8 +250,9 @@ class SeqtRepick(Application):
             for p in group:
                 for seg in segments:
                     i = int(round((p.time - seg.start) * FS))
-                    if 0 <= i < seg.npts:
-                        p.snr = snr_db(seg.data, i)
+                    real = seg.valid or seg.npts  # a padded short segment: its data only
+                    if 0 <= i < real:
+                        p.snr = snr_db(seg.data[:real], i)
                         break
 
     def plot(self, ep, stream) -> None:

@@ -132,6 +132,8 @@ class _Pass:
             return False  # a second opinion off the grid (its end may be mirrored): not a window to reuse
         if not 0 <= r.start <= seg.npts - WINDOW:
             return False  # edge padding: zeros the re-picker never sees
+        if seg.valid is not None:
+            return False  # a short segment padded to one window: the re-picker keys it by its length
         if self.lo is not None and g - EDGE_MARGIN < self.lo:
             return False
         if self.hi is not None and g + WINDOW + EDGE_MARGIN > self.hi:

@@ -67,30 +67,45 @@ def _unit(y: np.ndarray, eps: float) -> np.ndarray:
     return y / m
 
 
-def enhance_search(F: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+def enhance_search(F: np.ndarray, eps: float = 1e-3, length: Optional[int] = None) -> np.ndarray:
     """Search-map enhancement per channel: y = x − max x, clamp edges, negate, demean, /max|y|.
 
     ``F``: (..., L, C); returns float64 of the same shape (a view of a channels-first array).
+    ``length``: as ``enhance_search_cf``'s.
     """
     x = np.ascontiguousarray(np.swapaxes(np.asarray(F), -1, -2), dtype=np.float64)
-    return np.swapaxes(enhance_search_cf(x, eps), -1, -2)
+    return np.swapaxes(enhance_search_cf(x, eps, length), -1, -2)
 
 
-def enhance_search_cf(x: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+def real_length(valid: Optional[int], L: int) -> int:
+    """Tap samples of a map of length L that lie over ``valid`` real 100 Hz samples of a window
+    padded after its data (None: all L), never fewer than the clamped edges need."""
+    if valid is None or valid >= WINDOW:
+        return L
+    return min(L, max(-(-int(valid) * L // WINDOW), 2 * edge_width(L) + 2))
+
+
+def enhance_search_cf(x: np.ndarray, eps: float = 1e-3, length: Optional[int] = None) -> np.ndarray:
     """``enhance_search`` in place on a float64 channels-first array (..., C, L); returns ``x``.
 
     The steps reduce to one affine map per channel: negating and subtracting max x cancel in the
     demeaning, so y = (mean(x̃) − x̃) / max(mean − min x̃, max x̃ − mean) for the clamped x̃, whose
     extrema are those of the unclamped interior. Channels-first keeps every reduction and the
     FFT that follows on contiguous rows (the (L, C) layout made them strided, and slow).
+
+    ``length`` (a map of a window padded after its data, see ``real_length``): the map ends
+    there: its end is clamped from ``length − h`` over the padding, and the scaling is taken
+    over the first ``length`` samples, so zeros that are not data weigh in neither.
     """
     L = x.shape[-1]
+    n = L if length is None else int(length)
     h = edge_width(L)
-    if 0 < h < L:
+    if 0 < h < n:
         x[..., :h] = x[..., h : h + 1]
-        x[..., L - h :] = x[..., L - h : L - h + 1]
-    mean = x.mean(axis=-1, keepdims=True)
-    m = np.maximum(mean - x.min(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True) - mean)
+        x[..., n - h :] = x[..., n - h : n - h + 1]
+    real = x[..., :n]
+    mean = real.mean(axis=-1, keepdims=True)
+    m = np.maximum(mean - real.min(axis=-1, keepdims=True), real.max(axis=-1, keepdims=True) - mean)
     m = np.where(m < eps, 1.0, m)
     x -= mean
     x /= -m

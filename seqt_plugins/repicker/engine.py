@@ -59,7 +59,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from obspy import UTCDateTime
 
-from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData
+from ..picker.prepare import FS, NS_PER_SAMPLE, PAD_LIMIT, WINDOW, StationData
 from ..picker.options import PickerOptions
 from ..picker.windows import global_index
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
@@ -136,6 +136,18 @@ class _Station:
         seg = self.data.segments[self.segment]
         return ((t - seg.start) * FS - self.start) / WINDOW
 
+    @property
+    def real(self) -> int:
+        """Samples of the window that hold data: fewer than WINDOW in a padded short segment."""
+        seg = self.data.segments[self.segment]
+        valid = getattr(seg, "valid", None)
+        return WINDOW if valid is None else max(0, min(WINDOW, valid - self.start))
+
+    @property
+    def valid(self) -> Optional[int]:
+        """``real`` where the window is padded, else None (the scoring's argument)."""
+        return None if self.real >= WINDOW else self.real
+
 
 def phase_of(name: Optional[str]) -> Optional[str]:
     """P, S or None from a phase name (Pg, Pn, P → P; Sg, Sn, S → S)."""
@@ -189,6 +201,11 @@ class Repicker:
         self.keep_searches = False  # keep a SearchRecord per station-phase search (diagnostics)
         self.search_counts: Dict[str, int] = defaultdict(int)  # of the last repick(): searched, and why not
         self.last_searches: List[SearchRecord] = []
+
+    @property
+    def pad_from(self) -> int:
+        """Samples from which a segment short of a window is padded to one (``min_length``)."""
+        return min(WINDOW - PAD_LIMIT, int(round(self.options.min_length * FS)))
 
     # -- lazily loaded parts ---------------------------------------------------------------
     @property
@@ -255,7 +272,7 @@ class Repicker:
         if inventory is not None:
             coords.update(coordinates_from_inventory(inventory))
         source = StreamWindows(stream, max_gap=self.options.max_gap, inventory=inventory,
-                               local=self.local_preparation)
+                               local=self.local_preparation, pad_from=self.pad_from)
         self._source = source
         stations = source.stations
         self.timings = {"prepare": source.seconds, "events": 0.0, "eqt": 0.0}
@@ -680,7 +697,7 @@ class Repicker:
         else:
             s0, s1 = pf - o.phase_only_before * FS / WINDOW, pf + o.phase_only_after * FS / WINDOW
         shortest = min(m.shape[0] for m in maps.values())  # 94 (decoder taps), 47 with encoder taps
-        if not (0 < s0 and s1 < 1) or s0 * shortest < 1:
+        if not (0 < s0 and s1 < st.real / WINDOW) or s0 * shortest < 1:
             log.debug("%s: %s template outside its window: not used", st.key, ph)
             return None
         return Template(st.key, ph, p.public_id, _prob(p), s0, s1, pf, maps, full)
@@ -695,10 +712,12 @@ class Repicker:
                 tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches, batched)).max(axis=0)
             else:
                 prepared = [prepare_template(t, names, divide=o.divide_by_length) for t in tmpl]
+                valid = [st.valid for st in srch]
                 if batched:
-                    traces = score_batched(prepared, searches, names)
+                    traces = score_batched(prepared, searches, names, valid=valid)
                 else:
-                    traces = np.stack([np.stack([score_pair(t, s, names) for s in searches]) for t in prepared])
+                    traces = np.stack([np.stack([score_pair(t, s, names, valid=v) for s, v in zip(searches, valid)])
+                                       for t in prepared])
                 tpl_trace = traces.mean(axis=0)
         edge = int(round(o.edge * FS))
         tol = {"P": int(round(PROMINENCE_EXCLUSION["P"] * FS)), "S": int(round(PROMINENCE_EXCLUSION["S"] * FS))}
@@ -713,7 +732,8 @@ class Repicker:
             a0 = i0  # the onset path reads the whole interval: it has no start-zone artefacts
             if st.start == 0 and ph == "P":
                 i0 = e0
-            i1 = min(WINDOW - edge, int(math.floor((hi - st.window_time(0)) * FS)) + 1)
+            # a padded short segment's real end is a window edge too
+            i1 = min(st.real - edge, int(math.floor((hi - st.window_time(0)) * FS)) + 1)
             found = None
             if i1 > i0 and tpl_trace is not None:
                 tr = tpl_trace[k]

@@ -24,7 +24,8 @@ import numpy as np
 from obspy import Stream, UTCDateTime
 
 from ..picker import prepare as _prepare
-from ..picker.prepare import EDGE_SETTLING, FS, NS_PER_SAMPLE, WINDOW, StationData, group_by_instrument, prepare_stream
+from ..picker.prepare import (EDGE_SETTLING, FS, NS_PER_SAMPLE, PAD_LIMIT, WINDOW, StationData, group_by_instrument,
+                              prepare_stream)
 from ..picker.windows import global_index, merge_spans, normalize
 
 log = logging.getLogger("seqt_plugins.repicker")
@@ -43,7 +44,10 @@ class WindowFeatures:
     taps: Dict[str, np.ndarray]
 
 
-WindowKey = Tuple[str, int]  # station key, global index of the first sample (10 ms units)
+# station key, global index of the first sample (10 ms units); a window of a zero-padded short
+# segment adds its number of real samples, so it never stands for a full window starting there
+# (the same station read longer in another group of origins)
+WindowKey = Union[Tuple[str, int], Tuple[str, int, int]]
 
 # Handed-over windows kept at most (~1.5 MB each with the 14 decoder taps and two models'
 # outputs): about 1.5 GB, the windows around some ten isolated events on 20 stations, or about
@@ -52,7 +56,9 @@ HANDOVER_SIZE = 1024
 
 
 def window_key(station_key: str, segment, start: int) -> WindowKey:
-    return station_key, global_index(segment.start) + int(start)
+    g = global_index(segment.start) + int(start)
+    valid = getattr(segment, "valid", None)
+    return (station_key, g) if valid is None else (station_key, g, int(valid))
 
 
 class FeatureCache:
@@ -292,6 +298,7 @@ class SegmentSpan:
 
     start: UTCDateTime
     npts: int
+    valid: Optional[int] = None  # as ``Segment.valid``: real samples of a segment padded to one window
     data = None  # samples come from ``StreamWindows.window``
 
     @property
@@ -347,8 +354,10 @@ class StreamWindows:
     (``tests/test_repick_windows.py`` measures it; the Hengill re-picks are identical).
     """
 
-    def __init__(self, stream, max_gap: float = 5.0, inventory=None, local: bool = True, margin: float = MARGIN):
+    def __init__(self, stream, max_gap: float = 5.0, inventory=None, local: bool = True, margin: float = MARGIN,
+                 pad_from: int = WINDOW - PAD_LIMIT):
         self.max_gap, self.inventory, self.local = max_gap, inventory, local
+        self.pad_from = pad_from  # samples: shorter segments are skipped, longer ones short of a window padded
         self.margin = int(round(margin * FS))  # samples
         self.seconds = 0.0  # time spent preparing (layout and stretches)
         self.stations: List[StationData] = []
@@ -363,7 +372,7 @@ class StreamWindows:
             layout = self._layout(net, sta, loc, instruments) if local else None
             if layout is None:
                 traces = Stream([tr for trs in instruments.values() for tr in trs])
-                prepared = prepare_stream(traces, max_gap=max_gap, inventory=inventory)
+                prepared = prepare_stream(traces, max_gap=max_gap, inventory=inventory, pad_from=pad_from)
                 self.stations.extend(prepared)
                 self.whole.extend(sd.key for sd in prepared)
             elif layout is not False:
@@ -374,7 +383,7 @@ class StreamWindows:
     # -- layout ----------------------------------------------------------------------------
     def _layout(self, net, sta, loc, instruments):
         """The station's ``StationData`` with ``SegmentSpan`` segments; None: prepare it whole;
-        False: ``prepare_stream`` would skip it (no segment of one window)."""
+        False: ``prepare_stream`` would skip it (no segment of ``pad_from`` samples)."""
         with_z = [k for k, trs in instruments.items() if any(tr.stats.channel[-1] == "Z" for tr in trs)]
         if len(with_z) != 1:
             return None  # no vertical (prepare_stream warns) or several instruments to rank
@@ -395,10 +404,12 @@ class StreamWindows:
         with self._quiet():
             sr, pieces = _prepare._merge_component(by_code["Z"], self.max_gap, label)
             spans = [self._span_100hz(start, x, sr, label) for start, x in pieces]
-        segments = [SegmentSpan(s0, n) for s0, n in spans if n >= WINDOW]
+        # as prepare_stream: a segment from pad_from samples on but short of a window is padded
+        segments = [SegmentSpan(s0, n) if n >= WINDOW else SegmentSpan(s0, WINDOW, n)
+                    for s0, n in spans if n >= min(self.pad_from, WINDOW)]
         key = f"{net}.{sta}.{loc}"
         if not segments:
-            log.info("%s: no segment of at least one window (%d samples); station skipped", key, WINDOW)
+            log.info("%s: no segment of at least %.0f s; station skipped", key, min(self.pad_from, WINDOW) / FS)
             return False
         self._traces[key] = Stream(list(traces))
         return StationData(net, sta, loc, tuple(channels), segments)
@@ -512,14 +523,15 @@ class StreamWindows:
         t1 = UTCDateTime(ns=(b - 1) * NS_PER_SAMPLE)
         cut = Stream([tr.slice(t0, t1) for tr in self._traces[key]])  # views; empty ones keep the codes
         with self._quiet():
-            out = prepare_stream(cut, max_gap=self.max_gap, inventory=self.inventory, min_length=WINDOW)
+            out = prepare_stream(cut, max_gap=self.max_gap, inventory=self.inventory, pad_from=self.pad_from)
         self.stretches_prepared += 1
         return out[0] if out else None
 
     def _prepare_whole(self, key: str) -> None:
         self._stretches.setdefault(key, [])
         with self._quiet():
-            [sd] = prepare_stream(self._traces[key], max_gap=self.max_gap, inventory=self.inventory)
+            [sd] = prepare_stream(self._traces[key], max_gap=self.max_gap, inventory=self.inventory,
+                                  pad_from=self.pad_from)
         self._by_key[key].segments[:] = sd.segments  # the same layout, now with samples
         self.whole.append(key)
         self.stretches_prepared += 1

@@ -105,6 +105,13 @@ class RepickerOptions:
     divide_by_length: bool = opt(
         True, "Divide the enhanced template by its length (S-EqT training); false as tutorial_02.")
     max_gap: float = opt(5.0, "Gaps up to this length are interpolated; longer gaps split the stream.", unit="s", range="0:")
+    min_length: float = opt(
+        30.0,
+        "A station's data segment (its record in a short event file, or data between gaps) shorter than one 60-s "
+        "window but at least this long is zero-padded after its end to one window, as picker.minLength does: its "
+        "picks can be templates and it is searched up to 'edge' before its end; the correlation's scaling and "
+        "z-score are taken over its real samples only (correlation mode). Shorter segments are not used.",
+        unit="s", range="1:60")
 
     def validate(self) -> None:
         check_declared(self)  # values and ranges as declared above (as the config checks)

@@ -22,13 +22,13 @@ one was chosen with ``benchmarks/repick_quality.py`` (EqT arrivals hidden on Hen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import sparse
 
 from .correlation import (WINDOW, correlate_mean_cf, correlate_pair, cut_bounds, enhance_search, enhance_search_cf,
-                          enhance_template, fft_length)
+                          enhance_template, fft_length, real_length)
 
 INNER = (200, 5800)
 MAD_TO_SIGMA = 1.4826  # the MAD of Gaussian noise times this is its standard deviation
@@ -87,7 +87,7 @@ def prepare_template(t: Template, names: Sequence[str], divide: bool = True, eps
     return PreparedTemplate(cuts, centre, offset, cuts_cf, lengths)
 
 
-def zscore(c: np.ndarray) -> np.ndarray:
+def zscore(c: np.ndarray, length: Optional[int] = None) -> np.ndarray:
     """Robust z-score along the last axis, over the inner 5,600 of 6,000 samples (scaled).
 
     Median and median absolute deviation, not mean and standard deviation: a window that holds
@@ -97,10 +97,15 @@ def zscore(c: np.ndarray) -> np.ndarray:
     arrays: the picker's misses recovered rose from 1 to 3 of 5 P (ensemble picker) and from 1 to
     3 of 12 P (conservative picker) with no wrong re-pick, leave-one-out P from 24 to 27 of 28
     (conservative picker), the same at SNR ÷ 3.
+
+    ``length``: of a window padded after its data, the tap samples over real data
+    (``correlation.real_length``): the statistics skip the padding as they skip the edges.
     """
     L = c.shape[-1]
     i0 = int(INNER[0] * L // WINDOW)
     i1 = max(i0 + 2, int(-(-INNER[1] * L // WINDOW)))
+    if length is not None and length < L:  # a padded window: the inner part of its real samples
+        i1 = max(i0 + 2, min(i1, int(length) - (L - i1)))
     inner = c[..., i0:i1]
     centre = np.median(inner, axis=-1, keepdims=True)
     sd = MAD_TO_SIGMA * np.median(np.abs(inner - centre), axis=-1, keepdims=True)
@@ -159,13 +164,17 @@ def arrival_matrix(lengths: Sequence[int], centres: Sequence[int], offsets: Sequ
 
 
 def score_batched(templates: Sequence[PreparedTemplate], searches: Sequence[Dict[str, np.ndarray]],
-                  names: Sequence[str], eps: float = 1e-3) -> np.ndarray:
+                  names: Sequence[str], eps: float = 1e-3, valid: Optional[Sequence[Optional[int]]] = None) -> np.ndarray:
     """All templates × searches: (nT, nS, 6000) tap-mean z traces (steps 1–4 without the template mean).
 
     Per tap: the search maps are enhanced once (channels first) and correlated with every
     template through FFTs, then z-scored; per template, one sparse product resamples and sums
-    the z traces of all taps (``arrival_matrix``).
+    the z traces of all taps (``arrival_matrix``). ``valid``: per search, the real samples of a
+    window padded after its data (None: a full window); its enhancement and z-score skip the
+    padding.
     """
+    valid = [None] * len(searches) if valid is None else list(valid)
+    padded = [k for k, v in enumerate(valid) if v is not None and v < WINDOW]
     nT, nS = len(templates), len(searches)
     total = np.zeros((nT, nS, WINDOW))
     if nT == 0 or nS == 0:
@@ -177,8 +186,16 @@ def score_batched(templates: Sequence[PreparedTemplate], searches: Sequence[Dict
         S = np.zeros((nS, C, fft_length(L, cuts)))  # zero-padded for the FFT, enhanced in place
         for k, s in enumerate(searches):
             S[k, :, :L] = s[n].T
-        enhance_search_cf(S[..., :L], eps)
-        zs.append(zscore(correlate_mean_cf(cuts, S, L)))  # (nT, nS, L)
+        if not padded:
+            enhance_search_cf(S[..., :L], eps)
+        else:  # one map at a time (views: in place), each to its own real length
+            for k in range(nS):
+                enhance_search_cf(S[k, :, :L], eps, real_length(valid[k], L))
+        c = correlate_mean_cf(cuts, S, L)  # (nT, nS, L)
+        z = zscore(c)
+        for k in padded:
+            z[:, k] = zscore(c[:, k], real_length(valid[k], L))
+        zs.append(z)
     for j, t in enumerate(templates):
         z = np.concatenate([zn[j] for zn in zs], axis=-1)  # (nS, ΣL)
         total[j] = (t.arrival_matrix(names) @ z.T).T
@@ -187,13 +204,14 @@ def score_batched(templates: Sequence[PreparedTemplate], searches: Sequence[Dict
 
 
 def score_pair(template: PreparedTemplate, search: Dict[str, np.ndarray], names: Sequence[str],
-               eps: float = 1e-3) -> np.ndarray:
+               eps: float = 1e-3, valid: Optional[int] = None) -> np.ndarray:
     """One template × one search window (the reference path): (6000,) tap-mean z trace."""
     total = np.zeros(WINDOW)
     for n in names:
-        S = enhance_search(search[n], eps=eps)
+        length = real_length(valid, search[n].shape[0]) if valid is not None else None
+        S = enhance_search(search[n], eps=eps, length=length)
         c = correlate_pair(template.cuts[n], S).mean(axis=1)
-        total += to_arrival_trace(zscore(c), template.centre[n], template.offset[n])
+        total += to_arrival_trace(zscore(c, length), template.centre[n], template.offset[n])
     return total / len(names)
 
 
