@@ -65,8 +65,8 @@ def test_siamese_mode_wiring_and_batching(eqt_conservative, heads, event, monkey
     calls = []
     predict = rp.head.predict
 
-    def spy(phase, templates, searches, batched=True):
-        out = predict(phase, templates, searches, batched)
+    def spy(phase, templates, searches, batched=True, valid=None):
+        out = predict(phase, templates, searches, batched, valid=valid)
         calls.append((phase, templates, searches, batched, out))
         return out
 

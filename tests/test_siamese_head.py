@@ -317,3 +317,25 @@ def test_score_pairs_shapes(head):
     assert y.shape == (3, 6000) and y.dtype == np.float32
     first = S.score_pairs(head, {n: v for n, v in tmpl.items()}, {n: v[:1] for n, v in srch.items()}, 1000, 1800)
     np.testing.assert_allclose(first[0], y[0], rtol=1e-5, atol=1e-6)
+
+
+def test_head_inputs_of_a_padded_search_window_skip_its_padding():
+    """A search window padded after 35 s of data (``valid``): its enhanced maps are scaled over
+    the real part and clamped over the padding, so what the padding holds changes no input of
+    the head; the full window beside it gets the inputs it gets alone."""
+    rng = np.random.default_rng(4)
+    names = S.tap_names("P")
+    shapes = [(L, c // 2) for L, c in S.input_shapes()]
+    tmpl = {n: rng.standard_normal((1,) + s).astype(np.float32) for n, s in zip(names, shapes)}
+    srch = {n: rng.standard_normal((2,) + s).astype(np.float32) for n, s in zip(names, shapes)}
+    other = {n: v.copy() for n, v in srch.items()}
+    for n, (L, _) in zip(names, shapes):
+        other[n][1, -(-3500 * L // 6000):] = 0.0  # another padding
+    a = S.head_inputs(tmpl, srch, 1000, 1800, "P", valid=[None, 3500])
+    b = S.head_inputs(tmpl, other, 1000, 1800, "P", valid=[None, 3500])
+    alone = S.head_inputs(tmpl, {n: v[:1] for n, v in srch.items()}, 1000, 1800, "P")
+    plain = S.head_inputs(tmpl, srch, 1000, 1800, "P")
+    for x, y, z, w in zip(a, b, alone, plain):
+        np.testing.assert_allclose(x[1], y[1], atol=1e-5)
+        np.testing.assert_array_equal(x[0], z[0])
+    assert not all(np.allclose(x[1], w[1]) for x, w in zip(a, plain))

@@ -709,7 +709,8 @@ class Repicker:
         if tmpl and o.correlation:
             searches = [feats[st.key].taps for st in srch]
             if o.mode == "siamese":
-                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches, batched)).max(axis=0)
+                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches, batched,
+                                                         valid=[st.valid for st in srch])).max(axis=0)
             else:
                 prepared = [prepare_template(t, names, divide=o.divide_by_length) for t in tmpl]
                 valid = [st.valid for st in srch]
@@ -806,11 +807,13 @@ class _SiameseAdapter:
         return list(self.module.tap_names(phase))
 
     def predict(self, phase: str, templates: Sequence[Template], searches: Sequence[Dict[str, np.ndarray]],
-                batched: bool = True) -> np.ndarray:
+                batched: bool = True, valid: Optional[Sequence[Optional[int]]] = None) -> np.ndarray:
         """Fused traces (nT, nS, 6000) of full (P→S) templates × search windows' tap maps.
 
-        ``batched``: one head call per template over all searches, else one call per pair.
+        ``batched``: one head call per template over all searches, else one call per pair;
+        ``valid``: per search, the real samples of a padded window (None: a full one).
         """
+        valid = [None] * len(searches) if valid is None else list(valid)
         names = self.tap_names(phase)
         eps = 1e-3 if self.divide else 1e-2  # the authors' training (with /Lt) / their tutorial_02 (without)
         out = np.zeros((len(templates), len(searches), WINDOW), dtype=np.float32)
@@ -823,7 +826,7 @@ class _SiameseAdapter:
             for ks in groups:
                 sf = {n: np.stack([searches[k][n] for k in ks]) for n in names}
                 out[j, ks] = self.module.score_pairs(self.heads[phase], tf, sf, tP, tS, phase, eps=eps,
-                                                     divide=self.divide)
+                                                     divide=self.divide, valid=[valid[k] for k in ks])
         return out
 
 

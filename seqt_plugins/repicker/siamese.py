@@ -131,7 +131,8 @@ def enhance(feat: np.ndarray, template: bool = False, eps: float = 1e-3, divide:
 
 
 def head_inputs(template_feats: Mapping[str, np.ndarray], search_feats: Mapping[str, np.ndarray],
-                tP, tS, branch: str, eps: float = 1e-3, divide: bool = True) -> List[np.ndarray]:
+                tP, tS, branch: str, eps: float = 1e-3, divide: bool = True,
+                valid: Optional[Sequence[Optional[int]]] = None) -> List[np.ndarray]:
     """The head's 17 inputs for n pairs: list of float32 (n, L_i, 2C_i), in input order.
 
     ``template_feats`` / ``search_feats``: tap name → (n, L, C) EqT maps of the template and the
@@ -140,7 +141,9 @@ def head_inputs(template_feats: Mapping[str, np.ndarray], search_feats: Mapping[
     pick samples (scalars or (n,)). A template shared by several pairs is cut, enhanced and
     correlated once with all their search maps. The encoder taps are cut at the template's picks
     too: the authors' training cut them at the search trace's shifted picks, a bug that their
-    inference (and ours) does not repeat.
+    inference (and ours) does not repeat. ``valid``: per search map, the real samples of a window
+    padded after its data (None: a full window), whose enhancement then skips the padding
+    (``correlation.enhance_search_cf``'s ``length``).
     """
     names = tap_names(branch)
     nt, ns = len(np.asarray(template_feats[names[0]])), len(np.asarray(search_feats[names[0]]))
@@ -160,7 +163,11 @@ def head_inputs(template_feats: Mapping[str, np.ndarray], search_feats: Mapping[
         tf_, sf = np.asarray(template_feats[name]), np.asarray(search_feats[name])
         if tf_.shape[1:] != (L, c2 // 2) or sf.shape[1:] != (L, c2 // 2):
             raise ValueError(f"tap {name}: expected maps (n, {L}, {c2 // 2}), got {tf_.shape} and {sf.shape}")
-        s_hat = np.broadcast_to(enhance_search(sf, eps), (n, L, c2 // 2))
+        s_hat = enhance_search(sf, eps)
+        for k, v in enumerate(valid if valid is not None else ()):
+            if v is not None and v < _corr.WINDOW:
+                s_hat[k] = enhance_search(sf[k], eps, _corr.real_length(v, L))
+        s_hat = np.broadcast_to(s_hat, (n, L, c2 // 2))
         x = np.empty((n, L, c2), dtype=np.float32)
         x[..., c2 // 2 :] = s_hat
         for (k, p, s), js in groups.items():
@@ -430,14 +437,14 @@ def run_head(head, inputs: Sequence[np.ndarray], batch_size: int = 16, all_outpu
 
 def score_pairs(head, template_feats: Mapping[str, np.ndarray], search_feats: Mapping[str, np.ndarray],
                 tP, tS, branch: Optional[str] = None, batch_size: int = 16, eps: float = 1e-3,
-                divide: bool = True) -> np.ndarray:
+                divide: bool = True, valid: Optional[Sequence[Optional[int]]] = None) -> np.ndarray:
     """Fused S-EqT probability traces (n_pairs, 6000) for the search windows of n pairs.
 
     Feature dicts as ``head_inputs`` takes them (tap name → (n, L, C), from
     ``EqTModel.taps(tap_names(branch), windows)``); ``tP``/``tS``: template pick samples.
     """
     branch = _branch(branch) if branch else _infer_branch(search_feats)
-    return run_head(head, head_inputs(template_feats, search_feats, tP, tS, branch, eps, divide), batch_size)
+    return run_head(head, head_inputs(template_feats, search_feats, tP, tS, branch, eps, divide, valid), batch_size)
 
 
 class SiameseRepicker:
