@@ -186,3 +186,34 @@ def test_station_coordinates_from_the_fdsn_station_service(case, capsys, tmp_pat
     assert rc == 0, cap.err
     warnings = [line for line in cap.err.splitlines() if "no station coordinates (--inventory-xml)" in line]
     assert len(warnings) == 1 and "[warning/seqtrepick]" in warnings[0], cap.err
+
+
+def test_event_file_shorter_than_a_window(tmp_path, capsys):
+    """A 40-s event file (the Corinth 2010-01-20 record of the labelled arrays, first arrival 5 s
+    in): the picker's picks located, one station's picks taken out of the input; seqtrepick pads
+    the short records as the picker does and re-picks that station's P within the tolerance of
+    the analyst pick (before, no station of such a file was searched)."""
+    from seqt_plugins.catalog.locate import locate_events
+    from seqt_plugins.evaluation import TOL, event_files, labelled_arrays, with_events
+    from seqt_plugins.io.xml import read_event_parameters, write_event_parameters
+    from seqt_plugins.picker import Picker
+
+    [rec] = [r for r in event_files(labelled_arrays(require_shared("data", "labelled_arrays")), length=40.0)
+             if r.name.startswith("CRL_2010.01.20")]
+    picks = Picker().pick(rec.stream, rec.inventory)
+    [origin] = locate_events(picks, rec.coordinates)
+    hide = ("CL", "PSA")  # a station with analyst P and S, picked by the picker
+    assert (*hide, "P") in rec.labels and any((p.waveform_id.network, p.waveform_id.station) == hide for p in picks)
+    keep = [p for p in picks if (p.waveform_id.network, p.waveform_id.station) != hide]
+    ids = {p.public_id for p in keep}
+    origin.arrivals = [a for a in origin.arrivals if a.pick_id in ids]
+    events, mseed, inv, out = (tmp_path / n for n in ("events.xml", "crl40.mseed", "stations.xml", "out.xml"))
+    write_event_parameters(with_events(keep, [origin]), events, format="scml", version="0.13")
+    rec.stream.write(str(mseed), format="MSEED")
+    rec.inventory.write(str(inv), format="STATIONXML")
+    rc, cap = _run(["--ep", str(events), "-I", f"file://{mseed}", "--inventory-xml", str(inv), "-o", str(out)], capsys)
+    assert rc == 0, cap.err
+    res = read_event_parameters(out)
+    new = {(p.waveform_id.station, p.phase_hint): p for p in res.picks if p.method_id == "S-EqT"}
+    assert ("PSA", "P") in new, cap.err
+    assert abs(new["PSA", "P"].time - rec.labels[(*hide, "P")]) <= TOL["P"]
