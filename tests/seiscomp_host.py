@@ -22,6 +22,7 @@ import fcntl
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -201,6 +202,8 @@ class Scmaster:
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            if exc[0] is None:
+                self.settle()
             self.proc.terminate()
             try:
                 self.proc.wait(10)
@@ -208,6 +211,25 @@ class Scmaster:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+    def settle(self, quiet: float = 1.5, timeout: float = 30.0) -> None:
+        """Wait until dbstore has written what scmaster received (its database's object count
+        unchanged for ``quiet`` s): the senders are done when a test leaves the context, but
+        scmaster stores their messages after routing them, and stopping it at once lost the
+        last objects on a loaded 2-core machine (the amplitudes of a pick message)."""
+        last, since = None, time.monotonic()
+        deadline = since + timeout
+        while time.monotonic() < deadline:
+            try:
+                with sqlite3.connect(self.db, timeout=1.0) as db:
+                    now = db.execute("SELECT COUNT(*) FROM Object").fetchone()[0]
+            except sqlite3.Error:  # scmaster holds the write lock: still writing
+                now = None
+            if now is None or now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.1)
 
     def log_tail(self, n: int = 15) -> str:
         try:
