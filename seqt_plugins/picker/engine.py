@@ -31,7 +31,7 @@ from ..picks.model import Amplitude, Pick, WaveformID, make_pick_id
 from ..options import check_declared, option_values
 from ..progress import progress
 from .options import PickerOptions
-from .prepare import FS, PAD_LIMIT, WINDOW, StationData, iter_prepared, prepare_stream
+from .prepare import FS, WINDOW, StationData, iter_prepared, pad_from_length, prepare_stream
 from .handover import FeatureHandover, model_key
 from .stack import Stack, effective_blinds
 from .triggers import SNR_WINDOW, find_picks
@@ -89,7 +89,7 @@ class Picker:
         self.blind_start, self.blind = effective_blinds(asked[0], asked[1], self.step)
         self.twin = int(round(o.start_twin * FS))  # samples: the first window's twin (windows.segment_windows)
         # samples: segments this long or longer (but short of a window) are padded to one window
-        self.pad_from = min(WINDOW - PAD_LIMIT, int(round(o.min_length * FS)))
+        self.pad_from = pad_from_length(o.min_length)
         if (self.blind_start, self.blind) != asked:
             log.warning(
                 "blinding reduced from %.2f/%.2f s to %.2f/%.2f s (window start/end) so that overlap %.2f "

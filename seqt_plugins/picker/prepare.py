@@ -61,8 +61,14 @@ EDGE_SETTLING = 12.0  # s
 
 # Segments at most this many samples (1 s) shorter than one window are zero-padded to a window
 # (a record of one window at another rate resamples to a sample or two short of 6,000); the
-# picker pads shorter ones down to ``PickerOptions.min_length`` (see ``pad_from``).
+# picker and the re-picker pad shorter ones down to their ``min_length`` (``pad_from_length``).
 PAD_LIMIT = 100
+
+
+def pad_from_length(min_length: float) -> int:
+    """``pad_from`` (samples) for an engine's ``min_length`` option (s): segments from there up to
+    one window are padded; never above ``PAD_LIMIT`` short of a window, which is always padded."""
+    return min(WINDOW - PAD_LIMIT, int(round(min_length * FS)))
 
 # Column order of EqT's input.
 E, N, Z = 0, 1, 2

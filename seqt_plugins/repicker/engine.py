@@ -59,7 +59,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from obspy import UTCDateTime
 
-from ..picker.prepare import FS, NS_PER_SAMPLE, PAD_LIMIT, WINDOW, StationData
+from ..picker.prepare import FS, NS_PER_SAMPLE, WINDOW, StationData, pad_from_length
 from ..picker.options import PickerOptions
 from ..picker.windows import global_index
 from ..picks.model import Arrival, Comment, EventParameters, Origin, Pick, WaveformID, make_pick_id
@@ -205,7 +205,7 @@ class Repicker:
     @property
     def pad_from(self) -> int:
         """Samples from which a segment short of a window is padded to one (``min_length``)."""
-        return min(WINDOW - PAD_LIMIT, int(round(self.options.min_length * FS)))
+        return pad_from_length(self.options.min_length)
 
     # -- lazily loaded parts ---------------------------------------------------------------
     @property
