@@ -250,9 +250,8 @@ class SeqtRepick(Application):
             for p in group:
                 for seg in segments:
                     i = int(round((p.time - seg.start) * FS))
-                    real = seg.valid or seg.npts  # a padded short segment: its data only
-                    if 0 <= i < real:
-                        p.snr = snr_db(seg.data[:real], i)
+                    if 0 <= i < seg.real:  # a padded short segment: its data only
+                        p.snr = snr_db(seg.data[:seg.real], i)
                         break
 
     def plot(self, ep, stream) -> None:

@@ -393,7 +393,7 @@ class Picker:
                     int(round(o.min_separation * FS)), o.p_detection_threshold,
                 )
                 ids = {}
-                valid = seg.npts if seg.valid is None else seg.valid  # no pick in a short segment's padding
+                valid = seg.real  # no pick in a short segment's padding
                 for pp in phase_picks:
                     if pp.index >= valid:
                         continue

@@ -21,7 +21,7 @@ Steps, per station (network, station, location):
 6. the vertical's pieces define the segments; horizontals fill in where they have data, and
    are zero elsewhere (a missing horizontal is zero-filled with a warning, as EqT tolerates);
    segments shorter than one window (60 s) are skipped and logged, unless ``pad_from`` lets them
-   be zero-padded to one (the picker's ``minLength``; the re-picker's windows skip them).
+   be zero-padded to one (the picker's and the re-picker's ``minLength``).
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ class Segment:
     @property
     def npts(self) -> int:
         return int(self.data.shape[0])
+
+    @property
+    def real(self) -> int:
+        """Samples of data: all of them, or those before a short segment's padding."""
+        return self.npts if self.valid is None else self.valid
 
     @property
     def end(self) -> UTCDateTime:

@@ -139,9 +139,7 @@ class _Station:
     @property
     def real(self) -> int:
         """Samples of the window that hold data: fewer than WINDOW in a padded short segment."""
-        seg = self.data.segments[self.segment]
-        valid = getattr(seg, "valid", None)
-        return WINDOW if valid is None else max(0, min(WINDOW, valid - self.start))
+        return max(0, min(WINDOW, self.data.segments[self.segment].real - self.start))
 
     @property
     def valid(self) -> Optional[int]:

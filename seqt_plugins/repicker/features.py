@@ -57,8 +57,7 @@ HANDOVER_SIZE = 1024
 
 def window_key(station_key: str, segment, start: int) -> WindowKey:
     g = global_index(segment.start) + int(start)
-    valid = getattr(segment, "valid", None)
-    return (station_key, g) if valid is None else (station_key, g, int(valid))
+    return (station_key, g) if segment.valid is None else (station_key, g, int(segment.valid))
 
 
 class FeatureCache:
@@ -302,6 +301,10 @@ class SegmentSpan:
     data = None  # samples come from ``StreamWindows.window``
 
     @property
+    def real(self) -> int:
+        return self.npts if self.valid is None else self.valid
+
+    @property
     def end(self) -> UTCDateTime:
         return self.start + (self.npts - 1) / FS
 
@@ -406,10 +409,10 @@ class StreamWindows:
             spans = [self._span_100hz(start, x, sr, label) for start, x in pieces]
         # as prepare_stream: a segment from pad_from samples on but short of a window is padded
         segments = [SegmentSpan(s0, n) if n >= WINDOW else SegmentSpan(s0, WINDOW, n)
-                    for s0, n in spans if n >= min(self.pad_from, WINDOW)]
+                    for s0, n in spans if n >= self.pad_from]
         key = f"{net}.{sta}.{loc}"
         if not segments:
-            log.info("%s: no segment of at least %.0f s; station skipped", key, min(self.pad_from, WINDOW) / FS)
+            log.info("%s: no segment of at least %.0f s; station skipped", key, self.pad_from / FS)
             return False
         self._traces[key] = Stream(list(traces))
         return StationData(net, sta, loc, tuple(channels), segments)
