@@ -22,14 +22,13 @@ import fcntl
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import pytest
 
@@ -152,6 +151,19 @@ class SeisComP:
         return path
 
 
+def file_state(db: Path) -> Tuple:
+    """A SQLite database's state as seen from outside (size and mtime of the file and of its
+    journal or WAL), read without opening it: a reader would lock out SeisComP's writers."""
+    state = []
+    for suffix in ("", "-journal", "-wal"):
+        try:
+            st = os.stat(f"{db}{suffix}")
+            state.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            state.append(None)
+    return tuple(state)
+
+
 class Scmaster:
     """scmaster on 127.0.0.1:<free port> with a SQLite database (a context manager)."""
 
@@ -213,23 +225,31 @@ class Scmaster:
         self._log.close()
 
     def settle(self, quiet: float = 1.5, timeout: float = 30.0) -> None:
-        """Wait until dbstore has written what scmaster received (its database's object count
-        unchanged for ``quiet`` s): the senders are done when a test leaves the context, but
-        scmaster stores their messages after routing them, and stopping it at once lost the
-        last objects on a loaded 2-core machine (the amplitudes of a pick message)."""
+        """Wait until dbstore has written what scmaster received: the senders are done when a
+        test leaves the context, but scmaster stores their messages after routing them, and
+        stopping it at once lost the last objects on a loaded 2-core machine.
+
+        Only the database *file* is watched (size, mtime, journal), never opened: SeisComP's
+        sqlite3 driver sets no busy timeout, so a reader's shared lock makes dbstore's write
+        fail ("database is locked") and the object is lost; polling with SELECTs did exactly that
+        on CI (one of two amplitudes missing)."""
         last, since = None, time.monotonic()
         deadline = since + timeout
         while time.monotonic() < deadline:
-            try:
-                with sqlite3.connect(self.db, timeout=1.0) as db:
-                    now = db.execute("SELECT COUNT(*) FROM Object").fetchone()[0]
-            except sqlite3.Error:  # scmaster holds the write lock: still writing
-                now = None
-            if now is None or now != last:
+            now = file_state(self.db)
+            if now != last:
                 last, since = now, time.monotonic()
             elif time.monotonic() - since >= quiet:
                 return
             time.sleep(0.1)
+
+    def db_errors(self) -> List[str]:
+        """scmaster's database errors (a lost object shows here first)."""
+        try:
+            return [line for line in self.log_path.read_text(errors="replace").splitlines()
+                    if "[error]" in line and "sqlite" in line]
+        except OSError:
+            return []
 
     def log_tail(self, n: int = 15) -> str:
         try:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from obspy import UTCDateTime, read_inventory
 
-from seiscomp_host import SHARED, Scmaster
+from seiscomp_host import SHARED, Scmaster, file_state
 
 DAY = "2018-12-30T"
 PICKER_TIMEOUT_S = 900  # 5 min of the array takes about a minute to pick on 2 cores
@@ -145,15 +145,13 @@ def run_system(sc, work: Path, picker: str, inv: Path, cfg: Path, mseed: Path, m
             if rc != 0:
                 raise SystemExit(f"{picker} exited {rc}: see {run / (picker + '.log')}")
             # scautoloc/scevent work as the picks arrive; wait until the database stops changing
-            # (and seqtrepick's log: it may still be re-picking an origin)
+            # (and seqtrepick's log: it may still be re-picking an origin). The file is watched,
+            # not queried: SeisComP's sqlite3 driver has no busy timeout, so a reader here would
+            # make dbstore lose the objects it was writing.
             last, stable = None, 0
             for _ in range(240 if repick else 60):
                 time.sleep(1)
-                try:
-                    now = _counts(master.db) + ((run / "seqtrepick.log").stat().st_size if repick else 0,)
-                except sqlite3.OperationalError:  # scmaster holds the write lock: still changing
-                    stable = 0
-                    continue
+                now = file_state(master.db) + ((run / "seqtrepick.log").stat().st_size if repick else 0,)
                 stable = stable + 1 if now == last else 0
                 last = now
                 # seqtrepick logs nothing while it re-picks an origin (seconds on 2 cores): a
@@ -187,12 +185,6 @@ def _repicking(log: Path) -> set:
         if m:
             finished.add(m.group(1))
     return begun - finished
-
-
-def _counts(db: Path):
-    with sqlite3.connect(db, timeout=30) as con:
-        return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("Pick", "Origin", "Event", "Arrival"))
 
 
 def _time(value: str, ms: int) -> UTCDateTime:

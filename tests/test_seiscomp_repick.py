@@ -138,11 +138,12 @@ def test_application_repicks_received_origins(seiscomp_any, located, tmp_path, m
                 _wait_for(log_path, " re-pick(s) to PICK", app, 300, count=len(ep.origins))
             finally:
                 rc = _stop(app)
-        text = log_path.read_text()
-        with sqlite3.connect(master.db) as db:
-            repicks = db.execute("SELECT po.publicID, p.creationInfo_author FROM Pick p JOIN PublicObject po "
-                                 "ON po._oid = p._oid WHERE p.methodID = 'S-EqT' ORDER BY 1").fetchall()
-            amps = {r[0] for r in db.execute("SELECT a.pickID FROM Amplitude a WHERE a.type = 'snr'")}
+    # read once scmaster has stored everything and stopped (a reader beside it locks dbstore out)
+    text = log_path.read_text()
+    with sqlite3.connect(master.db) as db:
+        repicks = db.execute("SELECT po.publicID, p.creationInfo_author FROM Pick p JOIN PublicObject po "
+                             "ON po._oid = p._oid WHERE p.methodID = 'S-EqT' ORDER BY 1").fetchall()
+        amps = {r[0] for r in db.execute("SELECT a.pickID FROM Amplitude a WHERE a.type = 'snr'")}
     # SIGTERM: a clean exit (SeisComP's own shutdown can get stuck joining its message thread;
     # seqt_plugins.host.shutdown releases it)
     assert rc == 0, text[-3000:]
