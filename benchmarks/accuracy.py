@@ -473,6 +473,12 @@ def noise_figures(picker, records, thresholds, name: str = "single_station 60-s 
     any_, with_p, with_s = records_with(picks)
     print(f"\n== {name}: {n} records of the stations' own pre-event noise, no arrival")
     print(f"records with a pick: {any_} of {n} (with a P {with_p}, with an S {with_s}); picks {sum(len(p) for p in picks)}")
+    # the models' window-start artefacts: P peaks at whole seconds after a window's start (every
+    # window of a 60-s noise record starts at its first sample or 0.5 s later, the twin)
+    p_picks = [(q, r) for pk, r in zip(picks, records) for q in pk if q.phase_hint == "P"]
+    whole = sum(1 for q, r in p_picks if abs((q.time - r.stream[0].stats.starttime) * 2.0 % 1.0 - 0.5) > 0.47)
+    print(f"  P picks at whole or half seconds after the record's start (window-start artefacts; by chance "
+          f"about 6 %): {whole} of {len(p_picks)}")
     if thresholds:
         print("  curve: det  Pdet    P    S | records with a pick (P, S)")
         for thr in thresholds:
