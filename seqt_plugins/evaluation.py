@@ -142,20 +142,32 @@ def short_records(root: Path, length: float = 30.0, seed: int = 20261207) -> Lis
 
 def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Record]:
     """A 60-s record of pure noise per single-station record, the false-alarm case of STEAD's
-    noise records: the station's own pre-event noise (up to ``guard`` s before the analyst P)
-    folded back and forth (forward, reversed, forward, …) to ``length`` samples, the same fold
-    on every component. A fold keeps the noise's amplitude spectrum and polarisation and
+    noise records: the station's own pre-event noise (up to ``guard`` s before the analyst P,
+    without the records' constant padding) folded back and forth (forward, reversed, forward,
+    …) to ``length`` samples, the same fold on every component. A fold keeps the noise's amplitude spectrum and polarisation and
     leaves no step at the joins, so nothing there looks like an onset. No labels: any pick in
     such a record is a false one."""
+    from .picker.prepare import FLAT_GAP, flat_runs
+
     rows = list(csv.DictReader(open(root / "picks.csv")))
     out = []
     for i, row in enumerate(rows):
         rec = read(str(root / row["file"]))
         tp = UTCDateTime(row["p_time"])
         code = f"N{i:03d}"
+        # STEAD's records carry constant padding (up to 20 s here) where the source data began
+        # later: only the longest stretch that is real noise on every component is folded
+        n = min(int((tp - guard - tr.stats.starttime) * tr.stats.sampling_rate) for tr in rec)
+        real = np.ones(n, dtype=bool)
         for tr in rec:
-            n = int((tp - guard - tr.stats.starttime) * tr.stats.sampling_rate)
-            seg = tr.data[:n].astype(np.float64)
+            for a, b in flat_runs(np.asarray(tr.data[:n]), int(math.ceil(FLAT_GAP * tr.stats.sampling_rate))):
+                real[a:b] = False
+        d = np.diff(np.concatenate(([0], real.view(np.int8), [0])))
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        k = int(np.argmax(stops - starts))
+        lo, hi = int(starts[k]), int(stops[k])
+        for tr in rec:
+            seg = tr.data[lo:hi].astype(np.float64)
             seg -= seg.mean()
             reps = [seg if j % 2 == 0 else seg[::-1] for j in range(length // len(seg) + 1)]
             tr.data = np.concatenate(reps)[:length].astype(np.float32)

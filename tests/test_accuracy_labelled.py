@@ -238,6 +238,34 @@ def test_records_shorter_than_a_window_are_padded_and_picked(tmp_path, monkeypat
     assert tot["P"][0] >= 11 and tot["S"][0] >= 11, tot
 
 
+def test_constant_padding_of_stead_records_is_no_onset(picker):
+    """37 of the single-station records (STEAD's) carry constant padding before or after the
+    data. Where data resume after it, EqT saw an onset: 8 of these records got a P within 2 s of
+    a padding edge, and 4 lost their analyst P. Runs of one repeated value are gaps now."""
+    import csv
+
+    from obspy import UTCDateTime, read
+
+    from seqt_plugins.picker.prepare import flat_runs
+
+    root = require_shared("data", "single_station")
+    padded = hit = near = 0
+    for row in csv.DictReader(open(root / "picks.csv")):
+        st = read(str(root / row["file"]))
+        z = [tr for tr in st if tr.stats.channel.endswith("Z")][0]
+        runs = flat_runs(np.asarray(z.data), int(z.stats.sampling_rate))
+        edges = [z.stats.starttime + b / z.stats.sampling_rate for a, b in runs if a == 0] + \
+                [z.stats.starttime + a / z.stats.sampling_rate for a, b in runs if b == z.stats.npts]
+        if not edges:
+            continue
+        padded += 1
+        picks = picker.pick(st)
+        hit += any(p.phase_hint == "P" and abs(p.time - UTCDateTime(row["p_time"])) <= 0.5 for p in picks)
+        near += any(abs(p.time - e) <= 2.0 for p in picks for e in edges)
+    assert padded >= 30
+    assert near == 0 and hit == padded, (padded, hit, near)
+
+
 def test_first_windows_twin_removes_false_p_in_short_event_files(arrays, picker):
     """In a 90-s event file every arrival sits in the first seconds of the file, seen by its first
     window alone, where the published models put spurious P peaks at whole seconds after the

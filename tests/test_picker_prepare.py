@@ -356,3 +356,31 @@ def test_no_pick_or_detection_in_a_short_segments_padding():
     picks, detections = picked(Segment(T0, data, 4000))
     assert sorted(round(p.time - T0) for p in picks) == [10, 13]
     assert [round(d.start - T0) for d in detections] == [9]
+
+
+def test_runs_of_one_repeated_value_are_gaps(caplog):
+    """STEAD-style constant padding at the start, a 3-s hold (a telemetry drop-out filled with the
+    last value) and zero fill at the end: the first and last are cut off, the hold is bridged
+    like any short gap; EqT would take the step where data resume for an onset."""
+    caplog.set_level(logging.INFO, logger="seqt_plugins.picker")
+    st = _stream(seconds=300.0, noise=50.0)
+    for tr in st:
+        tr.data[:1000] = tr.data[1000]  # 10 s of padding
+        tr.data[15000:15300] = tr.data[14999]  # 3 s held
+        tr.data[28000:] = 0.0  # 20 s zero-filled
+    [sta] = prepare_stream(st, max_gap=5.0)
+    [seg] = sta.segments
+    assert abs(seg.start - (T0 + 10.0)) < 0.011
+    assert seg.npts == pytest.approx(27000, abs=2)
+    assert "repeated value" in caplog.text and "interpolated" in caplog.text
+
+
+def test_quantized_quiet_data_repeat_values_and_stay_data():
+    """Old low-resolution data repeat a value for a few samples at a time; that is data."""
+    st = _stream(seconds=120.0)
+    rng = np.random.default_rng(1)
+    for tr in st:
+        tr.data = np.round(0.5 * rng.standard_normal(tr.stats.npts))  # mostly 0, runs of several samples
+        assert np.mean(tr.data[1:] == tr.data[:-1]) > 0.3
+    [sta] = prepare_stream(st, max_gap=5.0)
+    assert [seg.npts for seg in sta.segments] == [pytest.approx(12000, abs=2)]

@@ -187,6 +187,31 @@ def test_gaps_split_or_are_interpolated_as_offline(hengill_stream, picker):
     match_offline(early + rest, offline)
 
 
+def test_zero_fill_and_held_values_are_gaps_as_offline(hengill_stream, picker):
+    """A 25 s zero-filled gap on every channel (as archives fill gaps) and a 3 s held value on
+    one vertical (a telemetry drop-out): runs of one repeated value are gaps (prepare.FLAT_GAP),
+    and real time, which sees such a run pass by pass, picks as offline picking does."""
+    import numpy as np
+
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    packets = [tr.copy() for tr in packets_of(hengill_stream)]
+    for tr in packets:
+        s = tr.stats
+        t = s.starttime.timestamp - T0.timestamp + np.arange(s.npts) / s.sampling_rate
+        zero = (t >= 100) & (t < 125)
+        hold = (t >= 200) & (t < 203) if (s.station, s.channel) == ("NESJV", "HHZ") else zero & False
+        data = tr.data.astype(np.int32)
+        data[zero] = 0
+        data[hold] = 17
+        tr.data = data
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    assert not [p for p in offline if T0 + 100 <= p.time <= T0 + 126], "no pick in or at the end of the zero fill"
+    rt = RealtimePicker(picker)
+    early, rest = feed_all(rt, packets)
+    match_offline(early + rest, offline)
+
+
 def test_a_piece_shorter_than_a_window_is_padded_and_picked_as_offline(hengill_stream, picker):
     """45 s of data between two long gaps (shorter than one window, longer than picker.minLength)
     holds the 03:02:15 event: offline picking zero-pads it to a window and picks it, with no pick

@@ -62,7 +62,7 @@ class PickerOptions:
         "are zero-padded after their end to one window and picked (no pick in the padding); shorter ones are "
         "skipped (60: every segment shorter than a window). Single-station records cut to 30 s (P 3-10 s in): "
         "P recall 0.994 as recorded and 0.825 at SNR/3, against 0.987 and 0.812 for records of one full "
-        "window; 30 s of pure noise gets a false pick more often (37 of 154 records against 27) "
+        "window; 30 s of pure noise gets a false pick more often (29 of 154 records against 13) "
         "(benchmarks/accuracy.py --sets short,shortnoise,window,noise).",
         unit="s", range="1:60")
     batch_size: int = opt(64, "Windows per model call.", range="1:1024")

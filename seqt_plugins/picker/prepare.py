@@ -8,8 +8,8 @@ Steps, per station (network, station, location):
 2. map components: Z/N/E, Z/1/2 (1 → N, 2 → E), Z/2/3 (2 → N, 3 → E); with an inventory,
    non-nominal orientations are rotated to Z/N/E (``obspy.signal.rotate.rotate2zne``);
 3. per component: merge traces on one sample grid (later data win on overlaps); NaN/inf and
-   masked samples count as gaps; gaps up to ``max_gap`` are interpolated linearly, longer
-   ones split the data;
+   masked samples, and runs of one repeated value of ``FLAT_GAP`` (1 s) or more, count as gaps;
+   gaps up to ``max_gap`` are interpolated linearly, longer ones split the data;
 4. bring every piece to 100 Hz with a polyphase anti-alias filter (``scipy.signal.resample_poly``,
    Kaiser-windowed FIR, linear phase); the output samples are anchored to the absolute time
    grid so that any cut of the same data (hourly shards) gives the same samples;
@@ -63,6 +63,13 @@ EDGE_SETTLING = 12.0  # s
 # (a record of one window at another rate resamples to a sample or two short of 6,000); the
 # picker and the re-picker pad shorter ones down to their ``min_length`` (``pad_from_length``).
 PAD_LIMIT = 100
+# A run of one repeated value at least this long is no ground motion: a dead channel, a gap
+# filled with zeros or with the last value (telemetry drop-outs, format conversions), or the
+# constant padding of STEAD-format records. EqT takes the step where data resume for an onset
+# (on the single-station records' own pre-event noise, 9 of the 12 records with a false P at a
+# window's whole second had such padding), so such runs are gaps like masked samples. Real
+# data repeat a value for a few samples at most (90 % of the single-station traces: 7 or fewer).
+FLAT_GAP = 1.0  # s
 
 
 def pad_from_length(min_length: float) -> int:
@@ -183,7 +190,29 @@ def _merge_component(traces: Sequence, max_gap: float, label: str) -> Tuple[floa
             seg = buf[i0:stop]
             seg[good] = values[good]
             valid[i0:stop] |= good
+    _mask_flat_runs(buf, valid, int(math.ceil(FLAT_GAP * sr)), t0, sr, label)
     return sr, _split_gaps(t0, sr, buf, valid, max_gap, label)
+
+
+def flat_runs(x: np.ndarray, flat: int, valid: Optional[np.ndarray] = None) -> List[Tuple[int, int]]:
+    """[start, stop) runs of at least ``flat`` identical samples of ``x`` (among ``valid`` ones)."""
+    if flat < 2 or len(x) < flat:
+        return []
+    same = x[1:] == x[:-1]
+    if not same.any():
+        return []
+    if valid is not None:
+        same &= valid[1:] & valid[:-1]
+    # samples a .. b (b - a + 1 of them) share one value
+    return [(a, b + 1) for a, b in _runs(same) if b - a + 1 >= flat]
+
+
+def _mask_flat_runs(buf: np.ndarray, valid: np.ndarray, flat: int, t0, sr: float, label: str) -> None:
+    """Runs of at least ``flat`` identical valid samples become gaps (``FLAT_GAP``)."""
+    for a, b in flat_runs(buf, flat, valid):
+        valid[a:b] = False
+        log.info("%s: %.2f s of one repeated value (%g) at %s treated as a gap", label, (b - a) / sr, buf[a],
+                 t0 + a / sr)
 
 
 def _runs(mask: np.ndarray) -> List[Tuple[int, int]]:
