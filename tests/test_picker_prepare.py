@@ -384,3 +384,29 @@ def test_quantized_quiet_data_repeat_values_and_stay_data():
         assert np.mean(tr.data[1:] == tr.data[:-1]) > 0.3
     [sta] = prepare_stream(st, max_gap=5.0)
     assert [seg.npts for seg in sta.segments] == [pytest.approx(12000, abs=2)]
+
+
+def test_flat_runs_equal_the_sample_by_sample_definition():
+    """flat_runs looks at every third of a run's length first; it finds exactly the runs that
+    comparing every sample with the next finds (random quantized data with planted runs)."""
+    from seqt_plugins.picker.prepare import flat_runs
+
+    def every_sample(x, flat, valid):
+        same = x[1:] == x[:-1]
+        if valid is not None:
+            same &= valid[1:] & valid[:-1]
+        d = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        long = stops - starts + 1 >= flat
+        return list(zip(starts[long].tolist(), (stops[long] + 1).tolist())) if len(x) >= flat else []
+
+    rng = np.random.default_rng(7)
+    for trial in range(3000):
+        n = int(rng.integers(2, 400))
+        x = np.round(rng.integers(1, 4) * rng.standard_normal(n) * rng.random())
+        for _ in range(int(rng.integers(0, 4))):
+            a = int(rng.integers(0, n))
+            x[a:a + int(rng.integers(1, 150))] = rng.integers(-2, 3)
+        valid = rng.random(n) > 0.02 if trial % 2 else None
+        flat = int(rng.integers(2, 60))
+        assert flat_runs(x, flat, valid) == every_sample(x, flat, valid), (trial, flat)

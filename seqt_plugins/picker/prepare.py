@@ -195,16 +195,58 @@ def _merge_component(traces: Sequence, max_gap: float, label: str) -> Tuple[floa
 
 
 def flat_runs(x: np.ndarray, flat: int, valid: Optional[np.ndarray] = None) -> List[Tuple[int, int]]:
-    """[start, stop) runs of at least ``flat`` identical samples of ``x`` (among ``valid`` ones)."""
+    """[start, stop) runs of at least ``flat`` identical samples of ``x`` (among ``valid`` ones).
+
+    Cheap on real data, which repeat values only briefly: a run of ``flat`` samples holds three
+    consecutive samples of every ``flat // 3``-th one, so only where three such samples are equal
+    are the samples themselves compared (a day at 100 Hz: milliseconds instead of a pass of
+    comparisons over every sample)."""
     if flat < 2 or len(x) < flat:
         return []
-    same = x[1:] == x[:-1]
-    if not same.any():
+    if flat < 3:
+        return _flat_runs_in(x, valid, 0, len(x), flat)
+    step = flat // 3
+    y = x[::step]
+    triple = np.flatnonzero((y[:-2] == y[1:-1]) & (y[1:-1] == y[2:]))
+    if triple.size == 0:
         return []
+    # regions around the candidates, merged, each checked sample by sample
+    lo = np.maximum(triple * step - flat, 0)
+    hi = np.minimum((triple + 2) * step + flat + 1, len(x))
+    runs: List[Tuple[int, int]] = []
+    a, b = int(lo[0]), int(hi[0])
+    for l, h in zip(lo[1:].tolist(), hi[1:].tolist()):
+        if l <= b:
+            b = max(b, h)
+            continue
+        runs.extend(_flat_runs_in(x, valid, a, b, flat))
+        a, b = l, h
+    runs.extend(_flat_runs_in(x, valid, a, b, flat))
+    return runs
+
+
+def _flat_runs_in(x, valid, a: int, b: int, flat: int) -> List[Tuple[int, int]]:
+    """``flat_runs`` of x[a:b], each extended to its full length beyond the slice."""
+    seg = x[a:b]
+    same = seg[1:] == seg[:-1]
     if valid is not None:
-        same &= valid[1:] & valid[:-1]
-    # samples a .. b (b - a + 1 of them) share one value
-    return [(a, b + 1) for a, b in _runs(same) if b - a + 1 >= flat]
+        v = valid[a:b]
+        same &= v[1:] & v[:-1]
+    d = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
+    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    out = []
+    for s0, s1 in zip(starts.tolist(), stops.tolist()):  # samples a+s0 .. a+s1 share one value
+        i, j = a + s0, a + s1 + 1
+        if j - i < min(flat, 3):  # too short to be part of a long run (the slice holds a margin)
+            continue
+        value = x[i]
+        while i > 0 and x[i - 1] == value and (valid is None or valid[i - 1]):
+            i -= 1
+        while j < len(x) and x[j] == value and (valid is None or valid[j]):
+            j += 1
+        if j - i >= flat and (not out or i >= out[-1][1]):
+            out.append((i, j))
+    return out
 
 
 def _mask_flat_runs(buf: np.ndarray, valid: np.ndarray, flat: int, t0, sr: float, label: str) -> None:
