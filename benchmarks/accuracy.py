@@ -17,7 +17,7 @@ Data (../shared/data):
 
 Noise protocol: the record as recorded (1x), and with real noise added so that each trace's SNR
 drops by the factor k (3x, 10x): noise cut from the same trace before its first labelled arrival
-(pre-event noise), tiled to the record's length from seeded random offsets and scaled by
+(pre-event noise, constant padding left out), tiled to the record's length from seeded random offsets and scaled by
 sqrt(k^2 - 1) (independent noise adds in power: noise rms x k).
 
 Scoring, per phase: a pick within 0.5 s (P) / 1.0 s (S) of the analyst pick of its station and

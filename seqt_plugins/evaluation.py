@@ -6,8 +6,8 @@ within ``WRONG_WITHIN`` is wrong; every other pick is not scored (event records 
 events, and an unlabelled station-phase is no proof that nothing arrived there).
 
 ``add_noise`` lowers a record's SNR by a factor k with the record's own pre-event noise (tiled
-from seeded offsets, scaled by sqrt(k^2 - 1): independent noise adds in power), the low-SNR
-case S-EqT is meant for. ``labelled_arrays`` and ``single_station`` read the two labelled data
+from seeded offsets, scaled by sqrt(k^2 - 1): independent noise adds in power; constant padding,
+as STEAD's records carry, is not noise and is left out), the low-SNR case S-EqT is meant for. ``labelled_arrays`` and ``single_station`` read the two labelled data
 layouts of the project's test data (``picks.csv`` per set; see its README).
 """
 
@@ -22,6 +22,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from obspy import Stream, UTCDateTime, read, read_inventory
+
+from .picker.prepare import FLAT_GAP, flat_runs
 
 TOL = {"P": 0.5, "S": 1.0}
 WRONG_WITHIN = 5.0  # s: a pick of a labelled station-phase this close but beyond TOL is wrong
@@ -147,8 +149,6 @@ def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Re
     …) to ``length`` samples, the same fold on every component. A fold keeps the noise's amplitude spectrum and polarisation and
     leaves no step at the joins, so nothing there looks like an onset. No labels: any pick in
     such a record is a false one."""
-    from .picker.prepare import FLAT_GAP, flat_runs
-
     rows = list(csv.DictReader(open(root / "picks.csv")))
     out = []
     for i, row in enumerate(rows):
@@ -162,10 +162,7 @@ def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Re
         for tr in rec:
             for a, b in flat_runs(np.asarray(tr.data[:n]), int(math.ceil(FLAT_GAP * tr.stats.sampling_rate))):
                 real[a:b] = False
-        d = np.diff(np.concatenate(([0], real.view(np.int8), [0])))
-        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-        k = int(np.argmax(stops - starts))
-        lo, hi = int(starts[k]), int(stops[k])
+        lo, hi = _longest_run(real)
         for tr in rec:
             seg = tr.data[lo:hi].astype(np.float64)
             seg -= seg.mean()
@@ -174,6 +171,16 @@ def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Re
             tr.stats.network, tr.stats.station = "XX", code
         out.append(Record(code, rec, {}))
     return out
+
+
+def _longest_run(mask: np.ndarray) -> Tuple[int, int]:
+    """[start, stop) of the longest run of True in ``mask`` ((0, 0) if none)."""
+    d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    if starts.size == 0:
+        return 0, 0
+    k = int(np.argmax(stops - starts))
+    return int(starts[k]), int(stops[k])
 
 
 def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
@@ -189,15 +196,24 @@ def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
     for tr in st:
         t1 = first[(tr.stats.network, tr.stats.station)] or t_any
         data = tr.data.astype(np.float64)
-        n_pre = int((t1 - 1.0 - tr.stats.starttime) * tr.stats.sampling_rate)
-        if n_pre < int(5 * tr.stats.sampling_rate):  # less than 5 s before the arrival: the quietest 5 s
-            n = int(5 * tr.stats.sampling_rate)
+        sr = tr.stats.sampling_rate
+        n_pre = int((t1 - 1.0 - tr.stats.starttime) * sr)
+        # constant padding (STEAD's records) is no noise: its offset would add steps
+        real = np.ones(len(data), dtype=bool)
+        for a, b in flat_runs(data, int(math.ceil(FLAT_GAP * sr))):
+            real[a:b] = False
+        a, b = _longest_run(real[:max(n_pre, 0)])
+        n = int(5 * sr)
+        if b - a < n:  # less than 5 s of real noise before the arrival: the quietest 5 s
             if len(data) <= n:
                 continue
-            k = int(np.argmin([np.std(data[i:i + n]) for i in range(0, len(data) - n, max(1, n // 4))])) * max(1, n // 4)
+            starts = [i for i in range(0, len(data) - n, max(1, n // 4)) if real[i:i + n].all()]
+            if not starts:
+                continue
+            k = min(starts, key=lambda i: np.std(data[i:i + n]))
             noise = data[k:k + n]
         else:
-            noise = data[:n_pre]
+            noise = data[a:b]
         noise = noise - noise.mean()
         reps = []
         while sum(len(r) for r in reps) < len(data):

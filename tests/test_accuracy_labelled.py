@@ -190,6 +190,27 @@ def test_noise_protocol_lowers_snr_by_the_factor(arrays):
     assert len(tr1) == len(tr0) and tr1.stats.starttime == tr0.stats.starttime
 
 
+def test_noise_protocol_leaves_constant_padding_out():
+    """A STEAD-style record: 10 s of one value, then noise. Only the real noise is added: the
+    padding's offset, demeaned with it, would put steps into the added noise (and a flat
+    stretch of it would add nothing where it lands)."""
+    from obspy import Stream, Trace, UTCDateTime
+
+    from seqt_plugins.evaluation import Record
+
+    rng = np.random.default_rng(3)
+    data = np.concatenate([np.full(1000, 500.0), 10.0 * rng.standard_normal(5000)])
+    t0 = UTCDateTime(2020, 1, 1)
+    tr = Trace(data.astype(np.float32), header={"network": "XX", "station": "A", "channel": "HHZ",
+                                                  "sampling_rate": 100.0, "starttime": t0})
+    rec = Record("A", Stream([tr]), {("XX", "A", "P"): t0 + 50.0})
+    added = add_noise(rec, 3.0, seed=1).stream[0].data.astype(float) - data
+    blocks = added.reshape(-1, 100)  # 1-s blocks
+    assert np.abs(blocks.mean(axis=1)).max() < 0.5 * added.std()  # no offset steps
+    assert blocks.std(axis=1).min() > 0.5 * added.std()  # no stretch without noise
+    assert added.std() == pytest.approx(10.0 * np.sqrt(8.0), rel=0.15)
+
+
 def _seqtpick_records(tmp_path, monkeypatch, records):
     """Run seqtpick itself on the records (one miniSEED file each): its picks per record and its log."""
     from seqt_plugins.io.xml import read_event_parameters
