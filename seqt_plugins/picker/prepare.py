@@ -226,7 +226,9 @@ def flat_runs(x: np.ndarray, flat: int, valid: Optional[np.ndarray] = None) -> L
 
 
 def _flat_runs_in(x, valid, a: int, b: int, flat: int) -> List[Tuple[int, int]]:
-    """``flat_runs`` of x[a:b], each extended to its full length beyond the slice."""
+    """``flat_runs`` inside x[a:b]. A long run lies wholly inside one of ``flat_runs``' merged
+    regions: every sampled triple in it is a candidate, and their regions overlap and reach
+    ``flat`` samples beyond its first and last sampled point."""
     seg = x[a:b]
     same = seg[1:] == seg[:-1]
     if valid is not None:
@@ -234,19 +236,8 @@ def _flat_runs_in(x, valid, a: int, b: int, flat: int) -> List[Tuple[int, int]]:
         same &= v[1:] & v[:-1]
     d = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
     starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    out = []
-    for s0, s1 in zip(starts.tolist(), stops.tolist()):  # samples a+s0 .. a+s1 share one value
-        i, j = a + s0, a + s1 + 1
-        if j - i < min(flat, 3):  # too short to be part of a long run (the slice holds a margin)
-            continue
-        value = x[i]
-        while i > 0 and x[i - 1] == value and (valid is None or valid[i - 1]):
-            i -= 1
-        while j < len(x) and x[j] == value and (valid is None or valid[j]):
-            j += 1
-        if j - i >= flat and (not out or i >= out[-1][1]):
-            out.append((i, j))
-    return out
+    long = stops - starts + 1 >= flat  # samples starts .. stops share one value
+    return list(zip((starts[long] + a).tolist(), (stops[long] + 1 + a).tolist()))
 
 
 def _mask_flat_runs(buf: np.ndarray, valid: np.ndarray, flat: int, t0, sr: float, label: str) -> None:
