@@ -69,8 +69,8 @@ PAD_LIMIT = 100
 # (on the single-station records' own pre-event noise, 9 of the 12 records with a false P at a
 # window's whole second had such padding), so such runs are gaps like masked samples. Real
 # data repeat a value for a few samples at most (90 % of the single-station traces: 7 or fewer).
-# A clipped stretch up to ``max_gap`` long is bridged by a line between two equal clip values,
-# so it reads as before; only longer saturation splits the data.
+# A clipped stretch up to ``max_gap`` long is bridged by a line between its neighbours, which
+# lie at about the clip level, so it reads nearly as before; only longer saturation splits the data.
 FLAT_GAP = 1.0  # s
 
 
