@@ -160,8 +160,7 @@ def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Re
         n = min(int((tp - guard - tr.stats.starttime) * tr.stats.sampling_rate) for tr in rec)
         real = np.ones(n, dtype=bool)
         for tr in rec:
-            for a, b in flat_runs(np.asarray(tr.data[:n]), int(math.ceil(FLAT_GAP * tr.stats.sampling_rate))):
-                real[a:b] = False
+            real &= _not_padding(np.asarray(tr.data[:n]), tr.stats.sampling_rate)
         lo, hi = _longest_run(real)
         for tr in rec:
             seg = tr.data[lo:hi].astype(np.float64)
@@ -171,6 +170,14 @@ def noise_records(root: Path, length: int = 6000, guard: float = 1.0) -> List[Re
             tr.stats.network, tr.stats.station = "XX", code
         out.append(Record(code, rec, {}))
     return out
+
+
+def _not_padding(x: np.ndarray, sr: float) -> np.ndarray:
+    """True where ``x`` is not in a run of one repeated value (``prepare.FLAT_GAP``: padding)."""
+    real = np.ones(len(x), dtype=bool)
+    for a, b in flat_runs(x, int(math.ceil(FLAT_GAP * sr))):
+        real[a:b] = False
+    return real
 
 
 def _longest_run(mask: np.ndarray) -> Tuple[int, int]:
@@ -199,9 +206,7 @@ def add_noise(rec: Record, factor: float, seed: int = 1) -> Record:
         sr = tr.stats.sampling_rate
         n_pre = int((t1 - 1.0 - tr.stats.starttime) * sr)
         # constant padding (STEAD's records) is no noise: its offset would add steps
-        real = np.ones(len(data), dtype=bool)
-        for a, b in flat_runs(data, int(math.ceil(FLAT_GAP * sr))):
-            real[a:b] = False
+        real = _not_padding(data, sr)
         a, b = _longest_run(real[:max(n_pre, 0)])
         n = int(5 * sr)
         if b - a < n:  # less than 5 s of real noise before the arrival: the quietest 5 s

@@ -706,12 +706,11 @@ class Repicker:
         tpl_trace = None
         if tmpl and o.correlation:
             searches = [feats[st.key].taps for st in srch]
+            valid = [st.valid for st in srch]
             if o.mode == "siamese":
-                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches, batched,
-                                                         valid=[st.valid for st in srch])).max(axis=0)
+                tpl_trace = np.asarray(self.head.predict(ph, tmpl, searches, batched, valid=valid)).max(axis=0)
             else:
                 prepared = [prepare_template(t, names, divide=o.divide_by_length) for t in tmpl]
-                valid = [st.valid for st in srch]
                 if batched:
                     traces = score_batched(prepared, searches, names, valid=valid)
                 else:
