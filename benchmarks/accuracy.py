@@ -346,6 +346,11 @@ def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
             e0, e1 = s.eqt_searched
             desc.append(f"EqT p at truth {float(s.eqt_trace[a:b].max()):.3f}"
                         + ("" if e0 <= j < e1 else " (in the start zone: not searched by the EqT path)"))
+            o0, o1 = s.onset_searched
+            if s.onset_trace is not None and o0 <= j < o1:
+                at = float(s.onset_trace[a:b].max())
+                rest = np.concatenate([s.onset_trace[o0:a], s.onset_trace[b:o1]])
+                desc.append(f"onset ratio at truth {at:.1f}, best elsewhere {float(rest.max()) if len(rest) else float('nan'):.1f}")
         desc.append(f"kept: {s.result or 'nothing'}")
         out.append(f"    MISS {key[1]:6s} {ph}: " + "; ".join(desc))
     return out
@@ -407,7 +412,7 @@ def funnel(missed, searches, z_threshold: float) -> List[str]:
     return out
 
 
-def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = False) -> None:
+def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = False, associator=()) -> None:
     """The noise protocol on the continuous Hengill array, which has no analyst picks.
 
     ``seqt-catalog``'s pipeline (EqT → PyOcto with the site's 1-D model → re-pick → PyOcto) on
@@ -420,7 +425,8 @@ def hengill_noise(root: Path, picker, make_repicker, factors, diagnose: bool = F
     from seqt_plugins.repick_case import load_hengill
 
     stream, inv, coords = load_hengill(root)
-    assoc = AssociatorOptions(velocity_model=str(root / "velocity_model.txt"))
+    assoc = AssociatorOptions(velocity_model=str(root / "velocity_model.txt"),
+                              **field_overrides(AssociatorOptions(), associator))
     clean = CatalogPipeline(associator_options=assoc, picker=picker, repick=False)
     clean.run(stream, inv, coords)
     ref = origin_arrivals(clean.stages.first)
@@ -541,14 +547,15 @@ def catalog_figures(records, origins_per_record, reference) -> str:
             f"(false, or unlabelled events the records hold), median epicentral error {med}")
 
 
-def run_catalog(records, picker, make_repicker, reference, max_depth: float) -> str:
+def run_catalog(records, picker, make_repicker, reference, max_depth: float, associator=()) -> str:
     """``seqt-catalog``'s pipeline (EqT → PyOcto → re-pick → PyOcto) on each record, constant
     vP/vS: the earthquakes it finds, and its re-picks scored as the re-picker's above."""
     from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline
 
     origins, rec, wrong = [], 0, 0
     for r in records:
-        pipe = CatalogPipeline(associator_options=AssociatorOptions(max_depth=max_depth), picker=picker,
+        options = AssociatorOptions(**{"max_depth": max_depth, **field_overrides(AssociatorOptions(), associator)})
+        pipe = CatalogPipeline(associator_options=options, picker=picker,
                                repicker=make_repicker())
         origins.append(catalog_origins(pipe.run(r.stream, r.inventory, r.coordinates)))
         base = score(pipe.stages.picks, r.labels)
@@ -572,6 +579,9 @@ def main(argv=None):
     ap.add_argument("--no-repick", action="store_true")
     ap.add_argument("--repicker", action="append", default=[], metavar="FIELD=VALUE",
                     help="a RepickerOptions field other than its default (exploration), e.g. eqt_threshold=0.05")
+    ap.add_argument("--associator", action="append", default=[], metavar="FIELD=VALUE",
+                    help="an AssociatorOptions field other than its default (seqt-catalog's pipeline: "
+                         "--catalog and the hengill set), e.g. n_picks=4")
     ap.add_argument("--picker", action="append", default=[], metavar="FIELD=VALUE",
                     help="a PickerOptions field other than its default (exploration), e.g. model=conservative")
     ap.add_argument("--catalog", action="store_true",
@@ -606,7 +616,8 @@ def main(argv=None):
     sets = labelled_sets(data, args.sets.split(","))
     factors = [float(x) for x in args.noise.split(",")]
     if "hengill" in args.sets.split(","):
-        hengill_noise(data / "hengill", picker, fresh_repicker, factors, diagnose=args.diagnose)
+        hengill_noise(data / "hengill", picker, fresh_repicker, factors, diagnose=args.diagnose,
+                      associator=args.associator)
     # (detection, P pick's detection (picker.pDetectionThreshold; 0: off), P, S)
     thresholds = [(d, 0.0, p, s) for d in (0.1, 0.3, 0.5) for p, s in ((0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.3, 0.1), (0.3, 0.3), (0.5, 0.3))]
     thresholds += [(0.3, pd, p, 0.1) for pd in (0.4, 0.5, 0.7) for p in (0.15, 0.2, 0.3)]
@@ -688,7 +699,7 @@ def main(argv=None):
                 print("  origins located from the picker's picks (the re-picker's input): "
                       + catalog_figures(recs, located, reference))
                 t1 = time.perf_counter()
-                line = run_catalog(recs, picker, fresh_repicker, reference, args.catalog_depth)
+                line = run_catalog(recs, picker, fresh_repicker, reference, args.catalog_depth, args.associator)
                 print(f"  seqt-catalog pipeline ({time.perf_counter() - t1:.0f} s): {line}")
             if outcomes is not None:
                 print_repick_curve(outcomes, {ph: sum(s[ph]["arrivals"] - len(s[ph]["correct"]) for s in sc) for ph in "PS"})
