@@ -8,7 +8,8 @@ from seqt_plugins.picker import Picker, PickerOptions
 from seqt_plugins.picker.prepare import WINDOW, Segment
 from seqt_plugins.picker.stack import Stack, effective_blinds
 from seqt_plugins.picker.triggers import (
-    associate, find_picks, local_peaks, peak_uncertainty, percentile_rows, snr_db, snr_many, suppress, trigger_runs,
+    associate, find_picks, local_peaks, p_peak_candidates, peak_uncertainty, percentile_rows, snr_db, snr_many, suppress,
+    trigger_runs,
 )
 from seqt_plugins.picker.windows import normalize, step_samples, window_starts
 
@@ -130,6 +131,36 @@ def test_p_picks_need_a_confident_detection():
     for gate in (0.0, 0.3):
         _dets, picks = find_picks(probs, data, 0.3, 0.2, 0.1, 200, gate)
         assert [(pk.phase, pk.index) for pk in picks] == [("P", 2350), ("S", 3300), ("P", 7350), ("S", 8300)]
+
+
+def test_weaker_p_counts_where_the_detection_is_strong():
+    """p_threshold_strong (picker.strongPFactor × pThreshold): inside a detection reaching
+    strongDetection a P peak from that lower bar on is a pick (also up to 1 s before the strong
+    run starts, as P may precede a detection);
+    the same peak in a detection that stays below strongDetection is not, a peak above pThreshold
+    is a pick in either, and the rule is off at 0 or at pThreshold."""
+    n = 12000
+    data = np.random.default_rng(4).standard_normal((n, 3)).astype(np.float32)
+    d = np.zeros(n, np.float32)
+    d[2300:4000] = 0.6
+    d[2400:3800] = 0.97  # EqT is sure here
+    d[7300:9000] = 0.8  # a detection, but not a strong one
+    p = (_gauss(n, 2340, 0.2, width=10) + _gauss(n, 7350, 0.2, width=10) + _gauss(n, 10500, 0.2, width=10)
+         + _gauss(n, 7900, 0.35, width=10))
+    s = _gauss(n, 3300, 0.3, width=30)
+    probs = np.stack([d, p, s])
+    _dets, picks = find_picks(probs, data, 0.3, 0.3, 0.1, 200, 0.0, 0.15, 0.95)
+    assert [(pk.phase, pk.index) for pk in picks] == [("P", 2340), ("S", 3300), ("P", 7900)]
+    assert picks[0].probability == pytest.approx(0.2, abs=1e-3)
+    for low in (0.0, 0.3):  # off: only the peak above pThreshold
+        _dets, picks = find_picks(probs, data, 0.3, 0.3, 0.1, 200, 0.0, low, 0.95)
+        assert [(pk.phase, pk.index) for pk in picks] == [("S", 3300), ("P", 7900)]
+    # the P peak outside every detection (10500) is never a pick, whatever the bar
+    assert 10500 not in p_peak_candidates(d, p, 0.3, 0.15, 0.95)
+    # a strong run that starts more than 1 s after the peak does not reach back to it
+    late = d.copy()
+    late[2300:2460] = 0.6
+    assert 2340 not in p_peak_candidates(late, p, 0.3, 0.15, 0.95)
 
 
 def test_short_runs_and_unpicked_events_are_dropped():
@@ -305,3 +336,28 @@ def test_options_validation():
         Picker(model=_FakeModel(), stacking="median")
     p = Picker(model=_FakeModel(), options=PickerOptions(overlap=0.3), p_threshold=0.2)
     assert p.options.overlap == 0.3 and p.options.p_threshold == 0.2 and p.step == 4200
+
+
+def test_strong_p_factor_scales_with_p_threshold():
+    """The Picker passes pThreshold × strongPFactor as the lower bar, so a stricter pThreshold
+    (a station binding) is stricter inside strong detections too, and pThreshold 1 picks no P."""
+    from seqt_plugins.picker import Picker
+    from seqt_plugins.picker.prepare import Segment, StationData
+
+    n = 12000
+    d = np.zeros(n, np.float32)
+    d[2300:4000] = 0.97
+    p = _gauss(n, 2350, 0.2, width=10) + _gauss(n, 2900, 0.4, width=10)
+    probs = np.stack([d, p, np.zeros(n, np.float32)])
+    seg = Segment(UTCDateTime(2020, 1, 1), np.zeros((n, 3), np.float32))
+    sd = StationData("XX", "STA", "", ("HHE", "HHN", "HHZ"), [seg])
+
+    def p_times(**options):
+        picker = Picker(model="conservative", **options)  # the model is not loaded: only triggers run
+        picks, _ = picker.picks_from_probabilities([(sd, [probs])])
+        return [round(pk.time - seg.start, 2) for pk in picks if pk.phase_hint == "P"]
+
+    assert p_times() == [23.5, 29.0]  # 0.2 >= 0.3 × 0.5 inside the strong detection
+    assert p_times(strong_p_factor=1.0) == [29.0]
+    assert p_times(p_threshold=0.5) == [29.0]  # the bar there is 0.25: 0.4 counts, 0.2 no longer
+    assert p_times(p_threshold=1.0) == []

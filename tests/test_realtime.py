@@ -147,7 +147,7 @@ def test_bindings_apply_per_station(hengill_stream, picker):
     from seqt_plugins.picker.perstation import StationPicker
     from seqt_plugins.scale.realtime import RealtimePicker
 
-    strict = dataclasses.replace(picker.options, p_threshold=0.6, s_threshold=0.5)
+    strict = dataclasses.replace(picker.options, p_threshold=0.9, s_threshold=0.5)
     settings = {"2C.BIT06": StationSettings(False, reason="detecEnable = false"),
                 "2C.GAN02": StationSettings(options=strict)}
     offline = StationPicker(picker, settings).pick(hengill_stream)

@@ -391,6 +391,7 @@ class Picker:
                 dets, phase_picks = find_picks(
                     pr, seg.data, o.detection_threshold, o.p_threshold, o.s_threshold,
                     int(round(o.min_separation * FS)), o.p_detection_threshold,
+                    o.p_threshold * o.strong_p_factor if o.p_threshold < 1.0 else 0.0, o.strong_detection,
                 )
                 ids = {}
                 valid = seg.real  # no pick in a short segment's padding

@@ -216,6 +216,24 @@ def peak_amplitude(data: np.ndarray, i: int, length: int) -> Optional[float]:
     return float(np.abs(part).max())
 
 
+def p_peak_candidates(d: np.ndarray, p: np.ndarray, p_threshold: float, p_threshold_strong: float = 0.0,
+                      strong_detection: float = 1.0) -> np.ndarray:
+    """P peaks from ``p_threshold`` on, and from ``p_threshold_strong`` on inside a detection run
+    that reaches ``strong_detection`` (rules 1 and 3 with that threshold): where EqT is sure an
+    earthquake is at the station, a weaker P peak still marks its onset. Off unless
+    0 < ``p_threshold_strong`` < ``p_threshold``."""
+    if not 0.0 < p_threshold_strong < p_threshold:
+        return local_peaks(p, p_threshold)
+    peaks = local_peaks(p, p_threshold_strong)
+    if not len(peaks):
+        return peaks
+    keep = p[peaks] >= p_threshold
+    for on, off in trigger_runs(d, strong_detection):
+        if off - on >= MIN_EVENT_SAMPLES:
+            keep[np.searchsorted(peaks, on - P_LEAD + 1):np.searchsorted(peaks, off)] = True
+    return peaks[keep]
+
+
 def find_picks(
     probs: np.ndarray,
     data: np.ndarray,
@@ -224,16 +242,19 @@ def find_picks(
     s_threshold: float,
     min_separation: int,
     p_detection_threshold: float = 0.0,
+    p_threshold_strong: float = 0.0,
+    strong_detection: float = 1.0,
 ) -> Tuple[List[Detection], List[PhasePick]]:
     """Detections and picks of one segment. ``probs`` (3, n): D, P, S; ``data`` (n, 3) filtered.
     ``p_detection_threshold``: a P peak is kept only where the detection trace reaches this in
     its event too (rules 1 and 3 with this threshold; no effect at or below
-    ``detection_threshold``): a P pick needs EqT to be sure an earthquake is there."""
+    ``detection_threshold``): a P pick needs EqT to be sure an earthquake is there.
+    ``p_threshold_strong``/``strong_detection``: see ``p_peak_candidates``."""
     d, p, s = probs
     runs = trigger_runs(d, detection_threshold)
     if not runs:
         return [], []
-    p_peaks = suppress(local_peaks(p, p_threshold), p, min_separation)
+    p_peaks = suppress(p_peak_candidates(d, p, p_threshold, p_threshold_strong, strong_detection), p, min_separation)
     if p_detection_threshold > detection_threshold and len(p_peaks):
         keep = np.zeros(len(p_peaks), dtype=bool)
         for on, off in trigger_runs(d, p_detection_threshold):
