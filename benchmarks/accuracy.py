@@ -45,7 +45,7 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
@@ -315,6 +315,13 @@ def degrade_stations(records, picker, make_repicker, factors, locate_kwargs):
     return out
 
 
+def at_and_elsewhere(trace, span, a: int, b: int) -> Tuple[float, float]:
+    """A search trace's maximum in [a, b) (around the true arrival) and its maximum over the
+    rest of the searched ``span`` (nan where nothing else was searched)."""
+    rest = np.concatenate([trace[span[0]:a], trace[b:span[1]]])
+    return float(trace[a:b].max()), float(rest.max()) if len(rest) else float("nan")
+
+
 def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
     """Where each arrival the picker missed was lost, stage by stage (``--diagnose``)."""
     out = []
@@ -340,17 +347,15 @@ def diagnose_misses(r: Record, picks, base, repicker) -> List[str]:
         if 0 <= j < 6000:
             a, b = max(0, j - tol), min(6000, j + tol + 1)
             if s.template_trace is not None:
-                at = float(s.template_trace[a:b].max())
-                rest = np.concatenate([s.template_trace[s.searched[0]:a], s.template_trace[b:s.searched[1]]])
-                desc.append(f"z at truth {at:.1f}, best elsewhere {float(rest.max()) if len(rest) else float('nan'):.1f}")
+                at, best = at_and_elsewhere(s.template_trace, s.searched, a, b)
+                desc.append(f"z at truth {at:.1f}, best elsewhere {best:.1f}")
             e0, e1 = s.eqt_searched
             desc.append(f"EqT p at truth {float(s.eqt_trace[a:b].max()):.3f}"
                         + ("" if e0 <= j < e1 else " (in the start zone: not searched by the EqT path)"))
             o0, o1 = s.onset_searched
             if s.onset_trace is not None and o0 <= j < o1:
-                at = float(s.onset_trace[a:b].max())
-                rest = np.concatenate([s.onset_trace[o0:a], s.onset_trace[b:o1]])
-                desc.append(f"onset ratio at truth {at:.1f}, best elsewhere {float(rest.max()) if len(rest) else float('nan'):.1f}")
+                at, best = at_and_elsewhere(s.onset_trace, s.onset_searched, a, b)
+                desc.append(f"onset ratio at truth {at:.1f}, best elsewhere {best:.1f}")
         desc.append(f"kept: {s.result or 'nothing'}")
         out.append(f"    MISS {key[1]:6s} {ph}: " + "; ".join(desc))
     return out
@@ -388,9 +393,8 @@ def funnel(missed, searches, z_threshold: float) -> List[str]:
         tol = int(TOL[ph] * 100)
         a, b = max(s.searched[0], j - tol), min(s.searched[1], j + tol + 1)
         if s.template_trace is not None:
-            at = float(s.template_trace[a:b].max())
-            rest = np.concatenate([s.template_trace[s.searched[0]:a], s.template_trace[b:s.searched[1]]])
-            if not len(rest) or at > float(rest.max()):
+            at, best = at_and_elsewhere(s.template_trace, s.searched, a, b)
+            if not at <= best:  # highest at the arrival, or nothing else searched (nan)
                 c["template z highest at the arrival"] += 1
                 if at >= z_threshold:
                     c[f"... and z >= {z_threshold:g}"] += 1

@@ -227,11 +227,17 @@ def p_peak_candidates(d: np.ndarray, p: np.ndarray, p_threshold: float, p_thresh
     peaks = local_peaks(p, p_threshold_strong)
     if not len(peaks):
         return peaks
-    keep = p[peaks] >= p_threshold
-    for on, off in trigger_runs(d, strong_detection):
+    return peaks[(p[peaks] >= p_threshold) | p_peaks_in_runs(peaks, d, strong_detection)]
+
+
+def p_peaks_in_runs(peaks: np.ndarray, d: np.ndarray, threshold: float) -> np.ndarray:
+    """Mask of the (sorted) P peaks that lie in a detection run at ``threshold`` of at least
+    MIN_EVENT_SAMPLES, a P allowed up to P_LEAD before the run (rules 1 and 3)."""
+    keep = np.zeros(len(peaks), dtype=bool)
+    for on, off in trigger_runs(d, threshold):
         if off - on >= MIN_EVENT_SAMPLES:
             keep[np.searchsorted(peaks, on - P_LEAD + 1):np.searchsorted(peaks, off)] = True
-    return peaks[keep]
+    return keep
 
 
 def find_picks(
@@ -256,11 +262,7 @@ def find_picks(
         return [], []
     p_peaks = suppress(p_peak_candidates(d, p, p_threshold, p_threshold_strong, strong_detection), p, min_separation)
     if p_detection_threshold > detection_threshold and len(p_peaks):
-        keep = np.zeros(len(p_peaks), dtype=bool)
-        for on, off in trigger_runs(d, p_detection_threshold):
-            if off - on >= MIN_EVENT_SAMPLES:
-                keep[np.searchsorted(p_peaks, on - P_LEAD + 1):np.searchsorted(p_peaks, off)] = True
-        p_peaks = p_peaks[keep]
+        p_peaks = p_peaks[p_peaks_in_runs(p_peaks, d, p_detection_threshold)]
     s_peaks = suppress(local_peaks(s, s_threshold), s, min_separation)
     dets = associate(runs, d, p, s, p_peaks, s_peaks)
     picks = {}
