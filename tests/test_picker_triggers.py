@@ -136,9 +136,9 @@ def test_p_picks_need_a_confident_detection():
 def test_weaker_p_counts_where_the_detection_is_strong():
     """p_threshold_strong (picker.strongPFactor × pThreshold): inside a detection reaching
     strongDetection a P peak from that lower bar on is a pick (also up to 1 s before the strong
-    run starts, as P may precede a detection);
-    the same peak in a detection that stays below strongDetection is not, a peak above pThreshold
-    is a pick in either, and the rule is off at 0 or at pThreshold."""
+    run starts, as P may precede a detection); the same peak in a detection that stays below
+    strongDetection is not, a peak above pThreshold is a pick in either, and the rule is off at 0
+    or at pThreshold."""
     n = 12000
     data = np.random.default_rng(4).standard_normal((n, 3)).astype(np.float32)
     d = np.zeros(n, np.float32)
@@ -341,8 +341,7 @@ def test_options_validation():
 def test_strong_p_factor_scales_with_p_threshold():
     """The Picker passes pThreshold × strongPFactor as the lower bar, so a stricter pThreshold
     (a station binding) is stricter inside strong detections too, and pThreshold 1 picks no P."""
-    from seqt_plugins.picker import Picker
-    from seqt_plugins.picker.prepare import Segment, StationData
+    from seqt_plugins.picker.prepare import StationData
 
     n = 12000
     d = np.zeros(n, np.float32)
