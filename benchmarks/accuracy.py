@@ -551,9 +551,35 @@ def catalog_figures(records, origins_per_record, reference) -> str:
             f"(false, or unlabelled events the records hold), median epicentral error {med}")
 
 
-def run_catalog(records, picker, make_repicker, reference, max_depth: float, associator=()) -> str:
+def origin_lines(records, origins_per_record, reference) -> List[str]:
+    """One line per origin (``--detail``): its time and place against the record's labelled
+    hypocentre, its P and S arrivals, and whether it is that earthquake (3 s, 10 km). An other
+    origin may be false or an unlabelled event of the record: its arrivals and time tell which
+    (e.g. CRL 2010-01-18 holds a foreshock and two later events, see the data set's README)."""
+    from obspy.geodetics import gps2dist_azimuth
+
+    lines = []
+    for r, origins in zip(records, origins_per_record):
+        ref = reference.get(r.name)
+        m = match_origins(origins, ref) if ref is not None else None
+        for o in sorted(origins, key=lambda o: o.time):
+            n = {ph: sum(1 for a in o.arrivals if (a.phase or "")[:1] == ph) for ph in "PS"}
+            where = "no labelled hypocentre"
+            if ref is not None:
+                km = gps2dist_azimuth(ref[1], ref[2], o.latitude, o.longitude)[0] / 1000.0
+                dt = f"{o.time - ref[0]:+7.1f} s" if ref[0] is not None else "   time -"
+                where = f"{dt}, {km:6.1f} km from the labelled hypocentre"
+            depth = f"{o.depth / 1000.0:5.1f} km deep" if o.depth is not None else "depth -"
+            verdict = "the labelled earthquake" if m is not None and m[0] is o else "other"
+            lines.append(f"    {r.name}: origin {o.time}, {depth}, {where}; {n['P']} P + {n['S']} S arrivals: {verdict}")
+    return lines
+
+
+def run_catalog(records, picker, make_repicker, reference, max_depth: float, associator=(),
+                detail: bool = False) -> str:
     """``seqt-catalog``'s pipeline (EqT → PyOcto → re-pick → PyOcto) on each record, constant
-    vP/vS: the earthquakes it finds, and its re-picks scored as the re-picker's above."""
+    vP/vS: the earthquakes it finds, and its re-picks scored as the re-picker's above (with
+    ``detail``, one line per origin after it)."""
     from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline
 
     origins, rec, wrong = [], 0, 0
@@ -567,7 +593,8 @@ def run_catalog(records, picker, make_repicker, reference, max_depth: float, ass
         for ph in "PS":
             rec += len(s[ph]["correct"] - base[ph]["correct"])
             wrong += s[ph]["wrong"]
-    return f"{catalog_figures(records, origins, reference)}; its re-picks: recovered {rec}, wrong {wrong}"
+    line = f"{catalog_figures(records, origins, reference)}; its re-picks: recovered {rec}, wrong {wrong}"
+    return "\n".join([line] + origin_lines(records, origins, reference)) if detail else line
 
 
 def main(argv=None):
@@ -579,7 +606,7 @@ def main(argv=None):
                          "shorter than a window), shortnoise (30-s noise records), hengill (noise protocol, "
                          "the clean record's picks as reference)")
     ap.add_argument("--curve", action="store_true", help="picker recall/precision per threshold")
-    ap.add_argument("--detail", action="store_true", help="per re-pick lines (labelled arrays)")
+    ap.add_argument("--detail", action="store_true", help="per re-pick lines (labelled arrays); with --catalog, per origin")
     ap.add_argument("--no-repick", action="store_true")
     ap.add_argument("--repicker", action="append", default=[], metavar="FIELD=VALUE",
                     help="a RepickerOptions field other than its default (exploration), e.g. eqt_threshold=0.05")
@@ -703,7 +730,8 @@ def main(argv=None):
                 print("  origins located from the picker's picks (the re-picker's input): "
                       + catalog_figures(recs, located, reference))
                 t1 = time.perf_counter()
-                line = run_catalog(recs, picker, fresh_repicker, reference, args.catalog_depth, args.associator)
+                line = run_catalog(recs, picker, fresh_repicker, reference, args.catalog_depth, args.associator,
+                                  detail=args.detail)
                 print(f"  seqt-catalog pipeline ({time.perf_counter() - t1:.0f} s): {line}")
             if outcomes is not None:
                 print_repick_curve(outcomes, {ph: sum(s[ph]["arrivals"] - len(s[ph]["correct"]) for s in sc) for ph in "PS"})
