@@ -13,12 +13,15 @@ network whose real-time model batches are fuller). Each record *arrives* at its 
 the records in arrival order with a simulated clock (the arrival time), so latency = arrival
 of the record that made a pick final minus the pick time: the data's delay plus what the core
 waits for, not its computing time (CPU is reported separately). Offline picking runs
-``StationPicker.pick`` on the whole stream.
+``StationPicker.pick`` on the whole stream, once as the picker runs it (``offline``: a
+thread prepares the next stations while EqT runs) and once without that thread (``off-seq``:
+less CPU, more wall time; the process CPU of its model calls is theirs alone, while
+``offline``'s also counts the thread's preparation).
 
 Per run: CPU seconds (``time.process_time``) per station-hour of data, the part inside the
 model calls, EqT windows encoded and model calls, pick latency (median, 95th percentile), and
 whether the picks equal the offline picks (same IDs). The cores run interleaved
-(offline, the new core at each ``--steps`` pass step, the baseline; rotated each repeat) and
+(offline, off-seq, the new core at each ``--steps`` pass step, the baseline; rotated each repeat) and
 the medians and ratios are printed.
 ``--baseline REV`` loads ``seqt_plugins/scale/realtime.py`` of that git revision (the core that
 re-picked a 180 s buffer per 30 s region, station by station) beside the current one;
@@ -125,12 +128,19 @@ def percentile(values, q):
     return v[min(len(v) - 1, max(0, int(np.ceil(q * len(v))) - 1))] if v else float("nan")
 
 
-def run_offline(picker, counter, st):
+def run_offline(picker, counter, st, prefetch: bool = True):
+    """Offline picking of the whole stream. ``prefetch=False``: without the thread that
+    prepares the next stations while EqT runs, so the model calls' CPU is theirs alone (the
+    process CPU time of a call also counts that thread's work)."""
     from seqt_plugins.picker.perstation import StationPicker
 
     counter.reset()
+    saved, picker.prefetch = picker.prefetch, prefetch
     c = time.process_time()
-    picks = StationPicker(picker).pick(st)
+    try:
+        picks = StationPicker(picker).pick(st)
+    finally:
+        picker.prefetch = saved
     return {"cpu": time.process_time() - c, "model": counter.cpu, "windows": counter.windows,
             "calls": counter.calls, "picks": picks, "latency": []}
 
@@ -182,7 +192,8 @@ def main(argv=None) -> int:
           f"model {args.model}, batch {picker.options.batch_size}, delay {args.delay:g}+0..{args.jitter:g} s")
     run_offline(picker, counter, st)  # warm-up: models loaded, graphs traced
 
-    cores = {"offline": lambda: run_offline(picker, counter, st)}
+    cores = {"offline": lambda: run_offline(picker, counter, st),
+             "off-seq": lambda: run_offline(picker, counter, st, prefetch=False)}
     for step in [float(x) for x in args.steps.split(",") if x.strip()]:
         cores[f"new@{step:g}"] = (lambda step=step: run_realtime(RealtimePicker, picker, counter, feed, step=step))
     old = load_baseline(args.baseline) if args.baseline else None
@@ -220,7 +231,8 @@ def main(argv=None) -> int:
             ratios = [o["cpu"] / n["cpu"] for o, n in zip(results["old"], results[name])]
             print(f"old / {name} CPU (same repeat): median {statistics.median(ratios):.2f} "
                   f"({', '.join(f'{x:.2f}' for x in ratios)})")
-    print("x offline: median over repeats of the ratio to the offline run of the same repeat")
+    print("x offline: median over repeats of the ratio to the offline run of the same repeat; off-seq: offline "
+          "without the prefetch thread (its model CPU is the model calls' alone)")
     return 0
 
 
