@@ -729,6 +729,8 @@ def main(argv=None):
                 located = [locate_events(p, r.coordinates) for p, r in zip(picks, recs)]
                 print("  origins located from the picker's picks (the re-picker's input): "
                       + catalog_figures(recs, located, reference))
+                if args.detail:
+                    print("\n".join(origin_lines(recs, located, reference)))
                 t1 = time.perf_counter()
                 line = run_catalog(recs, picker, fresh_repicker, reference, args.catalog_depth, args.associator,
                                   detail=args.detail)
