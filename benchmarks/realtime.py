@@ -2,11 +2,12 @@
 
     PYTHONPATH=. python benchmarks/realtime.py [--stations 20] [--tile 3] [--model both]
         [--repeats 3] [--delay 2] [--jitter 1] [--steps 30,60] [--baseline 17e652a] [--copies 1]
-        [--shared ../shared]
+        [--quiet] [--shared ../shared]
 
 Data: the Hengill recording (``shared/data/hengill``, 20 stations x 5 min, 100 and 200 Hz),
 each trace repeated ``--tile`` times end to end (a longer continuous stream, so that the first
-and last minute weigh less), cut into 512-byte miniSEED records as a SeedLink server sends
+and last minute weigh less; ``--quiet``: each trace's phases then randomized, the same noise
+without the earthquakes, as a network's quiet hours), cut into 512-byte miniSEED records as a SeedLink server sends
 them; ``--copies K`` repeats the stations K times under networks X1, X2, ... (a larger
 network whose real-time model batches are fuller). Each record *arrives* at its end time plus
 ``--delay`` s plus a uniform random 0..``--jitter`` s (seeded), and the real-time core is fed
@@ -50,7 +51,17 @@ sys.path.insert(0, str(ROOT))
 BASELINE = "17e652a"  # main before the streaming core: regions re-picked from a ring buffer
 
 
-def load_stream(shared: Path, stations: int, tile: int, copies: int = 1) -> Stream:
+def quieted(data: np.ndarray, rng) -> np.ndarray:
+    """The trace's amplitude spectrum with random phases: its noise level and colour, without
+    the earthquakes (a network's quiet hours; the Hengill snippet holds ten events in five
+    minutes)."""
+    spec = np.fft.rfft(data.astype(np.float64) - data.mean())
+    phase = np.exp(2j * np.pi * rng.random(len(spec)))
+    phase[0] = 1.0
+    return np.round(np.fft.irfft(np.abs(spec) * phase, n=len(data))).astype(np.int32)
+
+
+def load_stream(shared: Path, stations: int, tile: int, copies: int = 1, quiet: bool = False) -> Stream:
     files = sorted((shared / "data" / "hengill" / "mseed").glob("*.mseed"))
     st = Stream()
     for f in files:
@@ -58,8 +69,11 @@ def load_stream(shared: Path, stations: int, tile: int, copies: int = 1) -> Stre
     codes = sorted({(tr.stats.network, tr.stats.station) for tr in st})[:stations]
     st = Stream([tr for tr in st if (tr.stats.network, tr.stats.station) in codes])
     st.merge(method=1, fill_value="interpolate")
+    rng = np.random.default_rng(7)
     for tr in st:
         tr.data = np.tile(tr.data.astype(np.int32), tile)
+        if quiet:
+            tr.data = quieted(tr.data, rng)
     copied = Stream()
     for k in range(1, copies):  # a larger network: the same stations again under network Xk
         for tr in st:
@@ -172,6 +186,8 @@ def main(argv=None) -> int:
     ap.add_argument("--delay", type=float, default=2.0, help="s from a record's end to its arrival")
     ap.add_argument("--jitter", type=float, default=1.0, help="random extra delay, 0..JITTER s")
     ap.add_argument("--steps", default="30,60", help="the new core's pass steps (s), comma-separated")
+    ap.add_argument("--quiet", action="store_true",
+                    help="the recording with its phases randomized: the same noise, no earthquakes")
     ap.add_argument("--baseline", default=BASELINE, help="git revision of the old core ('' to skip)")
     args = ap.parse_args(argv)
 
@@ -181,7 +197,7 @@ def main(argv=None) -> int:
     from seqt_plugins.picker import Picker
     from seqt_plugins.scale.realtime import RealtimePicker
 
-    st = load_stream(args.shared, args.stations, args.tile, args.copies)
+    st = load_stream(args.shared, args.stations, args.tile, args.copies, args.quiet)
     feed = packets(st, args.delay, args.jitter)
     n_sta = len({(tr.stats.network, tr.stats.station) for tr in st})
     hours = max(tr.stats.endtime - tr.stats.starttime for tr in st) / 3600.0
