@@ -582,9 +582,9 @@ def run_catalog(records, picker, make_repicker, reference, max_depth: float, ass
     ``detail``, one line per origin after it)."""
     from seqt_plugins.catalog import AssociatorOptions, CatalogPipeline
 
+    options = AssociatorOptions(**{"max_depth": max_depth, **field_overrides(AssociatorOptions(), associator)})
     origins, rec, wrong = [], 0, 0
     for r in records:
-        options = AssociatorOptions(**{"max_depth": max_depth, **field_overrides(AssociatorOptions(), associator)})
         pipe = CatalogPipeline(associator_options=options, picker=picker,
                                repicker=make_repicker())
         origins.append(catalog_origins(pipe.run(r.stream, r.inventory, r.coordinates)))
