@@ -16,7 +16,7 @@ per process with ``tf.lite.TFLiteConverter``; the converted model runs in TFLite
 
 A converted model has a fixed batch (``DEFAULT_BATCH``, 64); ``predict`` runs a short tail
 through a second conversion at ``SMALL_BATCH`` rather than padding it to 64.
-Accuracy and speed against float32: ``benchmarks/int8.py`` and the README ("Speed").
+Accuracy and speed against float32: ``benchmarks/int8.py`` and ``benchmarks/RESULTS.md`` ("Speed").
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ instead of to one 60 s window:
    arrivals were lost (measured on the labelled arrays: 6 of 52 P, 3 of 36 S). All P peaks in
    [on − 100, off) and all S peaks in (on, off) are therefore picked; rule 3 still says which
    P and S belong to the detection itself. SeisBench's EqT picks peaks the same way (per phase,
-   independently of the detection); the precision cost on the labelled sets is in the README.
+   independently of the detection); the precision cost on the labelled sets is in the README
+   ("Accuracy against analyst picks").
 
 Each pick carries:
 
