@@ -6,6 +6,7 @@ picks, 8 events, whose origin times lie within 3 s of 8 of the 10 listed first-t
 26 re-picks, all of them arrivals of their event's first- and second-pass origins.
 """
 
+import logging
 import re
 import struct
 from pathlib import Path
@@ -302,7 +303,7 @@ def test_cli_errors(tmp_path):
     assert not (tmp_path / "x.xml").exists()
 
 
-def test_layered_model_file(tmp_path):
+def test_layered_model_file(tmp_path, caplog):
     from seqt_plugins.catalog import VelocityModelError, read_layered_model
 
     root = require_shared("data", "hengill")
@@ -319,6 +320,30 @@ def test_layered_model_file(tmp_path):
     bad.write_text("2 5.0 0 3.0\n1 6 0 3.5\n")
     with pytest.raises(VelocityModelError, match="increase"):
         read_layered_model(bad)
+    # "top Vp Vs rho", a common layout elsewhere: Vs lands in the gradient column, rho in Vs
+    bad.write_text("0 5.8 3.36 2.7\n10 6.5 3.75 2.9\n")
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.catalog"):
+        m = read_layered_model(bad)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert m.layers[0].vp_gradient == 3.36 and any("line 1" in w and "gradient of 3.36" in w for w in warned)
+    bad.write_text("0 5.8 0.0 6.2\n")  # Vs above Vp: another column order
+    with pytest.raises(VelocityModelError, match="line 1: Vs 6.2 is not below Vp 5.8"):
+        read_layered_model(bad)
+
+
+def test_layered_model_from_nonlinloc_layer_statements(tmp_path):
+    """A NonLinLoc control file's LAYER statements are the same columns after the keyword; its
+    other statements are skipped, and the model equals the plain file's."""
+    from seqt_plugins.catalog import read_layered_model
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("-0.2 3.32 0.0 1.87 0.0 2.7 0.0\n2.9 6.00 0.01 3.37 0.005 2.7 0.0\n")
+    nll = tmp_path / "model.in"
+    nll.write_text("CONTROL 1 54321\nTRANS SIMPLE 64.0 -21.2 0.0\nVGOUT ./model/layer\n"
+                   "VGTYPE P\nVGGRID 2 201 81 0.0 0.0 -2.0 0.5 0.5 0.5 SLOW_LEN\n"
+                   "# model\nLAYER -0.2 3.32 0.0 1.87 0.0 2.7 0.0\nlayer  2.9 6.00 0.01 3.37 0.005 2.7 0.0\n")
+    a, b = read_layered_model(plain), read_layered_model(nll)
+    assert a.layers == b.layers and len(b.layers) == 2 and b.layers[1].vs_gradient == 0.005
 
 
 def test_travel_time_table_is_cached(tmp_path):

@@ -19,8 +19,9 @@ class AssociatorOptions:
     velocity_model: str = opt(
         "",
         "1-D layered velocity model file (columns: layer top depth in km, negative above sea level, Vp, "
-        "Vp gradient, Vs, Vs gradient, optional density and its gradient; # starts a comment). Empty: "
-        "constant velocities vp and vs.")
+        "Vp gradient, Vs, Vs gradient, optional density and its gradient; # starts a comment), or a "
+        "NonLinLoc control file, whose LAYER statements have the same columns. Empty: constant "
+        "velocities vp and vs.")
     vp: float = opt(6.0, "P velocity used without a velocity model file.", unit="km/s", range="0:")
     vs: float = opt(3.4, "S velocity used without a velocity model file.", unit="km/s", range="0:")
     tolerance: float = opt(1.0, "Travel-time tolerance of the velocity model.", unit="s", range="0:")

@@ -7,10 +7,16 @@ text, one layer per line, ``#`` starts a comment::
     -0.20 3.32 0.0 1.87 0.0 2.7 0.0
      0.80 4.20 0.0 2.36 0.0 2.7 0.0
 
+NonLinLoc's ``LAYER`` lines are the same columns after the keyword, so a NonLinLoc control file
+(or the part of it that holds the model) is read as it is: where any line starts with
+``LAYER``, only those lines are layers and the other statements are skipped.
+
 Velocities in km/s, gradients in km/s per km: inside a layer ``v(z) = v_top + gradient·(z − top)``.
 The last layer is a half-space; the first one extends up to the surface. Density columns are
 read and ignored. At least the first four columns (top, Vp, Vp gradient, Vs) are needed; a
-missing Vs gradient counts as 0.
+missing Vs gradient counts as 0. A file in another column order (``top Vp Vs ...``, common
+elsewhere) would put Vs into the gradient column, so a layer whose Vs is not below its Vp is an
+error, and a gradient steeper than ``MAX_GRADIENT`` is a warning naming the line.
 
 PyOcto's :class:`pyocto.VelocityModel1D` needs a travel-time table, which
 ``VelocityModel1D.create_model`` computes with pyrocko's eikonal solver. The table depends only on
@@ -32,6 +38,11 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 
 log = logging.getLogger("seqt_plugins.catalog")
+
+
+# km/s per km: crustal gradients are ~0.01-0.1, near-surface ones up to about 1; a column of
+# velocities read as gradients (3-8) stands far above this.
+MAX_GRADIENT = 2.0
 
 
 class VelocityModelError(ValueError):
@@ -110,11 +121,15 @@ def read_layered_model(path: Union[str, os.PathLike]) -> LayeredModel:
     except OSError as exc:
         raise VelocityModelError(f"velocity model {path}: {exc.strerror or exc}") from None
     layers: List[Layer] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        body = line.split("#", 1)[0].strip()
-        if not body:
+    lines = [(n, line, line.split("#", 1)[0].replace(",", " ").split()) for n, line in enumerate(text.splitlines(), 1)]
+    nonlinloc = any(parts and parts[0].upper() == "LAYER" for _, _, parts in lines)
+    for n, line, parts in lines:
+        if not parts:
             continue
-        parts = body.replace(",", " ").split()
+        if nonlinloc:  # a NonLinLoc control file: its LAYER statements only
+            if parts[0].upper() != "LAYER":
+                continue
+            parts = parts[1:]
         try:
             values = [float(v) for v in parts]
         except ValueError:
@@ -126,6 +141,13 @@ def read_layered_model(path: Union[str, os.PathLike]) -> LayeredModel:
         vsg = values[4] if len(values) > 4 else 0.0
         if not (vp > 0 and vs > 0 and np.isfinite([top, vp, vpg, vs, vsg]).all()):
             raise VelocityModelError(f"velocity model {path} line {n}: velocities must be positive")
+        if vs >= vp:
+            raise VelocityModelError(f"velocity model {path} line {n}: Vs {vs:g} is not below Vp {vp:g}; the "
+                                     "columns are top, Vp, Vp gradient, Vs, Vs gradient")
+        if max(abs(vpg), abs(vsg)) > MAX_GRADIENT:
+            log.warning("velocity model %s line %d: a gradient of %g km/s per km; the columns are top, Vp, "
+                        "Vp gradient, Vs, Vs gradient (is a velocity in a gradient column?)", path, n,
+                        vpg if abs(vpg) >= abs(vsg) else vsg)
         if layers and top <= layers[-1].top:
             raise VelocityModelError(f"velocity model {path} line {n}: layer tops must increase "
                                      f"({top} after {layers[-1].top})")
