@@ -83,6 +83,17 @@ def test_wrong_namespace(tmp_path):
     assert "namespace" in err.message
 
 
+def test_missing_namespace_says_what_is_expected(tmp_path):
+    """A hand-written <seiscomp> root without xmlns: the error says so and names a namespace
+    to use; the schema validation says the same."""
+    path = write(tmp_path, scml(GOOD_PICK).replace(f' xmlns="{NS13}"', ""))
+    err = read_error(path)
+    assert err.line == 2
+    assert "without an SCML namespace" in err.message and f'xmlns="{NS13}"' in err.message
+    with pytest.raises(ValueError, match="without an SCML namespace"):
+        validate(path, "scml")
+
+
 def test_wrong_quakeml_namespace(tmp_path):
     text = (
         '<?xml version="1.0"?>\n<q:quakeml xmlns:q="http://quakeml.org/xmlns/quakeml/1.1" '

@@ -30,6 +30,15 @@ SCML_VERSIONS = tuple(SCML_NAMESPACES)
 SCML_VERSION_BY_NAMESPACE = {ns: v for v, ns in SCML_NAMESPACES.items()}
 DEFAULT_SCML_VERSION = "0.13"  # SeisComP 6 and 7 both read it; older hosts skip newer objects
 
+
+def scml_namespace_problem(namespace: Optional[str]) -> str:
+    """Why a ``<seiscomp>`` root's namespace is not one we read, in words an operator can act
+    on (a hand-written file often has none at all)."""
+    known = f"SCML {SCML_VERSIONS[0]}-{SCML_VERSIONS[-1]}, e.g. xmlns=\"{SCML_NAMESPACES[DEFAULT_SCML_VERSION]}\""
+    if not namespace:
+        return f"<seiscomp> without an SCML namespace (expected {known})"
+    return f"unknown SCML namespace {namespace!r} (expected {known})"
+
 QUAKEML_NS = "http://quakeml.org/xmlns/quakeml/1.2"
 BED_NS = "http://quakeml.org/xmlns/bed/1.2"
 

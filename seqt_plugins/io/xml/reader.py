@@ -25,6 +25,7 @@ from ...picks.model import (
     WaveformID,
 )
 from .common import (
+    scml_namespace_problem,
     check_no_doctype,
     pick_comment_fields,
     BED_NS,
@@ -389,7 +390,7 @@ def _detect(root, src: str) -> _Dialect:
         if version is None:
             if attr is not None and attr not in SCML_NAMESPACES:
                 raise XMLInputError(src, line, f"unsupported SCML version {attr!r} (supported: 0.11-0.14)")
-            raise XMLInputError(src, line, f"unknown SCML namespace {qname.namespace!r}")
+            raise XMLInputError(src, line, scml_namespace_problem(qname.namespace))
         if attr is not None and attr.strip() != version:
             raise XMLInputError(src, line, f"SCML version {attr!r} does not match namespace {qname.namespace!r}")
         return _Dialect("scml", SCML_NAMESPACES[version], version, src)

@@ -25,6 +25,7 @@ from .common import (
     safe_parser,
     check_no_doctype,
     prolog_has_doctype,
+    scml_namespace_problem,
     source_name,
 )
 
@@ -84,7 +85,7 @@ def validate(path_or_bytes: Union[str, os.PathLike, bytes], format: str = "scml"
         ns = etree.QName(doc.getroot()).namespace or ""
         version = SCML_VERSION_BY_NAMESPACE.get(ns)
         if version is None:
-            raise XMLValidationError(f"{src}:{doc.getroot().sourceline}: unknown SCML namespace {ns!r}")
+            raise XMLValidationError(f"{src}:{doc.getroot().sourceline}: {scml_namespace_problem(ns)}")
     schema = load_schema(fmt, version if fmt == "scml" else None)
     if not schema.validate(doc):
         err = schema.error_log.last_error
