@@ -410,3 +410,33 @@ def test_flat_runs_equal_the_sample_by_sample_definition():
         valid = rng.random(n) > 0.02 if trial % 2 else None
         flat = int(rng.integers(2, 60))
         assert flat_runs(x, flat, valid) == every_sample(x, flat, valid), (trial, flat)
+
+
+def test_streams_slower_than_eqt_needs_are_left_out(caplog):
+    """A 1 Hz LH sensor beside a 100 Hz HH one: the HH one is prepared; a station with only LH
+    channels gives nothing (EqT picked its resampled noise as arrivals), with one warning per
+    stream naming it and its rate."""
+    import logging
+
+    import numpy as np
+    from obspy import Stream, Trace, UTCDateTime
+
+    from seqt_plugins.picker import prepare
+
+    rng = np.random.default_rng(3)
+    t0 = UTCDateTime(2024, 1, 1)
+
+    def sensor(sta, band, rate, seconds=120):
+        return [Trace(rng.standard_normal(int(seconds * rate)).astype(np.float32),
+                      header=dict(network="XX", station=sta, channel=f"{band}{c}", sampling_rate=rate, starttime=t0))
+                for c in "ZNE"]
+
+    stream = Stream(sensor("BOTH", "HH", 100.0) + sensor("BOTH", "LH", 1.0, 600) + sensor("SLOW", "LH", 1.0, 600))
+    prepare._warned_slow.clear()
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.picker"):
+        stations = prepare.prepare_stream(stream)
+        prepare.prepare_stream(stream)  # again, as each real-time pass does: no new warning
+    assert [(s.station, tuple(s.channels)) for s in stations] == [("BOTH", ("HHE", "HHN", "HHZ"))]
+    warned = sorted(r.getMessage() for r in caplog.records if "EqT needs" in r.getMessage())
+    assert [w.split(":")[0] for w in warned] == [f"XX.{s}..LH{c}" for s in ("BOTH", "SLOW") for c in "ENZ"]
+    assert all("1 Hz is below the 10 Hz" in w for w in warned)

@@ -187,6 +187,38 @@ def test_gaps_split_or_are_interpolated_as_offline(hengill_stream, picker):
     match_offline(early + rest, offline)
 
 
+def slow_channels(stream, station="GAN02"):
+    """A long-period vertical (1 Hz) and a mass-position channel (0.1 Hz) of one station, as a
+    SeedLink server streams them beside the seismometer."""
+    import numpy as np
+
+    out = Stream()
+    z = stream.select(station=station, channel="*Z")[0]
+    for code, rate in (("LHZ", 1.0), ("VM1", 0.1)):
+        tr = z.copy()
+        step = int(round(z.stats.sampling_rate / rate))
+        tr.data = np.ascontiguousarray(z.data[::step]).astype(np.int32)
+        tr.stats.sampling_rate, tr.stats.channel = rate, code
+        out += tr
+    return out
+
+
+def test_slow_channels_of_a_station_are_left_out_once(hengill_stream, picker, offline, caplog):
+    """LHZ and a mass position of a picked station: neither holds the station back nor makes
+    a pick; one warning per stream, not one per packet; the picks equal offline's."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    slow = slow_channels(hengill_stream)
+    packets = sorted(packets_of(hengill_stream) + packets_of(slow), key=lambda tr: tr.stats.endtime)
+    rt = RealtimePicker(picker)
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.picker"):
+        early, rest = feed_all(rt, packets)
+    match_offline(early + rest, offline)
+    assert rt.late_packets == 0
+    warned = [r.getMessage() for r in caplog.records if "EqT needs" in r.getMessage()]
+    assert sorted(w.split(":")[0] for w in warned) == ["2C.GAN02..LHZ", "2C.GAN02..VM1"], warned
+
+
 def test_zero_fill_and_held_values_are_gaps_as_offline(hengill_stream, picker):
     """A 25 s zero-filled gap on every channel (as archives fill gaps) and a 3 s held value on
     one vertical (a telemetry drop-out): runs of one repeated value are gaps (prepare.FLAT_GAP),

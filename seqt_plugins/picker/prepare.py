@@ -2,9 +2,11 @@
 
 Steps, per station (network, station, location):
 
-1. choose one instrument (band + instrument code) that has a vertical channel (``instrument_rank``:
-   one that covers EqT's band, a seismometer before a geophone before an accelerometer); a
-   station without Z is picked on its horizontals, one with neither is skipped, both with a warning;
+1. leave out streams recorded slower than ``MIN_SAMPLING_RATE`` (10 Hz: long-period and
+   state-of-health channels, without EqT's band), then choose one instrument (band + instrument
+   code) that has a vertical channel (``instrument_rank``: one that covers EqT's band, a
+   seismometer before a geophone before an accelerometer); a station without Z is picked on its
+   horizontals, one with neither is skipped, both with a warning;
 2. map components: Z/N/E, Z/1/2 (1 → N, 2 → E), Z/2/3 (2 → N, 3 → E); with an inventory,
    non-nominal orientations are rotated to Z/N/E (``obspy.signal.rotate.rotate2zne``);
 3. per component: merge traces on one sample grid (later data win on overlaps); NaN/inf and
@@ -450,15 +452,38 @@ def _is_nominal(col: int, az: float, dip: float) -> bool:
 
 
 def group_by_instrument(stream: Stream) -> Dict[Tuple[str, str, str], Dict[str, list]]:
-    """(network, station, location) -> instrument (channel code less its last letter) -> traces."""
+    """(network, station, location) -> instrument (channel code less its last letter) -> traces.
+    Traces recorded slower than ``MIN_SAMPLING_RATE`` are left out (a warning once per stream)."""
     groups: Dict[Tuple[str, str, str], Dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for tr in stream:
         s = tr.stats
         if len(s.channel) < 1:
             log.warning("%s: channel code empty, trace ignored", tr.id)
             continue
+        if too_slow(tr.id, s.sampling_rate):
+            continue
         groups[(s.network, s.station, s.location)][s.channel[:-1]].append(tr)
     return groups
+
+
+# EqT reads 1-45 Hz. A stream sampled slower than this holds at most its lowest 4 Hz (10 Hz
+# samples: up to 5 Hz): long-period and state-of-health channels (SEED band codes M, L, V, U:
+# LHZ at 1 Hz, mass positions at 0.1 Hz), whose resampled noise EqT picks as arrivals (1-Hz
+# noise gave 5 P and 9 S in an hour). A station recording such channels beside its
+# seismometer is picked on the seismometer.
+MIN_SAMPLING_RATE = 10.0  # Hz
+_warned_slow: set = set()
+
+
+def too_slow(seed_id: str, rate: float) -> bool:
+    """Whether a stream is recorded too slowly for EqT; says so once per stream and process."""
+    if rate >= MIN_SAMPLING_RATE:
+        return False
+    if seed_id not in _warned_slow:
+        _warned_slow.add(seed_id)
+        log.warning("%s: %g Hz is below the %g Hz that EqT needs (its band is %g-%g Hz); not picked", seed_id,
+                    rate, MIN_SAMPLING_RATE, FREQMIN, FREQMAX)
+    return True
 
 
 # SEED instrument codes (a channel's second letter), best first for picking: seismometers (high,

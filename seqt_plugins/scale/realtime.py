@@ -460,7 +460,11 @@ class RealtimePicker:
         sel = (s.network, s.station, s.location, s.channel)
         ok = self._selects.get(sel)
         if ok is None:
-            ok = self._selects[sel] = self.core.selects(*sel)
+            from ..picker.prepare import too_slow
+
+            # a long-period or state-of-health channel of a picked station (LHZ, mass positions)
+            # would also hold the station's data end back to its own sparse packets
+            ok = self._selects[sel] = self.core.selects(*sel) and not too_slow(trace.id, s.sampling_rate)
         if not ok or not len(trace.data):
             return []  # a stream the bindings do not pick
         key = f"{sel[0]}.{sel[1]}.{sel[2]}"
