@@ -187,6 +187,30 @@ def test_gaps_split_or_are_interpolated_as_offline(hengill_stream, picker):
     match_offline(early + rest, offline)
 
 
+def test_a_dead_horizontal_does_not_stop_the_station(hengill_stream, picker, caplog):
+    """GAN02's HHN stops after 100 s while HHZ and HHE go on (a failed component): the station
+    keeps being picked as the data arrive, the dead horizontal zero-filled as offline picking of
+    the same data does (same picks, same IDs), and its warning is logged once, not per pass.
+    Before, the station waited for the dead channel and emitted nothing until the flush."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    def dropped(tr):
+        return tr.stats.station == "GAN02" and tr.stats.channel == "HHN" and tr.stats.starttime > T0 + 100
+
+    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    rt = RealtimePicker(picker)
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.picker"):
+        early, rest = feed_all(rt, packets)
+    match_offline(early + rest, offline)
+    end = max(tr.stats.endtime for tr in packets)
+    due = [p for p in offline if p.waveform_id.station == "GAN02" and p.time < end - 120]
+    assert len(due) >= 5
+    assert {p.public_id for p in due} <= {p.public_id for p in early}
+    missing = [r for r in caplog.records if "GAN02" in r.getMessage() and "missing" in r.getMessage()]
+    assert len(missing) == 1, [r.getMessage() for r in missing]
+
+
 def slow_channels(stream, station="GAN02"):
     """A long-period vertical (1 Hz) and a mass-position channel (0.1 Hz) of one station, as a
     SeedLink server streams them beside the seismometer."""

@@ -28,6 +28,7 @@ Steps, per station (network, station, location):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -449,6 +450,38 @@ def _is_nominal(col: int, az: float, dip: float) -> bool:
         return abs(abs(dip) - 90.0) < 1.0
     naz, ndip = _NOMINAL[col]
     return abs(((az - naz + 180.0) % 360.0) - 180.0) < 1.0 and abs(dip - ndip) < 1.0
+
+
+class RepeatFilter(logging.Filter):
+    """Lets each distinct message of the preparation through once, and none below ``min_level``:
+    code that prepares the same station again and again (real time's passes, the re-picker's
+    stretches) would otherwise repeat its warnings (a missing horizontal) at every call."""
+
+    def __init__(self, min_level: int = logging.NOTSET, limit: int = 10_000):
+        super().__init__()
+        self.min_level = min_level
+        self.limit = limit  # messages remembered (those naming a time are all distinct)
+        self.seen: set = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.min_level:
+            return False
+        msg = record.getMessage()
+        if msg in self.seen:
+            return False
+        if len(self.seen) >= self.limit:
+            self.seen.clear()
+        self.seen.add(msg)
+        return True
+
+    @contextlib.contextmanager
+    def applied(self):
+        """Filter the preparation's log records inside the ``with`` block."""
+        log.addFilter(self)
+        try:
+            yield
+        finally:
+            log.removeFilter(self)
 
 
 def group_by_instrument(stream: Stream) -> Dict[Tuple[str, str, str], Dict[str, list]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, OrderedDict, defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -24,8 +23,8 @@ import numpy as np
 from obspy import Stream, UTCDateTime
 
 from ..picker import prepare as _prepare
-from ..picker.prepare import (EDGE_SETTLING, FS, NS_PER_SAMPLE, PAD_LIMIT, WINDOW, StationData, group_by_instrument,
-                              prepare_stream)
+from ..picker.prepare import (EDGE_SETTLING, FS, NS_PER_SAMPLE, PAD_LIMIT, WINDOW, RepeatFilter, StationData,
+                              group_by_instrument, prepare_stream)
 from ..picker.windows import global_index, merge_spans, normalize
 
 log = logging.getLogger("seqt_plugins.repicker")
@@ -312,24 +311,6 @@ class SegmentSpan:
         return self.start + float(index) / FS
 
 
-class _QuietPicker(logging.Filter):
-    """Drops the picker's info records and repeated warnings while stretches are prepared: each
-    stretch would log its own cut edges and repeat the station's warnings (a missing horizontal)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
-            return False
-        msg = record.getMessage()
-        if msg in self.seen:
-            return False
-        self.seen.add(msg)
-        return True
-
-
 class StreamWindows:
     """Each station's segment layout as ``prepare_stream`` of the whole stream gives it, and any
     window's samples, prepared from a stretch of the raw data around it.
@@ -369,7 +350,7 @@ class StreamWindows:
         self._traces: Dict[str, Stream] = {}
         self._reserved: Dict[str, List[Tuple[int, int]]] = defaultdict(list)  # global sample spans
         self._stretches: Dict[str, List[Tuple[int, int, Optional[StationData]]]] = {}
-        self._filter = _QuietPicker()
+        self._filter = RepeatFilter(min_level=logging.WARNING)
         t0 = time.perf_counter()
         for (net, sta, loc), instruments in sorted(group_by_instrument(stream).items()):
             layout = self._layout(net, sta, loc, instruments) if local else None
@@ -539,14 +520,8 @@ class StreamWindows:
         self.whole.append(key)
         self.stretches_prepared += 1
 
-    @contextmanager
     def _quiet(self):
-        plog = logging.getLogger("seqt_plugins.picker")
-        plog.addFilter(self._filter)
-        try:
-            yield
-        finally:
-            plog.removeFilter(self._filter)
+        return self._filter.applied()
 
 
 def _on_one_grid(traces) -> bool:

@@ -317,8 +317,17 @@ class _Station:
 
     @property
     def data_end(self) -> float:
-        """The end of the data common to all channels (the slowest channel's last sample)."""
-        return min(self.ends.values())
+        """The end of the data common to the channels that still deliver (the slowest one's last
+        sample). A channel more than ``max_delay`` behind the newest one has stopped: a dead
+        horizontal, or another sensor of the station (an accelerometer beside the seismometer)
+        that stalls. Waiting for it would stop the station's picking; it is zero-filled from its
+        end on, as offline picking of the same data does, and packets it still sends for time
+        already prepared are dropped as late. The vertical picked on is always waited for: it
+        alone defines the segments, offline as here."""
+        newest = max(self.ends.values())
+        vertical = self.channels[2]
+        return min(end for channel, end in self.ends.items()
+                   if end >= newest - self.max_delay or channel == vertical)
 
     def horizon(self, end: float) -> float:
         """``end``, or the start of the earliest hole in a channel's data younger than
@@ -440,6 +449,9 @@ class RealtimePicker:
         self._pending_since: Optional[float] = None
         self._newest = -math.inf  # the latest data end over all stations
         self._seen: "collections.OrderedDict[str, None]" = collections.OrderedDict()
+        from ..picker.prepare import RepeatFilter
+
+        self._repeats = RepeatFilter()  # each preparation message once, not once per pass
         self.latencies: List[float] = []
         self.emitted = 0
         self.late_packets = 0
@@ -577,10 +589,15 @@ class RealtimePicker:
         # final yet, so in a pass all channels end at the earliest (the station's data end):
         # with one start and length the three components are prepared in one go (prepare.py).
         stream = st.stream(cut - self.margin if cut is not None else None, None if final else st.data_end)
-        prepared = prepare_stream(stream, max_gap=o.max_gap, inventory=self.inventory, min_length=1)
+        with self._repeats.applied():  # a pass repeats the station's warnings (a missing horizontal)
+            prepared = prepare_stream(stream, max_gap=o.max_gap, inventory=self.inventory, min_length=1)
         pieces = prepared[0].segments if prepared else []
         if prepared:
-            st.channels = prepared[0].channels
+            # a component without data in this pass (a dead horizontal) keeps its name, as offline
+            # picking of the whole stream names it (an S pick goes on N where the station has one)
+            new, old = prepared[0].channels, st.channels
+            same = any(n and o and n[:-1] == o[:-1] for n, o in zip(new, old))
+            st.channels = type(new)(n or (o if same else "") for n, o in zip(new, old))
         horizon = st.data_end if final else st.horizon(st.data_end)
         # Where the vertical's data run on, unbroken, past the cut above, the segment is at
         # least that long (as the uncut data said; the end window a gap could add waits for it).
