@@ -40,7 +40,10 @@ station's final samples back to the hole's start for up to ``max_delay`` seconds
 that a packet arriving out of order fills it as it would offline; after that the hole is a
 gap. A packet that arrives after the samples it changes were prepared is dropped with a
 warning: the picks are then those of an offline run over the data that arrived in time. A
-station waits for its slowest channel (its data end is the earliest over its channels).
+station waits for its slowest channel (its data end is the earliest over its channels), but
+not for one more than ``max_delay`` behind the newest (a dead horizontal, a stalled second
+sensor): that one is zero-filled from its end, as offline; the vertical picked on is always
+waited for. Streams slower than 10 Hz (``picker.prepare.MIN_SAMPLING_RATE``) are ignored.
 """
 
 from __future__ import annotations
