@@ -39,6 +39,7 @@ def scml_namespace_problem(namespace: Optional[str]) -> str:
         return f"<seiscomp> without an SCML namespace (expected {known})"
     return f"unknown SCML namespace {namespace!r} (expected {known})"
 
+
 QUAKEML_NS = "http://quakeml.org/xmlns/quakeml/1.2"
 BED_NS = "http://quakeml.org/xmlns/bed/1.2"
 
