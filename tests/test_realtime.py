@@ -3,6 +3,7 @@
 import dataclasses
 import io
 import logging
+import math
 
 import pytest
 from obspy import Stream, UTCDateTime, read
@@ -209,6 +210,48 @@ def test_a_dead_horizontal_does_not_stop_the_station(hengill_stream, picker, cap
     assert {p.public_id for p in due} <= {p.public_id for p in early}
     missing = [r for r in caplog.records if "GAN02" in r.getMessage() and "missing" in r.getMessage()]
     assert len(missing) == 1, [r.getMessage() for r in missing]
+
+
+def test_a_stopped_vertical_closes_the_segment_and_picking_resumes_with_it(hengill_stream, picker, caplog):
+    """GAN02's HHZ sends nothing from 100 s to 200 s while HHN and HHE go on. Offline picking
+    of the same data ends the segment where the vertical ends and picks nothing until it
+    resumes: real time does the same, emits the picks before the stop once the vertical is
+    ``max_delay`` behind (not when it resumes, nor at the flush), keeps no more horizontal data
+    meanwhile than it needs, and picks again from the vertical's return. Same picks, same IDs."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    def dropped(tr):
+        s = tr.stats
+        return s.station == "GAN02" and s.channel == "HHZ" and T0 + 100 < s.endtime and s.starttime < T0 + 200
+
+    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    before = [p for p in offline if p.waveform_id.station == "GAN02" and p.time < T0 + 100]
+    after = [p for p in offline if p.waveform_id.station == "GAN02" and p.time > T0 + 200]
+    assert before and after, "GAN02 should have picks on both sides of the outage"
+    rt = RealtimePicker(picker)
+    arrivals = sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets))
+    clock = {"now": 0.0}
+    rt.clock = lambda: clock["now"]
+    emitted_at, early, held = {}, [], []
+    with caplog.at_level(logging.INFO, logger="seqt_plugins.scale"):
+        for t, i in arrivals:
+            clock["now"] = t
+            for p in rt.feed(packets[i]):
+                emitted_at[p.public_id] = t
+                early.append(p)
+            gan02 = rt.stations.get("2C.GAN02.")
+            if gan02 is not None and gan02.lost is not None:  # seconds of raw data held
+                firsts = [run.first() for runs in gan02.runs.values() for run in runs]
+                held.append(max(gan02.ends.values()) - min(firsts))
+        rest = rt.flush()
+    match_offline(early + rest, offline)
+    # the picks before the stop came out while the vertical was away
+    assert all(emitted_at.get(p.public_id, math.inf) < T0.timestamp + 200 for p in before)
+    assert held and max(held) <= rt.max_delay + rt.margin + rt.step
+    messages = [r.getMessage() for r in caplog.records if "GAN02..HHZ" in r.getMessage()]
+    assert sum("no data after" in m for m in messages) == 1, messages
+    assert sum("picked again" in m for m in messages) == 1, messages
 
 
 def slow_channels(stream, station="GAN02"):

@@ -42,8 +42,13 @@ gap. A packet that arrives after the samples it changes were prepared is dropped
 warning: the picks are then those of an offline run over the data that arrived in time. A
 station waits for its slowest channel (its data end is the earliest over its channels), but
 not for one more than ``max_delay`` behind the newest (a dead horizontal, a stalled second
-sensor): that one is zero-filled from its end, as offline; the vertical picked on is always
-waited for. Streams slower than 10 Hz (``picker.prepare.MIN_SAMPLING_RATE``) are ignored.
+sensor): that one is zero-filled from its end, as offline. The vertical picked on is always
+waited for, since it alone defines the segments; once it is ``max_delay`` behind the other
+components (it stopped), the station's segment is closed at its end and picked as at a flush,
+and nothing more is picked there until it resumes, as offline. (A whole station that stops is
+waited for: the other stations' data time cannot tell an outage from a source that delivers
+the stations one after another.) Streams slower than 10 Hz
+(``picker.prepare.MIN_SAMPLING_RATE``) are ignored.
 """
 
 from __future__ import annotations
@@ -317,6 +322,7 @@ class _Station:
         self.consumed: Optional[float] = None  # prepared samples before this time are final
         self.next_pass: Optional[float] = None
         self.ready_at: Optional[float] = None  # grid time of the pass waiting for the batch
+        self.lost: Optional[float] = None  # where the vertical stopped, once its segment was closed there
 
     @property
     def data_end(self) -> float:
@@ -326,11 +332,20 @@ class _Station:
         that stalls. Waiting for it would stop the station's picking; it is zero-filled from its
         end on, as offline picking of the same data does, and packets it still sends for time
         already prepared are dropped as late. The vertical picked on is always waited for: it
-        alone defines the segments, offline as here."""
+        alone defines the segments, offline as here (see ``vertical_stopped``)."""
         newest = max(self.ends.values())
         vertical = self.channels[2]
         return min(end for channel, end in self.ends.items()
                    if end >= newest - self.max_delay or channel == vertical)
+
+    def vertical_stopped(self) -> Optional[float]:
+        """The end of the picked vertical's data where it lies more than ``max_delay`` behind the
+        station's newest channel (the vertical failed, the horizontals go on), else None."""
+        vertical = self.channels[2]
+        end = self.ends.get(vertical) if vertical else None
+        if end is not None and end < max(self.ends.values()) - self.max_delay:
+            return end
+        return None
 
     def horizon(self, end: float) -> float:
         """``end``, or the start of the earliest hole in a channel's data younger than
@@ -505,6 +520,12 @@ class RealtimePicker:
         end = st.data_end
         self._newest = max(self._newest, end)
         out = []
+        if st.lost is not None:
+            self._vertical_resumed(st, a)
+        elif st.key not in self._pending and st.vertical_stopped() is not None:
+            out += self._vertical_stopped(st)
+        if st.lost is not None:  # nothing is picked until the vertical resumes: keep no more than needed then
+            st.drop_before(max(st.ends.values()) - self.max_delay - self.margin)
         if st.next_pass is None:
             st.next_pass = self._next_grid_time(end)
         elif end >= st.next_pass and st.key not in self._pending:
@@ -517,7 +538,7 @@ class RealtimePicker:
         """Pick the rest of every station (end of the stream): all picks not yet emitted."""
         out = []
         for st in self.stations.values():
-            if st.ends:
+            if st.ends and st.lost is None:  # (a station whose vertical stopped was closed there)
                 out += self._pass(st, final=True)
         while self._pending:
             out += self._run_batch()
@@ -579,6 +600,25 @@ class RealtimePicker:
             self._pending[st.key] = st
             return []
         return self._trigger(st)
+
+    def _vertical_stopped(self, st: _Station) -> List[object]:
+        """The picked vertical sends nothing while the other components go on. Offline picking of
+        the same data ends the station's segment where the vertical ends (it alone defines the
+        segments) and picks nothing after it, so the segment is closed there now, as at a flush:
+        its picks are emitted instead of being held until the vertical resumes."""
+        end = st.vertical_stopped()
+        log.warning("%s.%s: no data after %s while the other components go on; the station's picking stops "
+                    "there until it resumes", st.key, st.channels[2], UTCDateTime(end))
+        out = self._pass(st, final=True)
+        st.lost = end
+        return out
+
+    def _vertical_resumed(self, st: _Station, a: float) -> None:
+        """Once the stopped vertical is back within ``max_delay``, picking goes on as after any
+        gap (its old segment stays closed: packets that would continue it are late)."""
+        if st.vertical_stopped() is None:
+            log.info("%s.%s: data again (packet from %s); picked again", st.key, st.channels[2], UTCDateTime(a))
+            st.lost = None
 
     def _prepare(self, st: _Station, final: bool) -> None:
         """Prepare the station's raw data from ``consumed - margin`` on and append the samples
