@@ -254,6 +254,44 @@ def test_a_stopped_vertical_closes_the_segment_and_picking_resumes_with_it(hengi
     assert sum("picked again" in m for m in messages) == 1, messages
 
 
+def test_a_silent_station_is_closed_where_it_stopped_and_picked_again_when_it_resumes(hengill_stream, picker,
+                                                                                       caplog):
+    """GAN02 sends nothing from 100 s to 200 s (a telemetry outage) while the other stations go
+    on. Offline picking ends its segment at the gap; real time closes it once the station has
+    been silent for ``max_delay`` s of the clock and the others' data are that far ahead, so its
+    picks before the outage are emitted then, not when it comes back; it is picked again from
+    its return. Same picks, same IDs as offline."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    def dropped(tr):
+        s = tr.stats
+        return s.station == "GAN02" and T0 + 100 < s.endtime and s.starttime < T0 + 200
+
+    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    before = [p for p in offline if p.waveform_id.station == "GAN02" and p.time < T0 + 100]
+    assert before and [p for p in offline if p.waveform_id.station == "GAN02" and p.time > T0 + 200]
+    rt = RealtimePicker(picker)
+    arrivals = sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets))
+    clock = {"now": 0.0}
+    rt.clock = lambda: clock["now"]
+    emitted_at, early = {}, []
+    with caplog.at_level(logging.INFO, logger="seqt_plugins.scale"):
+        for t, i in arrivals:
+            clock["now"] = t
+            for p in rt.feed(packets[i]):
+                emitted_at[p.public_id] = t
+                early.append(p)
+        rest = rt.flush()
+    match_offline(early + rest, offline)
+    assert all(emitted_at.get(p.public_id, math.inf) < T0.timestamp + 200 for p in before)
+    messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("2C.GAN02.:")]
+    assert sum("no data after" in m for m in messages) == 1, messages
+    assert sum("data again" in m for m in messages) == 1, messages
+    # no other station was taken for silent, and a station is not closed at the end of the stream
+    assert sum("no data after" in r.getMessage() for r in caplog.records) == 1
+
+
 def slow_channels(stream, station="GAN02"):
     """A long-period vertical (1 Hz) and a mass-position channel (0.1 Hz) of one station, as a
     SeedLink server streams them beside the seismometer."""

@@ -45,9 +45,14 @@ not for one more than ``max_delay`` behind the newest (a dead horizontal, a stal
 sensor): that one is zero-filled from its end, as offline. The vertical picked on is always
 waited for, since it alone defines the segments; once it is ``max_delay`` behind the other
 components (it stopped), the station's segment is closed at its end and picked as at a flush,
-and nothing more is picked there until it resumes, as offline. (A whole station that stops is
-waited for: the other stations' data time cannot tell an outage from a source that delivers
-the stations one after another.) Streams slower than 10 Hz
+and nothing more is picked there until it resumes, as offline. A whole station that stops (a
+telemetry outage) is closed at its data end once it has sent nothing for ``max_delay`` seconds
+of the clock while the other stations' data went ``max_delay`` seconds past it: offline
+picking ends the segment at such a gap too, and its last picks are emitted then. Both
+conditions, so that neither a slow computation nor a source that delivers the stations one
+after another closes a station early. When it resumes, its channels are waited for (up to
+``max_delay`` of the clock) as they come back one by one. Data that continue a closed segment
+(a server's backfill of the outage) are late. Streams slower than 10 Hz
 (``picker.prepare.MIN_SAMPLING_RATE``) are ignored.
 """
 
@@ -323,6 +328,12 @@ class _Station:
         self.next_pass: Optional[float] = None
         self.ready_at: Optional[float] = None  # grid time of the pass waiting for the batch
         self.lost: Optional[float] = None  # where the vertical stopped, once its segment was closed there
+        self.heard: float = -math.inf  # the clock at its last packet
+        self.silent = False  # its segment was closed at its data end: no packet for a while
+        # after a silence: the clock when data came again, and the channels heard since (the
+        # others are waited for up to max_delay, not taken for dead: they resume in turn)
+        self.resumed: Optional[float] = None
+        self.since_resume: set = set()
 
     @property
     def data_end(self) -> float:
@@ -336,14 +347,20 @@ class _Station:
         newest = max(self.ends.values())
         vertical = self.channels[2]
         return min(end for channel, end in self.ends.items()
-                   if end >= newest - self.max_delay or channel == vertical)
+                   if end >= newest - self.max_delay or channel == vertical or self.awaited(channel))
+
+    def awaited(self, channel: str) -> bool:
+        """Whether the channel has yet to resume after the station's silence (within ``max_delay``
+        of the clock): behind the others, but not stopped."""
+        return (self.resumed is not None and channel not in self.since_resume
+                and self.heard - self.resumed <= self.max_delay)
 
     def vertical_stopped(self) -> Optional[float]:
         """The end of the picked vertical's data where it lies more than ``max_delay`` behind the
         station's newest channel (the vertical failed, the horizontals go on), else None."""
         vertical = self.channels[2]
         end = self.ends.get(vertical) if vertical else None
-        if end is not None and end < max(self.ends.values()) - self.max_delay:
+        if end is not None and end < max(self.ends.values()) - self.max_delay and not self.awaited(vertical):
             return end
         return None
 
@@ -466,6 +483,7 @@ class RealtimePicker:
         self._pending: Dict[str, _Station] = {}
         self._pending_since: Optional[float] = None
         self._newest = -math.inf  # the latest data end over all stations
+        self._checked = -math.inf  # the clock when silent stations were last looked for
         self._seen: "collections.OrderedDict[str, None]" = collections.OrderedDict()
         from ..picker.prepare import RepeatFilter
 
@@ -517,9 +535,22 @@ class RealtimePicker:
                             s.starttime, s.endtime)
                 return []
         st.add(sel[3], trace, a, b)
+        now = self.clock()
+        st.heard = now
+        if st.silent:
+            log.info("%s: data again (packet from %s); picked again", st.key, s.starttime)
+            st.silent = False
+            st.resumed, st.since_resume = now, set()
+        if st.resumed is not None:
+            st.since_resume.add(sel[3])
+            if st.since_resume >= set(st.ends) or now - st.resumed > self.max_delay:
+                st.resumed = None
         end = st.data_end
         self._newest = max(self._newest, end)
         out = []
+        if now - self._checked >= 1.0:
+            self._checked = now
+            out += self._close_silent(now)
         if st.lost is not None:
             self._vertical_resumed(st, a)
         elif st.key not in self._pending and st.vertical_stopped() is not None:
@@ -538,7 +569,7 @@ class RealtimePicker:
         """Pick the rest of every station (end of the stream): all picks not yet emitted."""
         out = []
         for st in self.stations.values():
-            if st.ends and st.lost is None:  # (a station whose vertical stopped was closed there)
+            if st.ends and st.lost is None and not st.silent:  # (closed where they stopped)
                 out += self._pass(st, final=True)
         while self._pending:
             out += self._run_batch()
@@ -611,6 +642,25 @@ class RealtimePicker:
                     "there until it resumes", st.key, st.channels[2], UTCDateTime(end))
         out = self._pass(st, final=True)
         st.lost = end
+        return out
+
+    def _close_silent(self, now: float) -> List[object]:
+        """A station that sent nothing for ``max_delay`` seconds of the clock while the other
+        stations' data went ``max_delay`` seconds past its own (a telemetry outage, a station
+        down): its segment is closed at its data end and picked, as offline picking closes it at
+        the gap, so its last picks are emitted now rather than when it comes back or at the
+        flush. Both conditions, so that neither a slow computation (the clock) nor a source
+        that delivers the stations one after another (the data time) closes a station early."""
+        out = []
+        for st in self.stations.values():
+            if (st.silent or st.lost is not None or not st.ends or st.key in self._pending
+                    or now - st.heard <= self.max_delay or st.data_end >= self._newest - self.max_delay):
+                continue
+            log.warning("%s: no data after %s for %.0f s while the other stations' data go on; its picks until "
+                        "then are emitted, and it is picked again when its data resume", st.key,
+                        UTCDateTime(st.data_end), now - st.heard)
+            out += self._pass(st, final=True)
+            st.silent = True
         return out
 
     def _vertical_resumed(self, st: _Station, a: float) -> None:
