@@ -9,7 +9,10 @@ which re-picks the event parameters of a file or stdin (as screpick). Here, as s
 * the messaging subscriptions are LOCATION (origins) and PICK (their picks), replaced by
   SeisComP's ``connection.subscriptions`` or ``-S``; each origin received (its arrivals come in
   the same message) is re-picked once, the next time the application's timer fires, so that
-  origins arriving while one is re-picked are taken together;
+  origins arriving while one is re-picked are taken together. An origin waits until its origin
+  time is ``originDelay`` seconds past (the records it needs can then be complete on a
+  real-time server), and one that shares a pick with an origin received later is replaced by it
+  while both wait (a locator's updates of one event): :mod:`seqt_plugins.host.origin_queue`;
 * an origin's picks come from SeisComP's object cache (the picks received on PICK), else from
   the database (``query()``); an origin received without arrivals gets them from the database,
   and one that still has none, or none of whose picks is found, is skipped with a warning. As in
@@ -36,7 +39,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from typing import List, Optional, Sequence
 
 from seqt_plugins.modules.stream_app import (_ToSeisComP, add_schema_options, check_shell_flags,
@@ -108,8 +111,10 @@ def _build():
 
     from seqt_plugins.config import ConfigError
     from seqt_plugins.host.messaging import MessagingError, PickSender
+    from seqt_plugins.host.origin_queue import OriginQueue
     from seqt_plugins.host.received import (obspy_inventory, origin_from_datamodel, pick_from_datamodel,
                                             read_records, streams_near)
+    from seqt_plugins.host.sources import sc_to_utc
     from seqt_plugins.host.shutdown import released_after
     from seqt_plugins.modules.logs import NOTICE
 
@@ -146,13 +151,14 @@ def _build():
             root.setLevel(logging.INFO)
             for noisy in ("tensorflow", "absl", "matplotlib", "h5py", "PIL"):
                 logging.getLogger(noisy).setLevel(logging.ERROR)
-            self.pending: "OrderedDict[str, object]" = OrderedDict()  # origin ID → datamodel Origin
+            self.pending: Optional[OriginQueue] = None  # origins waiting for their records
             self.picks = None  # datamodel.PublicObjectTimeSpanBuffer: received picks, then the database
             self.inventory = None  # ObsPy Inventory of SeisComP's
             self.sender = None
             self.sent: "deque[str]" = deque(maxlen=SENT_MEMORY)
             self.sent_set = set()
-            self.counts = {"origins": 0, "skipped": 0, "P": 0, "S": 0}  # P, S: re-picks sent
+            # P, S: re-picks sent; replaced: origins superseded by a later one of their event
+            self.counts = {"origins": 0, "skipped": 0, "replaced": 0, "P": 0, "S": 0}
 
         # -- command line and configuration: the one schema ------------------------------------
         def createCommandLineDescription(self):  # noqa: N802
@@ -219,6 +225,7 @@ def _build():
             self.sender = PickSender(self.name(), connection=self.connection(),
                                      pick_group=config.get("messaging.pickGroup", "PICK"),
                                      amplitude_group=config.get("messaging.amplitudeGroup", "AMPLITUDE"))
+            self.pending = OriginQueue(config.get("originDelay"))
             self.enableTimer(1)
             log.info("listening to origins (subscriptions: %s), re-picks to %s, records from %s",
                      ", ".join(self.subscriptions()), self.sender.pick_group, self.recordStreamURL())
@@ -247,17 +254,29 @@ def _build():
                     self.picks.feed(pick)
                     return
                 origin = datamodel.Origin.Cast(obj)
-                if origin is not None:
-                    self.pending[origin.publicID()] = origin
+                if origin is not None and self.pending is not None:
+                    self.queue(origin)
             except Exception as exc:  # one bad object must not end the module
                 log.error("received object: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+
+        def queue(self, origin) -> None:
+            """An origin waits for its records; the waiting origins of its event it replaces."""
+            oid = origin.publicID()
+            picks = [origin.arrival(i).pickID() for i in range(origin.arrivalCount())]
+            when = sc_to_utc(origin.time().value())
+            now = time.time()
+            replaced = self.pending.add(oid, when.timestamp, picks, origin, now)
+            for old in replaced:
+                log.info("origin %s replaced by %s (shares picks with it, received later) before it was "
+                         "re-picked", old, oid)
+            self.counts["replaced"] += len(replaced)
+            if when.timestamp + self.pending.delay > now:
+                log.debug("origin %s waits until %s for its records", oid, when + self.pending.delay)
 
         def handleTimeout(self):  # noqa: N802
             if not self.pending:
                 return
-            origins = list(self.pending.values())
-            self.pending.clear()
-            for origin in origins:
+            for _, origin in self.pending.due(time.time()):
                 if self.isExitRequested():
                     return
                 try:
@@ -356,14 +375,18 @@ def _build():
         def done(self):
             c = self.counts
             if self.sender is not None:
-                self.shell.summary("re-picked %d P and %d S for %s (%d skipped)", c["P"], c["S"],
-                                   plural(c["origins"], "origin"), c["skipped"])
+                replaced = f", {plural(c['replaced'], 'origin')} replaced by a later one" if c["replaced"] else ""
+                self.shell.summary("re-picked %d P and %d S for %s (%d skipped)%s", c["P"], c["S"],
+                                   plural(c["origins"], "origin"), c["skipped"], replaced)
             # SeisComP objects held here go before the application closes its database and
             # connection (the cache refers to the database; 7.2.3 crashed at exit otherwise)
             if self.picks is not None:
                 self.picks.clear()
                 self.picks = None
-            self.pending.clear()
+            if self.pending:
+                waiting = self.pending.clear()
+                log.warning("%s still waiting for records at exit, not re-picked (e.g. %s)",
+                            plural(len(waiting), "origin"), waiting[0])
             self.sender = None
             logging.getLogger().removeHandler(self.handler)
             with released_after():  # SeisComP's join of its message thread can hang (host.shutdown)

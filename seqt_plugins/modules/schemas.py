@@ -18,6 +18,7 @@ from seqt_plugins.catalog.options import AssociatorOptions
 from seqt_plugins.config.modules import (database_options, generic_options, messaging_options,
                                          messaging_parameters, records_options, verbosity_options)
 from seqt_plugins.config.schema import ModuleSchema, Option, OptionGroup, Parameter
+from seqt_plugins.host.origin_queue import DEFAULT_DELAY_S
 from seqt_plugins.io.records.options import StreamsOptions
 from seqt_plugins.io.xml.common import FORMATS
 from seqt_plugins.io.xml.options import OutputOptions
@@ -122,7 +123,16 @@ def seqtpick_schema() -> ModuleSchema:
 # seqtrepick
 
 def seqtrepick_schema() -> ModuleSchema:
-    params = [OptionGroup("repicker", RepickerOptions), OptionGroup("output", OutputOptions)]
+    params: List = [
+        Parameter("originDelay", "int", DEFAULT_DELAY_S, unit="s", range="0:",
+                  description="Inside SeisComP: an origin is re-picked once its origin time is this many "
+                              "seconds past, when a real-time server holds the records the re-picker reads "
+                              "(to 120 s after the origin time); while it waits, a later origin sharing a "
+                              "pick with it (the locator's update of the event) replaces it, so an event is "
+                              "re-picked once per burst of updates. Older origins (playbacks) are re-picked "
+                              "at once, each of them; 0: every origin at once."),
+    ]
+    params += [OptionGroup("repicker", RepickerOptions), OptionGroup("output", OutputOptions)]
     params += messaging_parameters()
     options = generic_options() + verbosity_options() + messaging_options() + database_options() + \
         records_options() + [
