@@ -232,3 +232,57 @@ def test_a_quick_exit_never_hangs_in_seiscomps_shutdown(seiscomp_any, tmp_path):
                                   text=True, timeout=60, stdin=subprocess.DEVNULL)
             assert proc.returncode == 1, proc.stderr[-2000:]
             assert len([t for t in proc.stderr.splitlines() if "no inventory (-d, --inventory-db)" in t]) == 1
+
+
+def test_a_live_origin_waits_for_its_records_and_an_update_replaces_it(seiscomp, located, tmp_path):
+    """Real time: the located event and its records shifted so that the origin time was 100 s
+    ago; with ``--originDelay=110`` the origin waits about 10 s for its records. The locator's
+    update (a new origin with the same picks, sent right after) replaces it while both wait:
+    one re-picking, of the update, not before it was due, and its re-picks sent."""
+    import dataclasses
+
+    located_xml, inv, mseed, _ = located
+    ep = read_event_parameters(str(located_xml))
+    first = ep.origins[0]
+    ids = {a.pick_id for a in first.arrivals}
+    with Scmaster(seiscomp, tmp_path / "system") as master:
+        run_checked(subprocess.run([seiscomp.binary("scdb"), "-i", str(inv), "-d", master.database],
+                                   env=master.env(), capture_output=True, text=True), "scdb -i inv.xml")
+        shifted_mseed, live = tmp_path / "live.mseed", tmp_path / "live.xml"
+        log_path = tmp_path / "seqtrepick.log"
+        with open(log_path, "w") as log:
+            app = subprocess.Popen([sys.executable, "-m", "seqt_plugins.modules.seqtrepick", "-H", master.server,
+                                    "-I", f"file://{shifted_mseed}", "--console", "1", "-v",
+                                    "--originDelay=110"], env=_env(master), cwd=REPO,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                _wait_for(log_path, "listening to origins", app, 180)
+                # shift by whole seconds (whole samples at 100-250 Hz): the origin time 100 s ago
+                shift = float(round(UTCDateTime() - 100 - first.time))
+                st = read(str(mseed))
+                for tr in st:
+                    tr.stats.starttime += shift
+                st.write(str(shifted_mseed), format="MSEED", reclen=512, encoding="STEIM2")
+                picks = [dataclasses.replace(p, time=p.time + shift) for p in ep.picks if p.public_id in ids]
+                origin = dataclasses.replace(first, time=first.time + shift)
+                update = dataclasses.replace(origin, public_id="Origin/update")
+                write_event_parameters(EventParameters(picks=picks, origins=[origin, update]), live,
+                                       format="scml", version="0.13")
+                due = origin.time.timestamp + 110
+                run_checked(seiscomp.python([SCRIPTS / "send_ep.py", master.server, live], master.local,
+                                            timeout=120), "send_ep.py")
+                early = time.time()
+                text = _wait_for(log_path, "replaced by Origin/update", app, 60)
+                assert early < due - 2, "sending took too long to see the wait"
+                assert "origin Origin/update at" not in text, text[-3000:]
+                text = _wait_for(log_path, " re-pick(s) to PICK", app, 300)
+                seen = time.time()
+            finally:
+                rc = _stop(app)
+    text = log_path.read_text()
+    assert rc == 0, text[-3000:]
+    assert seen >= due - 1.0, (seen, due)
+    assert text.count("origin Origin/update at ") == 1 and f"origin {first.public_id} at " not in text, text[-3000:]
+    sent = [t for t in text.splitlines() if "origin Origin/update: sent " in t]
+    assert len(sent) == 1 and not sent[0].split("sent ")[1].startswith("0 "), text[-3000:]
+    assert "1 origin replaced by a later one" in text, text[-3000:]
