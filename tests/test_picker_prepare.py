@@ -92,6 +92,36 @@ def test_200hz_antialias_and_absolute_grid():
     assert np.max(np.abs(a - b)) < 1e-3 * np.max(np.abs(a))
 
 
+def test_a_sampling_rate_change_keeps_all_the_data(caplog):
+    """A station reconfigured within the data (200 Hz for 80 s, then 100 Hz): the 100 Hz part
+    is resampled to the main rate and the whole span is one segment, prepared as if recorded at
+    one rate; before, the other rate's data were dropped."""
+    whole = _stream(sr=200.0, seconds=200.0, noise=50.0)
+    [reference] = prepare_stream(whole)
+    mixed = Stream()
+    for tr in whole:
+        first = tr.slice(T0, T0 + 120.0 - 1 / 200.0).copy()
+        second = tr.slice(T0 + 120.0, None).copy()
+        second.resample(100.0, window="hann")  # what a 100 Hz digitizer records: no energy above 50 Hz
+        mixed += first
+        mixed += second
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.picker"):
+        [sta] = prepare_stream(mixed)
+    assert len(sta.segments) == 1
+    seg, ref = sta.segments[0], reference.segments[0]
+    assert seg.start == ref.start and abs(seg.npts - ref.npts) <= 1
+    n = min(seg.npts, ref.npts)
+    # the same samples away from the change (the first part is the same data), the same
+    # signal after it (the noise above 50 Hz the 100 Hz part never had aside)
+    assert np.array_equal(seg.data[1000:11000], ref.data[1000:11000])
+    for col, code in ((0, "E"), (1, "N"), (2, "Z")):
+        assert _dominant(seg.data[13000:n - 300, col]) == pytest.approx(FREQS[code], abs=0.05)
+    rel = np.abs(seg.data[13000:n - 300] - ref.data[13000:n - 300]).max() / np.abs(ref.data).max()
+    assert rel < 0.05
+    changes = [r.getMessage() for r in caplog.records if "sampling rate changes" in r.getMessage()]
+    assert len(changes) == 3 and "the 100 Hz data resampled to 200 Hz" in changes[0], changes
+
+
 def test_40hz_upsampled():
     [sta] = prepare_stream(_stream(sr=40.0, seconds=100.0))
     seg = sta.segments[0]

@@ -9,7 +9,9 @@ Steps, per station (network, station, location):
    horizontals, one with neither is skipped, both with a warning;
 2. map components: Z/N/E, Z/1/2 (1 → N, 2 → E), Z/2/3 (2 → N, 3 → E); with an inventory,
    non-nominal orientations are rotated to Z/N/E (``obspy.signal.rotate.rotate2zne``);
-3. per component: merge traces on one sample grid (later data win on overlaps); NaN/inf and
+3. per component: merge traces on one sample grid (later data win on overlaps; where the
+   sampling rate changes within the data, the other rates' traces are resampled to the main
+   one first, so a station reconfigured mid-day is picked over the whole day); NaN/inf and
    masked samples, and runs of one repeated value of ``FLAT_GAP`` (1 s) or more, count as gaps;
    gaps up to ``max_gap`` are interpolated linearly, longer ones split the data;
 4. bring every piece to 100 Hz with a polyphase anti-alias filter (``scipy.signal.resample_poly``,
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from obspy import Stream, UTCDateTime, read
+from obspy import Stream, Trace, UTCDateTime, read
 
 log = logging.getLogger("seqt_plugins.picker")
 
@@ -162,13 +164,25 @@ def _merge_component(traces: Sequence, max_gap: float, label: str) -> Tuple[floa
     for tr in traces:
         rates[round(float(tr.stats.sampling_rate), 6)] += tr.stats.npts
     sr = max(rates, key=lambda r: (rates[r], r))
-    if len(rates) > 1:
-        log.warning("%s: several sampling rates %s; using %g Hz, dropping the rest", label, sorted(rates), sr)
-    traces = sorted((tr for tr in traces if round(float(tr.stats.sampling_rate), 6) == sr), key=lambda tr: tr.stats.starttime)
     traces = [tr for tr in traces if tr.stats.npts > 0]
-    if not traces or sr <= 0:
+    if sr <= 0:
         return sr, []
-    t0 = traces[0].stats.starttime
+    if len(rates) > 1:
+        # a station reconfigured within the data (100 Hz, then 200 Hz): the other rates' traces
+        # are brought to the main one, so the whole span is picked as one; where both rates
+        # cover the same time, the main rate's samples are used (they come last, later wins)
+        others = sorted(r for r in rates if r != sr)
+        log.warning("%s: sampling rate changes (%s Hz); the %s Hz data resampled to %g Hz", label,
+                    ", ".join(f"{r:g}" for r in sorted(rates)), ", ".join(f"{r:g}" for r in others), sr)
+        converted = [piece for tr in traces if round(float(tr.stats.sampling_rate), 6) != sr
+                     for piece in _resampled_traces(tr, sr)]
+        main = [tr for tr in traces if round(float(tr.stats.sampling_rate), 6) == sr]
+        traces = sorted(converted, key=lambda tr: tr.stats.starttime) + sorted(main, key=lambda tr: tr.stats.starttime)
+    else:
+        traces = sorted(traces, key=lambda tr: tr.stats.starttime)
+    if not traces:
+        return sr, []
+    t0 = min(tr.stats.starttime for tr in traces)
     t_end = max(tr.stats.endtime for tr in traces)
     n = int(round((t_end - t0) * sr)) + 1
     buf = np.zeros(n, dtype=np.float64)
@@ -197,6 +211,30 @@ def _merge_component(traces: Sequence, max_gap: float, label: str) -> Tuple[floa
             valid[i0:stop] |= good
     _mask_flat_runs(buf, valid, int(math.ceil(FLAT_GAP * sr)), t0, sr, label)
     return sr, _split_gaps(t0, sr, buf, valid, max_gap, label)
+
+
+def _resampled_traces(tr, sr: float) -> list:
+    """The trace's data at ``sr`` (anti-alias polyphase resampling), one trace per run of good
+    samples: masked, NaN and inf samples stay gaps."""
+    from scipy.signal import resample_poly
+
+    rate = float(tr.stats.sampling_rate)
+    frac = Fraction(sr / rate).limit_denominator(1000)
+    up, down = frac.numerator, frac.denominator
+    values = np.asarray(np.ma.getdata(tr.data), dtype=np.float64)
+    good = np.isfinite(values)
+    if np.ma.isMaskedArray(tr.data) and np.ma.getmask(tr.data) is not np.ma.nomask:
+        good &= ~np.ma.getmaskarray(tr.data)
+    out = []
+    for a, b in _runs(good):
+        if b - a < 2:
+            continue
+        piece = Trace(resample_poly(values[a:b], up, down, window=_antialias_fir(up, down), padtype="edge"),
+                      header={k: tr.stats[k] for k in ("network", "station", "location", "channel")})
+        piece.stats.sampling_rate = sr
+        piece.stats.starttime = tr.stats.starttime + a / rate
+        out.append(piece)
+    return out
 
 
 def flat_runs(x: np.ndarray, flat: int, valid: Optional[np.ndarray] = None) -> List[Tuple[int, int]]:
