@@ -366,3 +366,23 @@ def test_origin_ids_from_content():
     assert make_origin_id(t, 64.03390, -21.38952, 2660.0, "SEQTA1") == \
         "Origin/20181230.030039.01-SEQTA1-64.0339N21.3895W-2.7"
     assert make_origin_id(t, 64.03390, -21.38952, 2660.0) == make_origin_id(t + 0.001, 64.03391, -21.38952, 2660.0)
+
+
+def test_a_station_missing_from_the_inventory_is_named_once(catalog, hengill, caplog):
+    """Its picks cannot be associated (no coordinates): a warning naming the station, once
+    however often the associator runs, instead of an info line counting picks."""
+    from seqt_plugins.catalog.pipeline import station_coordinates
+
+    pipeline, ep = catalog
+    _, _, inventory = hengill
+    coords = station_coordinates(inventory)
+    del coords["2C.GAN02"]
+    picks = [p for p in ep.picks if p.method_id != "S-EqT"]
+    assert any(p.waveform_id.station == "GAN02" for p in picks)
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.catalog"):
+        for _ in range(2):
+            out = pipeline.associator.associate(picks, coords)
+    named = [r.getMessage() for r in caplog.records if "no coordinates in the inventory" in r.getMessage()]
+    assert named == ["2C.GAN02: no coordinates in the inventory; its picks are not associated"]
+    station_of = {p.public_id: p.waveform_id.station for p in picks}
+    assert out.origins and all(station_of[a.pick_id] != "GAN02" for o in out.origins for a in o.arrivals)

@@ -91,6 +91,7 @@ class Associator:
         if layered_model is None and self.options.velocity_model:
             layered_model = read_layered_model(self.options.velocity_model)
         self.model = layered_model
+        self._warned_unplaced: set = set()  # stations named as missing from the inventory
 
     # -- search area -------------------------------------------------------------------------
     def area(self, coordinates: Coordinates) -> Tuple[Tuple[float, float], Tuple[float, float]]:
@@ -139,6 +140,14 @@ class Associator:
                   if phase_of(p.phase_hint) and f"{p.waveform_id.network}.{p.waveform_id.station}" in coordinates]
         dropped = len(picks) - len(usable)
         if dropped:
+            # a station missing from the inventory is an operator's mistake worth a warning that
+            # names it (its picks would silently never make an event); once per station and process
+            unplaced = sorted({f"{p.waveform_id.network}.{p.waveform_id.station}" for p in picks}
+                              - set(coordinates) - self._warned_unplaced)
+            if unplaced:
+                self._warned_unplaced.update(unplaced)
+                log.warning("%s: no coordinates in the inventory; %s picks are not associated",
+                            ", ".join(unplaced), "its" if len(unplaced) == 1 else "their")
             log.info("%d pick(s) without a P/S phase or station coordinates are not associated", dropped)
         ep = EventParameters(picks=list(picks) if keep_picks else [])
         if not coordinates:
