@@ -276,8 +276,11 @@ def _build():
         def handleTimeout(self):  # noqa: N802
             if not self.pending:
                 return
-            for _, origin in self.pending.due(time.time()):
+            due = self.pending.due(time.time())
+            for k, (_, origin) in enumerate(due):
                 if self.isExitRequested():
+                    log.warning("%s due at exit, not re-picked (e.g. %s)", plural(len(due) - k, "origin"),
+                                due[k][0])
                     return
                 try:
                     self.repick(origin)
