@@ -212,39 +212,51 @@ def test_a_dead_horizontal_does_not_stop_the_station(hengill_stream, picker, cap
     assert len(missing) == 1, [r.getMessage() for r in missing]
 
 
+def outage_replay(hengill_stream, picker, dropped, each=None):
+    """Offline picks of the packets ``dropped`` leaves, GAN02's picks before 100 s among them,
+    and a real-time replay of the same packets (arrival 1 s after each packet's end, clock at
+    the arrival): (offline, before, {pick ID: clock at emission}, picks before the flush, the
+    flush's picks, the picker). ``each(rt)`` runs after every packet."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr.stats)]
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    before = [p for p in offline if p.waveform_id.station == "GAN02" and p.time < T0 + 100]
+    assert before and [p for p in offline if p.waveform_id.station == "GAN02" and p.time > T0 + 200], \
+        "GAN02 should have picks on both sides of the outage"
+    rt = RealtimePicker(picker)
+    clock = {"now": 0.0}
+    rt.clock = lambda: clock["now"]
+    emitted_at, early = {}, []
+    for t, i in sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets)):
+        clock["now"] = t
+        for p in rt.feed(packets[i]):
+            emitted_at[p.public_id] = t
+            early.append(p)
+        if each is not None:
+            each(rt)
+    return offline, before, emitted_at, early, rt.flush(), rt
+
+
 def test_a_stopped_vertical_closes_the_segment_and_picking_resumes_with_it(hengill_stream, picker, caplog):
     """GAN02's HHZ sends nothing from 100 s to 200 s while HHN and HHE go on. Offline picking
     of the same data ends the segment where the vertical ends and picks nothing until it
     resumes: real time does the same, emits the picks before the stop once the vertical is
     ``max_delay`` behind (not when it resumes, nor at the flush), keeps no more horizontal data
     meanwhile than it needs, and picks again from the vertical's return. Same picks, same IDs."""
-    from seqt_plugins.scale.realtime import RealtimePicker
+    held = []
 
-    def dropped(tr):
-        s = tr.stats
-        return s.station == "GAN02" and s.channel == "HHZ" and T0 + 100 < s.endtime and s.starttime < T0 + 200
+    def raw_seconds_held(rt):
+        gan02 = rt.stations.get("2C.GAN02.")
+        if gan02 is not None and gan02.lost is not None:
+            firsts = [run.first() for runs in gan02.runs.values() for run in runs]
+            held.append(max(gan02.ends.values()) - min(firsts))
 
-    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
-    offline = picker.pick(Stream([tr.copy() for tr in packets]))
-    before = [p for p in offline if p.waveform_id.station == "GAN02" and p.time < T0 + 100]
-    after = [p for p in offline if p.waveform_id.station == "GAN02" and p.time > T0 + 200]
-    assert before and after, "GAN02 should have picks on both sides of the outage"
-    rt = RealtimePicker(picker)
-    arrivals = sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets))
-    clock = {"now": 0.0}
-    rt.clock = lambda: clock["now"]
-    emitted_at, early, held = {}, [], []
     with caplog.at_level(logging.INFO, logger="seqt_plugins.scale"):
-        for t, i in arrivals:
-            clock["now"] = t
-            for p in rt.feed(packets[i]):
-                emitted_at[p.public_id] = t
-                early.append(p)
-            gan02 = rt.stations.get("2C.GAN02.")
-            if gan02 is not None and gan02.lost is not None:  # seconds of raw data held
-                firsts = [run.first() for runs in gan02.runs.values() for run in runs]
-                held.append(max(gan02.ends.values()) - min(firsts))
-        rest = rt.flush()
+        offline, before, emitted_at, early, rest, rt = outage_replay(
+            hengill_stream, picker,
+            lambda s: s.station == "GAN02" and s.channel == "HHZ" and T0 + 100 < s.endtime and s.starttime < T0 + 200,
+            raw_seconds_held)
     match_offline(early + rest, offline)
     # the picks before the stop came out while the vertical was away
     assert all(emitted_at.get(p.public_id, math.inf) < T0.timestamp + 200 for p in before)
@@ -261,28 +273,9 @@ def test_a_silent_station_is_closed_where_it_stopped_and_picked_again_when_it_re
     been silent for ``max_delay`` s of the clock and the others' data are that far ahead, so its
     picks before the outage are emitted then, not when it comes back; it is picked again from
     its return. Same picks, same IDs as offline."""
-    from seqt_plugins.scale.realtime import RealtimePicker
-
-    def dropped(tr):
-        s = tr.stats
-        return s.station == "GAN02" and T0 + 100 < s.endtime and s.starttime < T0 + 200
-
-    packets = [tr for tr in packets_of(hengill_stream) if not dropped(tr)]
-    offline = picker.pick(Stream([tr.copy() for tr in packets]))
-    before = [p for p in offline if p.waveform_id.station == "GAN02" and p.time < T0 + 100]
-    assert before and [p for p in offline if p.waveform_id.station == "GAN02" and p.time > T0 + 200]
-    rt = RealtimePicker(picker)
-    arrivals = sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets))
-    clock = {"now": 0.0}
-    rt.clock = lambda: clock["now"]
-    emitted_at, early = {}, []
     with caplog.at_level(logging.INFO, logger="seqt_plugins.scale"):
-        for t, i in arrivals:
-            clock["now"] = t
-            for p in rt.feed(packets[i]):
-                emitted_at[p.public_id] = t
-                early.append(p)
-        rest = rt.flush()
+        offline, before, emitted_at, early, rest, _ = outage_replay(
+            hengill_stream, picker, lambda s: s.station == "GAN02" and T0 + 100 < s.endtime and s.starttime < T0 + 200)
     match_offline(early + rest, offline)
     assert all(emitted_at.get(p.public_id, math.inf) < T0.timestamp + 200 for p in before)
     messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("2C.GAN02.:")]
