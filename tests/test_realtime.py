@@ -285,6 +285,34 @@ def test_a_silent_station_is_closed_where_it_stopped_and_picked_again_when_it_re
     assert sum("no data after" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_a_packet_with_a_broken_time_stamp_is_dropped(hengill_stream, picker, offline, caplog):
+    """One HHN record of GAN02 stamped four years late (a GPS glitch), sent in the middle of
+    the stream: it lies ahead of every other station's data and of the clock, so it is dropped
+    with a warning; taken as the channel's newest data it made the rest of the station look
+    stopped. The picks equal offline picking without it."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    packets = packets_of(hengill_stream)
+    k = next(i for i, tr in enumerate(packets) if tr.stats.station == "GAN02" and tr.stats.channel == "HHN"
+             and tr.stats.starttime > T0 + 90)
+    glitch = packets[k].copy()
+    glitch.stats.starttime += 4 * 365.25 * 86400
+    rt = RealtimePicker(picker)
+    clock = {"now": 0.0}
+    rt.clock = lambda: clock["now"]
+    out = []
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.scale"):
+        for t, i in sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets)):
+            clock["now"] = t
+            out += rt.feed(packets[i])
+            if i == k:
+                out += rt.feed(glitch)
+        out += rt.flush()
+    match_offline(out, offline)
+    dropped = [r.getMessage() for r in caplog.records if "2C.GAN02..HHN" in r.getMessage()]
+    assert len(dropped) == 1 and "after the newest data" in dropped[0], dropped
+
+
 def slow_channels(stream, station="GAN02"):
     """A long-period vertical (1 Hz) and a mass-position channel (0.1 Hz) of one station, as a
     SeedLink server streams them beside the seismometer."""

@@ -52,7 +52,9 @@ picking ends the segment at such a gap too, and its last picks are emitted then.
 conditions, so that neither a slow computation nor a source that delivers the stations one
 after another closes a station early. When it resumes, its channels are waited for (up to
 ``max_delay`` of the clock) as they come back one by one. Data that continue a closed segment
-(a server's backfill of the outage) are late. Streams slower than 10 Hz
+(a server's backfill of the outage) are late. A packet that ends more than ``max_delay`` after
+both the newest data of any station and the clock has a broken time stamp (a GPS glitch) and
+is dropped with a warning. Streams slower than 10 Hz
 (``picker.prepare.MIN_SAMPLING_RATE``) are ignored.
 """
 
@@ -483,6 +485,7 @@ class RealtimePicker:
         self._pending: Dict[str, _Station] = {}
         self._pending_since: Optional[float] = None
         self._newest = -math.inf  # the latest data end over all stations
+        self._latest = -math.inf  # the latest end of any packet taken
         self._checked = -math.inf  # the clock when silent stations were last looked for
         self._seen: "collections.OrderedDict[str, None]" = collections.OrderedDict()
         from ..picker.prepare import RepeatFilter
@@ -491,6 +494,7 @@ class RealtimePicker:
         self.latencies: List[float] = []
         self.emitted = 0
         self.late_packets = 0
+        self.future_packets = 0  # dropped: ahead of every station's data and of the clock
         self.passes = 0  # station passes (preparations)
         self.windows = 0  # EqT windows encoded
         self.batches = 0  # model calls
@@ -520,6 +524,15 @@ class RealtimePicker:
         if st is None:
             st = self.stations[key] = _Station(key, self.max_delay)
         a, b = s.starttime.timestamp, s.endtime.timestamp
+        if b > self._latest + self.max_delay and b > self.clock() + self.max_delay:
+            # a broken time stamp (a GPS glitch): taken as the channel's newest data, it would make
+            # the station's other channels look stopped. Data ahead of the clock but not of the
+            # other stations (a host clock running late) are taken; so is the very first packet.
+            self.future_packets += 1
+            log.warning("%s: packet %s–%s lies %.0f s after the newest data of any station and after the clock "
+                        "(a time stamp error?); dropped", trace.id, s.starttime, s.endtime, b - self._latest)
+            return []
+        self._latest = max(self._latest, b)
         if st.consumed is not None:
             # the first prepared sample the packet changes: its own, or from the data before it
             # where it closes a gap short enough to be interpolated
