@@ -122,6 +122,22 @@ def test_a_sampling_rate_change_keeps_all_the_data(caplog):
     assert len(changes) == 3 and "the 100 Hz data resampled to 200 Hz" in changes[0], changes
 
 
+def test_a_record_stamped_years_off_is_a_piece_of_its_own():
+    """One record of a horizontal stamped four years late (a GPS glitch in an archive file):
+    it is merged on its own, not on a buffer spanning the four years (188 GiB at 200 Hz, a
+    MemoryError that failed the whole station), and the station prepares as without it."""
+    from seqt_plugins.picker.prepare import _clusters
+
+    clean = _stream(seconds=120.0, noise=50.0)
+    glitch = _trace("E", seconds=2.0, start=T0 + 4 * 365.25 * 86400 + 60.0)
+    assert [len(g) for g in _clusters(list(clean) + [glitch], 6.0)] == [3, 1]
+    [reference] = prepare_stream(clean)
+    [sta] = prepare_stream(clean + Stream([glitch]))
+    assert len(sta.segments) == 1
+    assert sta.segments[0].start == reference.segments[0].start
+    assert np.array_equal(sta.segments[0].data, reference.segments[0].data)
+
+
 def test_40hz_upsampled():
     [sta] = prepare_stream(_stream(sr=40.0, seconds=100.0))
     seg = sta.segments[0]

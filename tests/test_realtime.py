@@ -285,11 +285,14 @@ def test_a_silent_station_is_closed_where_it_stopped_and_picked_again_when_it_re
     assert sum("no data after" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_a_packet_with_a_broken_time_stamp_is_dropped(hengill_stream, picker, offline, caplog):
+@pytest.mark.parametrize("clock_ahead", [0.0, 8 * 365.25 * 86400], ids=["live", "playback"])
+def test_a_packet_with_a_broken_time_stamp_is_dropped(hengill_stream, picker, offline, caplog, clock_ahead):
     """One HHN record of GAN02 stamped four years late (a GPS glitch), sent in the middle of
-    the stream: it lies ahead of every other station's data and of the clock, so it is dropped
-    with a warning; taken as the channel's newest data it made the rest of the station look
-    stopped. The picks equal offline picking without it."""
+    the stream. Taken as the channel's newest data, it made the station's vertical look
+    stopped and cost all 15 of GAN02's later picks. Live it is ahead of the clock too and is
+    dropped at once; in a playback of old data (the clock years ahead) it waits for the
+    channel's next packet, which continues the earlier data, and is dropped then. The picks
+    equal offline picking without it."""
     from seqt_plugins.scale.realtime import RealtimePicker
 
     packets = packets_of(hengill_stream)
@@ -303,14 +306,33 @@ def test_a_packet_with_a_broken_time_stamp_is_dropped(hengill_stream, picker, of
     out = []
     with caplog.at_level(logging.WARNING, logger="seqt_plugins.scale"):
         for t, i in sorted((tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets)):
-            clock["now"] = t
+            clock["now"] = t + clock_ahead
             out += rt.feed(packets[i])
             if i == k:
                 out += rt.feed(glitch)
         out += rt.flush()
     match_offline(out, offline)
     dropped = [r.getMessage() for r in caplog.records if "2C.GAN02..HHN" in r.getMessage()]
-    assert len(dropped) == 1 and "after the newest data" in dropped[0], dropped
+    why = "of the clock" if not clock_ahead else "continued the earlier data"
+    assert len(dropped) == 1 and why in dropped[0], dropped
+    assert rt.future_packets == 1
+
+
+def test_data_that_resume_after_an_outage_of_every_station_are_taken(hengill_stream, picker):
+    """Every station silent from 100 s to 200 s (the network's link down): the first packets
+    after it lie far ahead of all data but not of the clock; each is confirmed by its
+    channel's next packet and nothing is lost. The picks equal offline picking of the same
+    data."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    packets = [tr for tr in packets_of(hengill_stream)
+               if not (T0 + 100 < tr.stats.endtime and tr.stats.starttime < T0 + 200)]
+    offline = picker.pick(Stream([tr.copy() for tr in packets]))
+    assert [p for p in offline if p.time > T0 + 200]
+    rt = RealtimePicker(picker)
+    early, rest = feed_all(rt, packets)
+    match_offline(early + rest, offline)
+    assert rt.future_packets == 0
 
 
 def slow_channels(stream, station="GAN02"):

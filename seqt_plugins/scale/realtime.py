@@ -486,6 +486,7 @@ class RealtimePicker:
         self._pending_since: Optional[float] = None
         self._newest = -math.inf  # the latest data end over all stations
         self._latest = -math.inf  # the latest end of any packet taken
+        self._ahead: Dict[str, Trace] = {}  # per channel: a packet far ahead, until the next one tells
         self._checked = -math.inf  # the clock when silent stations were last looked for
         self._seen: "collections.OrderedDict[str, None]" = collections.OrderedDict()
         from ..picker.prepare import RepeatFilter
@@ -507,7 +508,14 @@ class RealtimePicker:
 
     # -- input ---------------------------------------------------------------------------------
     def feed(self, trace: Trace) -> List[object]:
-        """Add one packet; returns the picks (sorted by time) that became final, of any station."""
+        """Add one packet; returns the picks (sorted by time) that became final, of any station.
+
+        A packet that ends more than ``max_delay`` after the newest data of every station has a
+        broken time stamp (a GPS glitch) or starts the data anew after an outage of all of
+        them. Taken as its channel's newest data, a glitch would make the station's other
+        channels look stopped. Ahead of the clock too, it is dropped; otherwise it waits for
+        its channel's next packet: one that follows it confirms it (both are taken), one that
+        continues the earlier data drops it."""
         s = trace.stats
         sel = (s.network, s.station, s.location, s.channel)
         ok = self._selects.get(sel)
@@ -519,19 +527,39 @@ class RealtimePicker:
             ok = self._selects[sel] = self.core.selects(*sel) and not too_slow(trace.id, s.sampling_rate)
         if not ok or not len(trace.data):
             return []  # a stream the bindings do not pick
+        out = []
+        a, b = s.starttime.timestamp, s.endtime.timestamp
+        held = self._ahead.pop(trace.id, None)
+        if held is not None:
+            if a >= held.stats.starttime.timestamp:
+                out += self._take(held, sel)
+            else:
+                self._glitch(held, "the channel's next packet continued the earlier data")
+        if self._latest > -math.inf and b > self._latest + self.max_delay:
+            if b > self.clock() + self.max_delay:
+                self._glitch(trace, "and of the clock")
+            else:
+                self._ahead[trace.id] = trace
+            return out
+        if not out:
+            return self._take(trace, sel)
+        out += self._take(trace, sel)
+        return sorted(out, key=lambda p: (p.time, p.waveform_id.nslc))
+
+    def _glitch(self, trace: Trace, why: str) -> None:
+        s = trace.stats
+        self.future_packets += 1
+        log.warning("%s: packet %s–%s lies %.0f s after the newest data of every station %s (a time stamp "
+                    "error?); dropped", trace.id, s.starttime, s.endtime, s.endtime.timestamp - self._latest, why)
+
+    def _take(self, trace: Trace, sel: Tuple[str, str, str, str]) -> List[object]:
+        """Add one packet (see ``feed``)."""
+        s = trace.stats
         key = f"{sel[0]}.{sel[1]}.{sel[2]}"
         st = self.stations.get(key)
         if st is None:
             st = self.stations[key] = _Station(key, self.max_delay)
         a, b = s.starttime.timestamp, s.endtime.timestamp
-        if b > self._latest + self.max_delay and b > self.clock() + self.max_delay:
-            # a broken time stamp (a GPS glitch): taken as the channel's newest data, it would make
-            # the station's other channels look stopped. Data ahead of the clock but not of the
-            # other stations (a host clock running late) are taken; so is the very first packet.
-            self.future_packets += 1
-            log.warning("%s: packet %s–%s lies %.0f s after the newest data of any station and after the clock "
-                        "(a time stamp error?); dropped", trace.id, s.starttime, s.endtime, b - self._latest)
-            return []
         self._latest = max(self._latest, b)
         if st.consumed is not None:
             # the first prepared sample the packet changes: its own, or from the data before it
@@ -580,6 +608,9 @@ class RealtimePicker:
 
     def flush(self) -> List[object]:
         """Pick the rest of every station (end of the stream): all picks not yet emitted."""
+        for trace in self._ahead.values():
+            self._glitch(trace, "and no later packet of its channel came")
+        self._ahead.clear()
         out = []
         for st in self.stations.values():
             if st.ends and st.lost is None and not st.silent:  # (closed where they stopped)
