@@ -335,6 +335,30 @@ def test_data_that_resume_after_an_outage_of_every_station_are_taken(hengill_str
     assert rt.future_packets == 0
 
 
+def test_packets_received_again_are_ignored_quietly(hengill_stream, picker, offline, caplog):
+    """A server that resends packets (a reconnection): every tenth packet comes again, 20 s
+    after the first copy, when its time is prepared. Its data are held, so nothing is lost: it
+    is ignored without the "late packet" warning, and the picks equal offline."""
+    from seqt_plugins.scale.realtime import RealtimePicker
+
+    packets = packets_of(hengill_stream)
+    events = sorted([(tr.stats.endtime.timestamp + 1.0, i) for i, tr in enumerate(packets)]
+                    + [(tr.stats.endtime.timestamp + 21.0, i) for i, tr in enumerate(packets) if i % 10 == 0])
+    rt = RealtimePicker(picker)
+    clock = {"now": 0.0}
+    rt.clock = lambda: clock["now"]
+    out = []
+    with caplog.at_level(logging.WARNING, logger="seqt_plugins.scale"):
+        for t, i in events:
+            clock["now"] = t
+            out += rt.feed(packets[i].copy())
+        out += rt.flush()
+    match_offline(out, offline)
+    # (copies that come before their time is prepared overlap the data they repeat, as offline)
+    assert rt.late_packets == 0 and rt.duplicate_packets > len(packets) / 20
+    assert not [r for r in caplog.records if "arrived after" in r.getMessage()]
+
+
 def slow_channels(stream, station="GAN02"):
     """A long-period vertical (1 Hz) and a mass-position channel (0.1 Hz) of one station, as a
     SeedLink server streams them beside the seismometer."""

@@ -39,7 +39,8 @@ Late packets: a hole in a channel's data (a packet missing, the next one there) 
 station's final samples back to the hole's start for up to ``max_delay`` seconds of data, so
 that a packet arriving out of order fills it as it would offline; after that the hole is a
 gap. A packet that arrives after the samples it changes were prepared is dropped with a
-warning: the picks are then those of an offline run over the data that arrived in time. A
+warning: the picks are then those of an offline run over the data that arrived in time. One
+whose data are held already (a server resending after a reconnection) is ignored quietly. A
 station waits for its slowest channel (its data end is the earliest over its channels), but
 not for one more than ``max_delay`` behind the newest (a dead horizontal, a stalled second
 sensor): that one is zero-filled from its end, as offline. The vertical picked on is always
@@ -496,6 +497,7 @@ class RealtimePicker:
         self.emitted = 0
         self.late_packets = 0
         self.future_packets = 0  # dropped: ahead of every station's data and of the clock
+        self.duplicate_packets = 0  # ignored: their time was prepared and their data are held
         self.passes = 0  # station passes (preparations)
         self.windows = 0  # EqT windows encoded
         self.batches = 0  # model calls
@@ -571,6 +573,12 @@ class RealtimePicker:
             if (changed - self.settle < st.consumed  # (in time order the data end is further on)
                     and max(changed - self.settle, st.piece_start(sel[3], before, self.max_gap) if joins else a)
                     < st.consumed):
+                half = 0.5 / s.sampling_rate
+                if any(run.first() <= a + half and run.end >= b - half for run in st.runs.get(sel[3], ())):
+                    # data held already (a server resending after a reconnection): nothing is lost
+                    self.duplicate_packets += 1
+                    log.debug("%s: packet %s–%s received again; ignored", trace.id, s.starttime, s.endtime)
+                    return []
                 self.late_packets += 1
                 log.warning("%s: packet %s–%s arrived after its time was prepared; dropped", trace.id,
                             s.starttime, s.endtime)
