@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/realtime.py [--stations 20] [--tile 3] [--model both]
         [--repeats 3] [--delay 2] [--jitter 1] [--steps 30,60] [--baseline 17e652a] [--copies 1]
-        [--quiet] [--shared ../shared]
+        [--quiet] [--outage NET.STA[.CHA]:START:END] [--shared ../shared]
 
 Data: the Hengill recording (``shared/data/hengill``, 20 stations x 5 min, 100 and 200 Hz),
 each trace repeated ``--tile`` times end to end (a longer continuous stream, so that the first
@@ -26,7 +26,9 @@ whether the picks equal the offline picks (same IDs). The cores run interleaved
 the medians and ratios are printed.
 ``--baseline REV`` loads ``seqt_plugins/scale/realtime.py`` of that git revision (the core that
 re-picked a 180 s buffer per 30 s region, station by station) beside the current one;
-``--baseline ''`` skips it.
+``--baseline ''`` skips it. ``--outage NET.STA[.CHA]:START:END`` drops that station's (or
+channel's) records from START to END seconds into the recording, for every core alike, and
+prints when its picks before the outage came out.
 """
 
 from __future__ import annotations
@@ -163,14 +165,36 @@ def run_realtime(cls, picker, counter, feed, **options):
     counter.reset()
     clock = {"now": 0.0}
     rt = cls(picker, clock=lambda: clock["now"], **options)
-    picks = []
+    picks, emitted = [], {}  # emitted: pick ID -> the clock when it came out
     c = time.process_time()
     for arrival, tr in feed:
         clock["now"] = arrival
-        picks += rt.feed(tr)
-    picks += rt.flush()
+        new = rt.feed(tr)
+        picks += new
+        emitted.update((p.public_id, arrival) for p in new)
+    new = rt.flush()
+    picks += new
+    emitted.update((p.public_id, clock["now"]) for p in new)
     return {"cpu": time.process_time() - c, "model": counter.cpu, "windows": counter.windows,
-            "calls": counter.calls, "picks": picks, "latency": list(rt.latencies)}
+            "calls": counter.calls, "picks": picks, "latency": list(rt.latencies), "emitted": emitted}
+
+
+def outage_filter(spec: str, t0):
+    """``NET.STA[.CHA]:START:END`` (seconds after ``t0``) -> a test of a record's stats: whether
+    it falls in the outage (the station, or only that channel, sends nothing then)."""
+    try:
+        code, a, b = spec.split(":")
+        parts = code.split(".")
+        net, sta, cha = parts[0], parts[1], (parts[2] if len(parts) > 2 else None)
+        a, b = float(a), float(b)
+    except (ValueError, IndexError):
+        raise SystemExit(f"--outage {spec!r}: expected NET.STA[.CHA]:START:END")
+
+    def dropped(s):
+        return (s.network == net and s.station == sta and (cha is None or s.channel == cha)
+                and t0 + a < s.endtime and s.starttime < t0 + b)
+
+    return dropped, net, sta, t0 + a
 
 
 def main(argv=None) -> int:
@@ -189,6 +213,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true",
                     help="the recording with its phases randomized: the same noise, no earthquakes")
     ap.add_argument("--baseline", default=BASELINE, help="git revision of the old core ('' to skip)")
+    ap.add_argument("--outage", default="",
+                    help="NET.STA[.CHA]:START:END: that station (or channel) sends nothing from START to END s "
+                         "into the recording; prints when its picks before the outage came out")
     args = ap.parse_args(argv)
 
     import logging
@@ -199,6 +226,12 @@ def main(argv=None) -> int:
 
     st = load_stream(args.shared, args.stations, args.tile, args.copies, args.quiet)
     feed = packets(st, args.delay, args.jitter)
+    outage = None
+    if args.outage:
+        t0 = min(tr.stats.starttime for tr in st)
+        dropped, o_net, o_sta, o_start = outage = outage_filter(args.outage, t0)
+        feed = [(t, tr) for t, tr in feed if not dropped(tr.stats)]
+        st = Stream([tr.copy() for _, tr in feed]).merge(method=-1)  # offline: the same data
     n_sta = len({(tr.stats.network, tr.stats.station) for tr in st})
     hours = max(tr.stats.endtime - tr.stats.starttime for tr in st) / 3600.0
     station_hours = n_sta * hours
@@ -249,6 +282,18 @@ def main(argv=None) -> int:
                   f"({', '.join(f'{x:.2f}' for x in ratios)})")
     print("x offline: median over repeats of the ratio to the offline run of the same repeat; off-seq: offline "
           "without the prefetch thread (its model CPU is the model calls' alone)")
+    if outage is not None:
+        before = [p for p in results["offline"][0]["picks"]
+                  if (p.waveform_id.network, p.waveform_id.station) == (o_net, o_sta) and p.time < o_start]
+        print(f"outage {args.outage}: {len(before)} offline pick(s) of {o_net}.{o_sta} before it; latency "
+              "(emission clock minus pick time) in each real-time core:")
+        for name in names:
+            if "emitted" not in results[name][0]:
+                continue
+            emitted = results[name][0]["emitted"]
+            lat = sorted(emitted[p.public_id] - p.time.timestamp for p in before if p.public_id in emitted)
+            print(f"  {name:9s} " + (f"median {statistics.median(lat):.1f} s, max {lat[-1]:.1f} s, "
+                                     f"{len(lat)} of {len(before)} emitted" if lat else "none emitted"))
     return 0
 
 

@@ -734,8 +734,14 @@ class RealtimePicker:
         # final yet, so in a pass all channels end at the earliest (the station's data end):
         # with one start and length the three components are prepared in one go (prepare.py).
         stream = st.stream(cut - self.margin if cut is not None else None, None if final else st.data_end)
-        with self._repeats.applied():  # a pass repeats the station's warnings (a missing horizontal)
-            prepared = prepare_stream(stream, max_gap=o.max_gap, inventory=self.inventory, min_length=1)
+        vertical = st.channels[2]
+        if vertical and not any(tr.stats.channel == vertical for tr in stream):
+            # the vertical defines the segments, here as offline: where it has no data (it stopped,
+            # or it resumes after this cut) nothing is picked, not the horizontals on their own
+            prepared = []
+        else:
+            with self._repeats.applied():  # a pass repeats the station's warnings (a missing horizontal)
+                prepared = prepare_stream(stream, max_gap=o.max_gap, inventory=self.inventory, min_length=1)
         pieces = prepared[0].segments if prepared else []
         if prepared:
             # a component without data in this pass (a dead horizontal) keeps its name, as offline
