@@ -225,14 +225,9 @@ def _merge_cluster(traces: Sequence, sr: float, max_gap: float, label: str) -> L
         values = np.ma.getdata(raw)
         stop = min(n, i0 + len(values))
         values = values[: stop - i0]
-        # masked, NaN and inf samples are gaps; integer data without a mask (the usual case)
-        # has none, and is copied in one assignment without boolean indexing
-        good = None
-        if np.ma.isMaskedArray(raw) and np.ma.getmask(raw) is not np.ma.nomask:
-            good = ~np.ma.getmaskarray(raw)[: stop - i0]
-        if values.dtype.kind not in "iub":
-            finite = np.isfinite(values)
-            good = finite if good is None else good & finite
+        # integer data without a mask (the usual case) has no gap, and is copied in one
+        # assignment without boolean indexing
+        good = _good_samples(raw, values)
         if good is None or good.all():
             buf[i0:stop] = values
             valid[i0:stop] = True
@@ -245,20 +240,30 @@ def _merge_cluster(traces: Sequence, sr: float, max_gap: float, label: str) -> L
     return _split_gaps(t0, sr, buf, valid, max_gap, label)
 
 
+def _good_samples(raw, values: np.ndarray) -> Optional[np.ndarray]:
+    """Which samples of a trace's data are data: masked, NaN and inf ones are gaps. None where
+    all are by construction (integer data without a mask), so the caller skips the indexing.
+    ``values``: the data without the mask, or their first samples."""
+    good = None
+    if np.ma.isMaskedArray(raw) and np.ma.getmask(raw) is not np.ma.nomask:
+        good = ~np.ma.getmaskarray(raw)[: len(values)]
+    if values.dtype.kind not in "iub":
+        finite = np.isfinite(values)
+        good = finite if good is None else good & finite
+    return good
+
+
 def _resampled_traces(tr, sr: float) -> list:
     """The trace's data at ``sr`` (anti-alias polyphase resampling), one trace per run of good
     samples: masked, NaN and inf samples stay gaps."""
     from scipy.signal import resample_poly
 
     rate = float(tr.stats.sampling_rate)
-    frac = Fraction(sr / rate).limit_denominator(1000)
-    up, down = frac.numerator, frac.denominator
+    up, down = _rate_ratio(rate, sr)
     values = np.asarray(np.ma.getdata(tr.data), dtype=np.float64)
-    good = np.isfinite(values)
-    if np.ma.isMaskedArray(tr.data) and np.ma.getmask(tr.data) is not np.ma.nomask:
-        good &= ~np.ma.getmaskarray(tr.data)
+    good = _good_samples(tr.data, values)
     out = []
-    for a, b in _runs(good):
+    for a, b in _runs(good):  # (float data: never None)
         if b - a < 2:
             continue
         piece = Trace(resample_poly(values[a:b], up, down, window=_antialias_fir(up, down), padtype="edge"),
@@ -390,8 +395,9 @@ def _bandpass(x: np.ndarray) -> np.ndarray:
     return np.flip(sosfilt(sos, np.flip(sosfilt(sos, x), axis=-1)), axis=-1)
 
 
-def _rate_ratio(sr: float) -> Tuple[int, int]:
-    frac = Fraction(FS / sr).limit_denominator(1000)
+def _rate_ratio(sr: float, target: float = FS) -> Tuple[int, int]:
+    """(up, down) of the polyphase resampling from ``sr`` to ``target`` Hz."""
+    frac = Fraction(target / sr).limit_denominator(1000)
     return frac.numerator, frac.denominator
 
 
