@@ -13,7 +13,7 @@ each of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Tuple
 
 #: The default delay (``originDelay``): the re-picker reads records until 120 s after the origin
 #: time (``repicker.engine.READ_AFTER``), plus a few seconds for them to reach a real-time server.
@@ -63,9 +63,6 @@ class OriginQueue:
         for oid, _ in ready:
             del self._waiting[oid]
         return ready
-
-    def next_due(self) -> Optional[float]:
-        return min((w.due for w in self._waiting.values()), default=None)
 
     def clear(self) -> List[str]:
         """Empty the queue; returns the IDs that were waiting."""

@@ -602,8 +602,8 @@ class RealtimePicker:
             out += self._close_silent(now)
         if st.lost is not None:
             self._vertical_resumed(st, a)
-        elif st.key not in self._pending and st.vertical_stopped() is not None:
-            out += self._vertical_stopped(st)
+        elif st.key not in self._pending and (stopped := st.vertical_stopped()) is not None:
+            out += self._vertical_stopped(st, stopped)
         if st.lost is not None:  # nothing is picked until the vertical resumes: keep no more than needed then
             st.drop_before(max(st.ends.values()) - self.max_delay - self.margin)
         if st.next_pass is None:
@@ -684,12 +684,12 @@ class RealtimePicker:
             return []
         return self._trigger(st)
 
-    def _vertical_stopped(self, st: _Station) -> List[object]:
+    def _vertical_stopped(self, st: _Station, end: float) -> List[object]:
         """The picked vertical sends nothing while the other components go on. Offline picking of
         the same data ends the station's segment where the vertical ends (it alone defines the
         segments) and picks nothing after it, so the segment is closed there now, as at a flush:
-        its picks are emitted instead of being held until the vertical resumes."""
-        end = st.vertical_stopped()
+        its picks are emitted instead of being held until the vertical resumes. ``end``: where
+        the vertical's data end."""
         log.warning("%s.%s: no data after %s while the other components go on; the station's picking stops "
                     "there until it resumes", st.key, st.channels[2], UTCDateTime(end))
         out = self._pass(st, final=True)
